@@ -1,0 +1,119 @@
+"""The one settings reader: environment variables with working defaults that fail loudly.
+
+Every value the console reads from the environment goes through these helpers, so a bad value stops
+start-up with one line naming the variable instead of a traceback deep inside a library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ImproperlyConfigured):
+    """A malformed environment variable. `manage.py` prints it as one line and exits 2."""
+
+
+def env_str(name: str, default: str = "") -> str:
+    """A string from the environment; `NAME_FILE` (a path) wins, for secrets mounted as files."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            return Path(file_path).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE={file_path!r} cannot be read: {exc.strerror}") from None
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use one of: 1/0, true/false, yes/no, on/off)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(f"{name}={value} is out of range [{minimum}, {maximum}]")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+def database_config(url: str, *, sqlite_path: Path) -> dict:
+    """Django DATABASES['default'] from `DATABASE_URL`, or the SQLite file under var/ when unset."""
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(sqlite_path),
+            # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        }
+    import dj_database_url
+
+    scheme = urlsplit(url).scheme
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r} (use postgres:// or sqlite://)")
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
+    if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
+        raise ConfigError("DATABASE_URL names no database (postgres://user@host:5432/DBNAME)")
+    return config
+
+
+def embedded_redis_socket(var_dir: Path) -> Path:
+    """Where the embedded Redis listens: a unix socket under var/ (short path, or /tmp if too long)."""
+    path = var_dir / "redis.sock"
+    if len(str(path)) > 100:  # AF_UNIX paths are limited to 108 bytes
+        digest = hashlib.sha1(str(var_dir).encode()).hexdigest()[:12]
+        path = Path("/tmp") / f"console-redis-{digest}.sock"
+    return path
+
+
+def redis_url(raw: str, *, var_dir: Path) -> str:
+    """`REDIS_URL` validated, or the embedded Redis's unix-socket URL when unset."""
+    if not raw:
+        return f"unix://{embedded_redis_socket(var_dir)}"
+    parts = urlsplit(raw)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"REDIS_URL has unsupported scheme {parts.scheme!r} (use redis://host:6379/0)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError:
+        raise ConfigError(f"REDIS_URL has an invalid port: {raw!r}") from None
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError(f"REDIS_URL names no host: {raw!r}")
+    return raw

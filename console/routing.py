@@ -1,0 +1,3 @@
+"""Websocket routes (the live dashboard's consumer is added by the dashboard)."""
+
+websocket_urlpatterns: list = []

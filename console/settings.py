@@ -1,0 +1,143 @@
+"""Base settings: every value comes from the environment (console/env.py) with a working default.
+
+Defaults run the whole console on one machine with nothing installed: SQLite under var/, an embedded
+Redis on a unix socket under var/, the paper gateway on 127.0.0.1:4002, paper mode, trading disabled.
+Production: DJANGO_SETTINGS_MODULE=console.settings_production (see README "Deploy").
+"""
+
+from pathlib import Path
+
+from console.env import (
+    ConfigError,
+    database_config,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    redis_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CONSOLE_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, embedded Redis socket, gateway state, logs
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_q",
+    "trading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # admin/dashboard static files from the web process
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "console.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_config(env_str("DATABASE_URL"), sqlite_path=VAR_DIR / "console.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One Redis for the Channels layer and the django-q2 broker: REDIS_URL, or the embedded one.
+REDIS_URL = redis_url(env_str("REDIS_URL"), var_dir=VAR_DIR)
+REDIS_EMBEDDED = not env_str("REDIS_URL")
+CONSOLE_PREFIX = env_str("CONSOLE_PREFIX", "console")  # namespaces Redis keys (tests use their own)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CONSOLE_PREFIX}:asgi"},
+    }
+}
+
+Q_CLUSTER = {
+    "name": CONSOLE_PREFIX,
+    "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=32),
+    "timeout": 600,
+    "retry": 660,
+    "max_attempts": 1,  # an intent run is never retried behind the trader's back
+    "catch_up": False,  # a schedule missed while down does not fire late
+    "redis": REDIS_URL,
+    "orm": None,
+    "label": "Task queue",
+    "ack_failures": True,
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Without collectstatic (dev, demo) WhiteNoise serves straight from the app folders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Interactive Brokers ---
+TRADING_MODE = env_choice("TRADING_MODE", "paper", ("paper", "live"))
+IB_HOST = env_str("IB_HOST", "127.0.0.1")
+IB_PORT = env_int("IB_PORT", 4002, minimum=1, maximum=65535)
+IB_CLIENT_ID = env_int("IB_CLIENT_ID", 1, minimum=0, maximum=2**31 - 1)
+IB_ACCOUNT = env_str("IB_ACCOUNT")
+IB_DAEMON_HANDLERS = env_str("IB_DAEMON_HANDLERS")
+# A real gateway is configured when IB_HOST or IB_PORT is given; otherwise `up` starts the paper gateway.
+IB_GATEWAY_CONFIGURED = bool(env_str("IB_HOST") or env_str("IB_PORT"))
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 15, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,32 @@
+"""Shared fixtures: named users (alice is staff, bob is a plain user), the Redis the settings name."""
+
+import pytest
+from django.conf import settings
+
+from console.embedded_redis import ensure_embedded_redis, socket_from_url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The Redis the console is configured with; the embedded one is started when REDIS_URL is unset."""
+    if settings.REDIS_EMBEDDED:
+        ensure_embedded_redis(socket_from_url(settings.REDIS_URL))
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """Staff, superuser: the trader who owns the console."""
+    return django_user_model.objects.create_superuser("alice", "alice@example.com", "alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """A logged-in user with no staff rights."""
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-1")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client

@@ -1,0 +1,131 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from trading.models import ActivityEntry, ActivityKind, ApiToken, ConfigScope, Order, Strategy, TradingConfig
+from trading.tokens import token_authenticate
+
+pytestmark = pytest.mark.django_db
+
+
+def common_config():
+    return TradingConfig.objects.get(scope=ConfigScope.COMMON)
+
+
+def form_data(client, url):
+    """The change form's current values as a browser would post them (null booleans as a select)."""
+    form = client.get(url).context["adminform"].form
+    encode = {None: "", True: "true", False: "false"}
+    return {name: encode.get(value, value) if isinstance(value, bool | None) else value for name, value in form.initial.items()}
+
+
+def toggle_url(field, scope=ConfigScope.COMMON):
+    config = TradingConfig.objects.get(scope=scope)
+    return reverse("admin:trading_tradingconfig_toggle", args=[config.pk, field])
+
+
+def test_the_settings_list_shows_the_seeded_config_and_flip_buttons(alice_client):
+    response = alice_client.get(reverse("admin:trading_tradingconfig_changelist"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "PAPER</strong> mode" in body
+    assert "DISABLED (kill switch)" in body
+    assert 'data-toggle="common-trading_enabled"' in body
+    assert 'id="config-toggle-form"' in body
+
+
+def test_it_flips_the_kill_switch_from_the_list_page_and_records_who(alice_client, alice):
+    response = alice_client.post(toggle_url("trading_enabled"))
+    assert response.status_code == 302
+    assert common_config().trading_enabled is True
+    entry = ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE)
+    assert entry.actor == alice
+    assert entry.payload["changes"]["trading_enabled"] == {"from": False, "to": True}
+    alice_client.post(toggle_url("trading_enabled"))
+    assert common_config().trading_enabled is False
+
+
+def test_it_flips_an_inherited_mode_value_against_what_is_in_force(alice_client):
+    alice_client.post(toggle_url("soft_stop", ConfigScope.PAPER))
+    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).soft_stop is True
+    assert common_config().soft_stop is False
+
+
+def test_toggling_needs_a_post_a_known_switch_and_staff(client, alice_client, bob):
+    assert alice_client.get(toggle_url("trading_enabled")).status_code == 405
+    assert alice_client.post(toggle_url("overall_exposure")).status_code == 403
+    client.force_login(bob)
+    response = client.post(toggle_url("trading_enabled"))
+    assert response.status_code == 302 and "/login/" in response.url
+    assert common_config().trading_enabled is False
+
+
+def test_an_invalid_value_in_the_form_is_refused_naming_the_field(alice_client):
+    config = common_config()
+    url = reverse("admin:trading_tradingconfig_change", args=[config.pk])
+    data = form_data(alice_client, url)
+    data.update({"overall_exposure": "1.5", "max_order_notional": "-3", "allowed_symbols": "SPY,@@"})
+    response = alice_client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) >= {"overall_exposure", "max_order_notional", "allowed_symbols"}
+    assert common_config().overall_exposure == config.overall_exposure
+    assert not ActivityEntry.objects.exists()
+
+
+def test_a_valid_form_change_is_recorded(alice_client, alice):
+    config = common_config()
+    url = reverse("admin:trading_tradingconfig_change", args=[config.pk])
+    data = form_data(alice_client, url)
+    data["overall_exposure"] = "0.75"
+    assert alice_client.post(url, data).status_code == 302
+    entry = ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE)
+    assert entry.payload["changes"] == {"overall_exposure": {"from": "0.9", "to": "0.75"}}
+    assert entry.actor == alice
+
+
+def test_strategies_enable_in_place_from_the_list(alice_client):
+    strategies = list(Strategy.objects.order_by("strategy_id"))
+    data = {
+        "form-TOTAL_FORMS": str(len(strategies)),
+        "form-INITIAL_FORMS": str(len(strategies)),
+        "_save": "Save",
+    }
+    for i, strategy in enumerate(strategies):
+        data[f"form-{i}-id"] = str(strategy.pk)
+        data[f"form-{i}-exposure"] = str(strategy.exposure)
+        if strategy.strategy_id != "spy_macd_vixy":
+            data[f"form-{i}-enabled"] = "on"
+    response = alice_client.post(reverse("admin:trading_strategy_changelist"), data)
+    assert response.status_code == 302
+    assert Strategy.objects.get(strategy_id="spy_macd_vixy").enabled is False
+    assert Strategy.objects.get(strategy_id="testsignalgenerator").enabled is True
+    entry = ActivityEntry.objects.get(strategy="spy_macd_vixy")
+    assert entry.payload["changes"] == {"enabled": {"from": "True", "to": "False"}}
+
+
+def test_records_are_read_only_searchable_and_filterable(alice_client):
+    Order.objects.create(mode="paper", strategy="s1", symbol="SPY", action="BUY", total_quantity=5, status="Filled")
+    Order.objects.create(mode="paper", strategy="s2", symbol="QQQ", action="SELL", total_quantity=1, status="Cancelled")
+    url = reverse("admin:trading_order_changelist")
+    assert alice_client.get(url + "?status__exact=Filled").context["cl"].result_count == 1
+    assert alice_client.get(url + "?q=QQQ").context["cl"].result_count == 1
+    assert alice_client.get(url + "?mode=paper&strategy=s1").status_code == 200
+    assert alice_client.get(reverse("admin:trading_order_add")).status_code == 403
+    for name in ("activityentry", "fill", "intentrun", "position", "holding", "accountvalue", "handlerstat"):
+        assert alice_client.get(reverse(f"admin:trading_{name}_changelist")).status_code == 200
+        assert alice_client.get(reverse(f"admin:trading_{name}_add")).status_code == 403
+
+
+def test_a_token_created_in_the_admin_is_shown_once_and_works(alice_client, alice):
+    response = alice_client.post(
+        reverse("admin:trading_apitoken_add"), {"user": alice.pk, "name": "cron", "read_only": "on"}, follow=True
+    )
+    text = " ".join(str(m) for m in response.context["messages"])
+    plaintext = re.search(r"(ibc_\S+)", text).group(1)
+    token = ApiToken.objects.get()
+    assert token.read_only and token.name == "cron"
+    assert token_authenticate(plaintext).pk == token.pk
+    page = alice_client.get(reverse("admin:trading_apitoken_change", args=[token.pk])).content.decode()
+    assert plaintext not in page

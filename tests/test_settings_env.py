@@ -1,0 +1,59 @@
+"""Start-up configuration: bad environment values stop `manage.py` with one clear line."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    environ.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysqlx://nobody@db/x"}, "DATABASE_URL has unsupported scheme 'mysqlx'"),
+        ({"DATABASE_URL": "postgres://u@host:notaport/db"}, "DATABASE_URL is malformed"),
+        ({"DATABASE_URL": "postgres://u@host:5432/"}, "DATABASE_URL names no database"),
+        ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL has unsupported scheme 'http'"),
+        ({"REDIS_URL": "redis://localhost:port/0"}, "REDIS_URL has an invalid port"),
+        ({"TRADING_MODE": "yolo"}, "TRADING_MODE='yolo' must be one of: paper, live"),
+        ({"IB_PORT": "seventy"}, "IB_PORT='seventy' is not an integer"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_with_one_line(env, message):
+    result = manage("check", **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"configuration error: {result.stderr.split(': ', 1)[1].strip()}"]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="console.settings_production",
+        SECRET_KEY="x7!" * 20 + "production-secret-for-the-check",
+        ALLOWED_HOSTS="console.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_their_secrets():
+    result = manage("check", DJANGO_SETTINGS_MODULE="console.settings_production", SECRET_KEY="")
+    assert result.returncode == 2
+    assert "SECRET_KEY must be set" in result.stderr

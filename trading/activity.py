@@ -1,0 +1,35 @@
+"""Writing to the append-only activity log. Every other module records through this one function."""
+
+from __future__ import annotations
+
+import logging
+
+from trading.models import ActivityEntry
+from trading.models.activity import Severity
+
+log = logging.getLogger("trading.activity")
+
+
+def activity_record(
+    *,
+    kind: str,
+    message: str,
+    severity: str = Severity.INFO,
+    mode: str = "",
+    strategy: str = "",
+    run=None,
+    actor=None,
+    payload: dict | None = None,
+) -> ActivityEntry:
+    entry = ActivityEntry.objects.create(
+        kind=kind,
+        severity=severity,
+        mode=mode,
+        strategy=strategy,
+        run=run,
+        actor=actor,
+        message=message[:500],
+        payload=payload or {},
+    )
+    log.log(logging.WARNING if severity != Severity.INFO else logging.INFO, "[%s] %s", kind, message)
+    return entry

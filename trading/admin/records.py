@@ -1,0 +1,142 @@
+"""Orders, fills, positions and the activity log: read-only, searchable, filterable."""
+
+from django.contrib import admin
+
+from trading.admin.base import ReadOnlyAdmin
+from trading.models import (
+    AccountValue,
+    ActivityEntry,
+    Fill,
+    HandlerStat,
+    Holding,
+    Order,
+    PortfolioSnapshot,
+    Position,
+    PositionSnapshot,
+    WorkerHeartbeat,
+)
+
+
+@admin.register(ActivityEntry)
+class ActivityEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "severity", "mode", "strategy", "run", "actor", "message")
+    list_filter = ("kind", "severity", "mode", "strategy", "created_at")
+    search_fields = ("message", "strategy")
+    date_hierarchy = "created_at"
+    list_select_related = ("run", "actor")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "mode",
+        "strategy",
+        "action",
+        "total_quantity",
+        "symbol",
+        "order_type",
+        "lmt_price",
+        "status",
+        "filled",
+        "avg_fill_price",
+        "order_id",
+        "perm_id",
+        "order_ref",
+        "run",
+    )
+    list_filter = ("mode", "status", "strategy", "action", "dry_run", "created_at")
+    search_fields = ("symbol", "order_ref", "strategy", "=order_id", "=perm_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("run",)
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = (
+        "executed_at",
+        "mode",
+        "strategy",
+        "side",
+        "shares",
+        "symbol",
+        "price",
+        "commission",
+        "realized_pnl",
+        "exec_id",
+        "order",
+    )
+    list_filter = ("mode", "strategy", "side", "executed_at")
+    search_fields = ("symbol", "exec_id", "order_ref", "strategy")
+    date_hierarchy = "executed_at"
+    list_select_related = ("order",)
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "symbol",
+        "mode",
+        "account",
+        "quantity",
+        "avg_cost",
+        "market_price",
+        "market_value",
+        "unrealized_pnl",
+        "updated_at",
+    )
+    list_filter = ("mode", "account", "sec_type")
+    search_fields = ("symbol",)
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ("strategy", "symbol", "mode", "quantity", "avg_cost", "updated_at")
+    list_filter = ("mode", "strategy")
+    search_fields = ("symbol", "strategy")
+
+
+@admin.register(AccountValue)
+class AccountValueAdmin(ReadOnlyAdmin):
+    list_display = ("account", "tag", "currency", "value", "mode", "updated_at")
+    list_filter = ("mode", "account", "currency")
+    search_fields = ("tag",)
+
+
+@admin.register(PositionSnapshot)
+class PositionSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("taken_at", "mode", "account", "source", "run")
+    list_filter = ("mode", "source", "taken_at")
+    date_hierarchy = "taken_at"
+
+
+@admin.register(PortfolioSnapshot)
+class PortfolioSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("taken_at", "mode", "account", "net_liquidation", "available_funds", "buying_power", "run")
+    list_filter = ("mode", "taken_at")
+    date_hierarchy = "taken_at"
+
+
+@admin.register(HandlerStat)
+class HandlerStatAdmin(ReadOnlyAdmin):
+    list_display = (
+        "name",
+        "event",
+        "file",
+        "line",
+        "is_async",
+        "calls",
+        "errors",
+        "slow_calls",
+        "mean_ms",
+        "max_ms",
+        "loaded",
+        "updated_at",
+    )
+    list_filter = ("event", "is_async", "loaded")
+    search_fields = ("name", "file")
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ("name", "mode", "connected", "gateway", "server_version", "loop_lag_ms", "last_event_at", "updated_at")

@@ -1,0 +1,45 @@
+"""The trading domain's tables: they replace the seed's Firestore collections (ARCHITECTURE.md)."""
+
+from trading.models.activity import ActivityEntry, ActivityKind
+from trading.models.auth import ApiToken
+from trading.models.config import ConfigScope, Strategy, TradingConfig, TradingMode
+from trading.models.records import (
+    AccountValue,
+    Fill,
+    Holding,
+    Order,
+    OrderAction,
+    OrderStatus,
+    PortfolioSnapshot,
+    Position,
+    PositionSnapshot,
+)
+from trading.models.runs import AllocationDecision, IntentRun, RunSource, RunStatus, StrategyTarget, TargetStatus
+from trading.models.worker import HandlerStat, WorkerHeartbeat
+
+__all__ = [
+    "AccountValue",
+    "ActivityEntry",
+    "ActivityKind",
+    "AllocationDecision",
+    "ApiToken",
+    "ConfigScope",
+    "Fill",
+    "HandlerStat",
+    "Holding",
+    "IntentRun",
+    "Order",
+    "OrderAction",
+    "OrderStatus",
+    "PortfolioSnapshot",
+    "Position",
+    "PositionSnapshot",
+    "RunSource",
+    "RunStatus",
+    "Strategy",
+    "StrategyTarget",
+    "TargetStatus",
+    "TradingConfig",
+    "TradingMode",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,216 @@
+"""Trading settings per scope (common, paper, live) and strategies: the seed's `config/*` documents.
+
+A mode's non-null values override common. Every field is validated here, so the admin and code get
+the same message naming the field.
+"""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class TradingMode(models.TextChoices):
+    PAPER = "paper", "Paper"
+    LIVE = "live", "Live"
+
+
+class ConfigScope(models.TextChoices):
+    COMMON = "common", "Common (all modes)"
+    PAPER = "paper", "Paper overrides"
+    LIVE = "live", "Live overrides"
+
+
+class MarketDataType(models.IntegerChoices):
+    LIVE = 1, "1 - live"
+    FROZEN = 2, "2 - frozen"
+    DELAYED = 3, "3 - delayed"
+    DELAYED_FROZEN = 4, "4 - delayed frozen"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MKT", "Market"
+    LIMIT = "LMT", "Limit"
+
+
+class TimeInForce(models.TextChoices):
+    DAY = "DAY", "Day"
+    GTC = "GTC", "Good till cancelled"
+    IOC = "IOC", "Immediate or cancel"
+
+
+SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,11}$")
+UNIT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+# Fields a mode may override; the common row must set each of them (None = not set).
+OVERRIDABLE_FIELDS = (
+    "trading_enabled",
+    "soft_stop",
+    "market_data_type",
+    "account",
+    "overall_exposure",
+    "default_order_type",
+    "default_tif",
+    "max_order_quantity",
+    "max_order_notional",
+    "allowed_symbols",
+    "daily_loss_limit",
+    "max_gross_exposure",
+    "cash_balancer_threshold",
+    "enforce_flat_eod",
+    "flatten_unowned_positions",
+    "what_if_check",
+)
+# Optional limits: None on the common row means "no limit".
+OPTIONAL_FIELDS = {
+    "account",
+    "max_order_quantity",
+    "max_order_notional",
+    "allowed_symbols",
+    "daily_loss_limit",
+    "max_gross_exposure",
+}
+
+
+def parse_symbol_list(raw: str | None) -> list[str] | None:
+    """'SPY, qqq EUR.USD' -> ['SPY', 'QQQ', 'EUR.USD']; '' or None -> None (any symbol)."""
+    if raw is None or not raw.strip():
+        return None
+    return [item.upper() for item in re.split(r"[\s,]+", raw.strip()) if item]
+
+
+def validate_symbol_list(raw: str) -> None:
+    bad = [s for s in parse_symbol_list(raw) or [] if not SYMBOL_RE.match(s)]
+    if bad:
+        raise ValidationError(
+            "Not a symbol: %(bad)s (symbols are letters, digits and dots, separated by commas or spaces)",
+            params={"bad": ", ".join(bad)},
+            code="invalid_symbol",
+        )
+
+
+class TradingConfig(models.Model):
+    """One row per scope. Read through `trading.config.effective_config()`, never cached."""
+
+    scope = models.CharField(max_length=10, choices=ConfigScope.choices, unique=True)
+    active_mode = models.CharField(
+        max_length=10,
+        choices=TradingMode.choices,
+        null=True,
+        blank=True,
+        help_text="Common scope only: which mode the console trades in.",
+    )
+    trading_enabled = models.BooleanField(
+        null=True, blank=True, help_text="Kill switch: off refuses every new order except close_all and cancels."
+    )
+    soft_stop = models.BooleanField(
+        null=True, blank=True, help_text="Reduce-only: refuse orders that increase an absolute position."
+    )
+    market_data_type = models.PositiveSmallIntegerField(choices=MarketDataType.choices, null=True, blank=True)
+    account = models.CharField(
+        max_length=32, blank=True, null=True, help_text="IB account id (blank: the first managed account)."
+    )
+    overall_exposure = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=UNIT,
+        help_text="Share of net liquidation strategies may deploy, 0..1.",
+    )
+    default_order_type = models.CharField(max_length=3, choices=OrderType.choices, null=True, blank=True)
+    default_tif = models.CharField(max_length=3, choices=TimeInForce.choices, null=True, blank=True)
+    max_order_quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: no limit.")
+    max_order_notional = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE)
+    allowed_symbols = models.TextField(
+        null=True,
+        blank=True,
+        validators=[validate_symbol_list],
+        help_text="Comma- or space-separated symbols; blank: any symbol.",
+    )
+    daily_loss_limit = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="risk_check trips the kill switch when today's loss exceeds this (account currency).",
+    )
+    max_gross_exposure = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="risk_check trips the kill switch when gross position value exceeds this.",
+    )
+    cash_balancer_threshold = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text="cash_balancer converts non-base cash above this value (in base currency).",
+    )
+    enforce_flat_eod = models.BooleanField(null=True, blank=True, help_text="eod_check flattens every position.")
+    flatten_unowned_positions = models.BooleanField(
+        null=True, blank=True, help_text="allocation may flatten positions no strategy targets (off: left alone)."
+    )
+    what_if_check = models.BooleanField(null=True, blank=True, help_text="Ask IB's what-if margin check before each order.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "trading settings"
+        verbose_name_plural = "trading settings"
+        ordering = ["scope"]
+
+    def __str__(self) -> str:
+        return self.get_scope_display()
+
+    def clean(self) -> None:
+        errors = {}
+        if self.scope not in ConfigScope.values:
+            errors["scope"] = f"Unknown scope {self.scope!r}: use one of {', '.join(ConfigScope.values)}."
+        if self.scope == ConfigScope.COMMON:
+            if not self.active_mode:
+                errors["active_mode"] = "The common settings must name the active mode."
+            for name in OVERRIDABLE_FIELDS:
+                if name not in OPTIONAL_FIELDS and getattr(self, name) is None:
+                    errors[name] = "The common settings must set this value (modes may override it)."
+        elif self.active_mode:
+            errors["active_mode"] = "Only the common settings choose the active mode."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Strategy(models.Model):
+    """A strategy the allocator sums targets from (`strategies/{id}` in the seed)."""
+
+    strategy_id = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField(default=False)
+    exposure = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=UNIT,
+        help_text="Share of the overall exposure given to this strategy, 0..1.",
+    )
+    params = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "strategies"
+        ordering = ["strategy_id"]
+
+    def __str__(self) -> str:
+        return self.strategy_id
+
+    def clean(self) -> None:
+        if not isinstance(self.params, dict):
+            raise ValidationError({"params": "Strategy parameters must be a JSON object."})

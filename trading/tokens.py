@@ -1,0 +1,48 @@
+"""API tokens: created with their plaintext shown once, stored hashed, checked, revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from trading.models import ApiToken
+
+TOKEN_PREFIX = "ibc_"
+
+
+def token_hash(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def token_create(*, user, name: str, read_only: bool = False) -> tuple[ApiToken, str]:
+    """A new token for `user`; the plaintext is returned once and never stored."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=plaintext[:10], token_hash=token_hash(plaintext), read_only=read_only
+    )
+    return token, plaintext
+
+
+def token_authenticate(plaintext: str) -> ApiToken | None:
+    """The active token matching `plaintext` (its user active too), recording its use; else None."""
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=token_hash(plaintext), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    return token
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
