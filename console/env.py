@@ -71,18 +71,29 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def sqlite_config(path: Path | str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        # Tests use a file too, so the worker and cluster subprocesses they start see the same data.
+        "TEST": {"NAME": str(Path(path).with_name(Path(path).stem + "-test.sqlite3"))},
+    }
+
+
 def database_config(url: str, *, sqlite_path: Path) -> dict:
     """Django DATABASES['default'] from `DATABASE_URL`, or the SQLite file under var/ when unset."""
     if not url:
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(sqlite_path),
-            # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
-        }
+        return sqlite_config(sqlite_path)
     import dj_database_url
 
     scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        path = urlsplit(url).path
+        if not path or path == "/":
+            raise ConfigError("DATABASE_URL names no SQLite file (sqlite:////absolute/path.sqlite3)")
+        return sqlite_config(path)
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r} (use postgres:// or sqlite://)")
     try:

@@ -74,13 +74,16 @@ TEMPLATES = [
     },
 ]
 
+CONSOLE_PREFIX = env_str("CONSOLE_PREFIX", "console")  # namespaces Redis keys (tests use their own)
 DATABASES = {"default": database_config(env_str("DATABASE_URL"), sqlite_path=VAR_DIR / "console.sqlite3")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # One test database per test process (CONSOLE_PREFIX is per-process under pytest).
+    DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"{CONSOLE_PREFIX}-test.sqlite3")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One Redis for the Channels layer and the django-q2 broker: REDIS_URL, or the embedded one.
 REDIS_URL = redis_url(env_str("REDIS_URL"), var_dir=VAR_DIR)
 REDIS_EMBEDDED = not env_str("REDIS_URL")
-CONSOLE_PREFIX = env_str("CONSOLE_PREFIX", "console")  # namespaces Redis keys (tests use their own)
 
 CHANNEL_LAYERS = {
     "default": {

@@ -44,6 +44,7 @@ class EffectiveConfig:
     enforce_flat_eod: bool
     flatten_unowned_positions: bool
     what_if_check: bool
+    dry_run_default: bool
 
     def as_dict(self) -> dict:
         """JSON-friendly: decimals as strings so no precision is lost."""

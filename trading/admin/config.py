@@ -25,7 +25,7 @@ class TradingConfigAdmin(admin.ModelAdmin):
         (None, {"fields": ("scope", "active_mode", "account", "market_data_type")}),
         (
             "Switches",
-            {"fields": ("trading_enabled", "soft_stop", "enforce_flat_eod", "flatten_unowned_positions", "what_if_check")},
+            {"fields": ("trading_enabled", "soft_stop", "enforce_flat_eod", "flatten_unowned_positions", "what_if_check", "dry_run_default")},
         ),
         ("Exposure and order defaults", {"fields": ("overall_exposure", "default_order_type", "default_tif")}),
         (

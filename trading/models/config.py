@@ -64,6 +64,7 @@ OVERRIDABLE_FIELDS = (
     "enforce_flat_eod",
     "flatten_unowned_positions",
     "what_if_check",
+    "dry_run_default",
 )
 # Optional limits: None on the common row means "no limit".
 OPTIONAL_FIELDS = {
@@ -161,6 +162,9 @@ class TradingConfig(models.Model):
         null=True, blank=True, help_text="allocation may flatten positions no strategy targets (off: left alone)."
     )
     what_if_check = models.BooleanField(null=True, blank=True, help_text="Ask IB's what-if margin check before each order.")
+    dry_run_default = models.BooleanField(
+        null=True, blank=True, help_text="Intents submitted without an explicit dry-run flag run as dry runs."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

@@ -1,0 +1,93 @@
+"""What an intent's body gets: the live `ib`, the run, fresh config, the order gateway, a logger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from trading.activity import activity_record
+from trading.config import EffectiveConfig, effective_config
+from trading.models import ActivityKind, IntentRun
+
+log = logging.getLogger("trading.intents")
+
+PRICE_TIMEOUT = 5.0
+
+
+class IntentError(Exception):
+    """An expected failure with a message for the trader (the run fails with it, no traceback)."""
+
+
+@dataclass
+class IntentContext:
+    ib: Any
+    run: IntentRun
+    config: EffectiveConfig
+    worker: Any = None
+    orders: Any = None  # trading.intents.orders.OrderGateway, set by the executor
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run.dry_run
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @property
+    def account(self) -> str:
+        return self.config.account or (self.ib.managedAccounts() or [""])[0]
+
+    async def db(self, fn, /, *args, **kwargs):
+        """Run database work off the loop (on the worker's database thread when there is a worker)."""
+        if self.worker is not None:
+            return await self.worker.db(fn, *args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def fresh_config(self) -> EffectiveConfig:
+        self.config = await self.db(effective_config, self.config.mode)
+        return self.config
+
+    async def log(self, message: str, *, kind: str = ActivityKind.INTENT_RUN, strategy: str = "", payload=None) -> None:
+        self.notes.append(message)
+        await self.db(
+            activity_record, kind=kind, message=f"run #{self.run.pk} {self.run.intent}: {message}", mode=self.mode,
+            strategy=strategy, run=self.run, payload=payload or {},
+        )  # fmt: skip
+
+    async def flush_records(self) -> None:
+        """Wait until the worker has written every IB event seen so far (orders, fills, positions)."""
+        if self.worker is not None:
+            await self.worker.recorder.flush()
+
+    async def qualify(self, *contracts):
+        qualified = await self.ib.qualifyContractsAsync(*contracts)
+        missing = [c for c in contracts if not c.conId]
+        if missing:
+            raise IntentError(f"unknown contract(s): {', '.join(c.symbol or str(c) for c in missing)}")
+        return qualified
+
+    async def price(self, contract) -> float:
+        """The last traded price (or the bid/ask midpoint, or the close) from a market data snapshot."""
+        ticker = self.ib.reqMktData(contract, "", True, False)
+        try:
+            deadline = asyncio.get_running_loop().time() + PRICE_TIMEOUT
+            while asyncio.get_running_loop().time() < deadline:
+                value = _usable_price(ticker)
+                if value is not None:
+                    return value
+                await asyncio.sleep(0.05)
+        finally:
+            self.ib.cancelMktData(contract)
+        raise IntentError(f"no market price for {contract.symbol} within {PRICE_TIMEOUT:.0f}s")
+
+
+def _usable_price(ticker) -> float | None:
+    for value in (ticker.last, ticker.midpoint(), ticker.close):
+        if value is not None and not math.isnan(value) and value > 0:
+            return float(value)
+    return None

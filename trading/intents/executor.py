@@ -1,0 +1,167 @@
+"""Intent execution inside the IB worker: claim a queued run, run its body on the loop, record the outcome.
+
+Runs arrive on the worker's channel (from the q2 task) and by a sweep of queued runs, so a hand-off
+lost during a restart is still picked up before the run's start deadline. Order-placing intents run
+one at a time; read-only ones run alongside. At the worker's first connect, runs a dead worker left
+`running` become `interrupted`, with the orders found again through their orderRef.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+
+from channels.layers import get_channel_layer
+
+from trading.intents.context import IntentContext, IntentError
+from trading.intents.orders import OrderGateway
+from trading.intents.registry import intent_get
+from trading.intents.runs import run_claim, run_finish, run_interrupt_orphans
+from trading.live import live_event, worker_channel
+from trading.models import IntentRun, RunStatus
+
+log = logging.getLogger("trading.intents.executor")
+
+SWEEP_INTERVAL = 2.0
+TIMED_OUT = "timed out after {seconds:.0f}s"
+
+
+class IntentExecutor:
+    """A worker extension (see IBWorker.extensions)."""
+
+    def __init__(self, *, sweep_interval: float = SWEEP_INTERVAL):
+        self.sweep_interval = sweep_interval
+        self.worker = None
+        self.in_progress: dict[int, str] = {}
+        self.order_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+        self._loops: list[asyncio.Task] = []
+        self._orphans_done = False
+
+    def runs_in_progress(self) -> list[dict]:
+        return [{"run_id": run_id, "intent": name} for run_id, name in self.in_progress.items()]
+
+    async def on_connected(self, worker) -> None:
+        self.worker = worker
+        if not self._orphans_done:
+            self._orphans_done = True
+            await worker.recorder.flush()  # the reconcile has linked their orders through orderRef
+            for run in await worker.db(run_interrupt_orphans):
+                self._publish(run)
+        if not self._loops:
+            self._loops = [
+                asyncio.create_task(self._listen(), name="intent-listen"),
+                asyncio.create_task(self._sweep(), name="intent-sweep"),
+            ]
+
+    async def on_stop(self, worker) -> None:
+        for task in self._loops:
+            task.cancel()
+        # Let running intents finish briefly; what remains is marked interrupted at the next start.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(worker_channel())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("worker channel unavailable (%s); relying on the sweep", exc)
+                await asyncio.sleep(self.sweep_interval)
+                continue
+            if message.get("type") == "run.execute":
+                self.submit(int(message["run_id"]))
+            elif message.get("type") == "handlers.reload" and self.worker is not None:
+                await self.worker.reload_handlers()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            if self.worker is None or not self.worker.synced:
+                continue
+            try:
+                queued = await self.worker.db(
+                    lambda: list(IntentRun.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True)[:50])
+                )
+            except Exception as exc:
+                log.warning("run sweep failed: %s", exc)
+                continue
+            for run_id in queued:
+                self.submit(run_id)
+
+    def submit(self, run_id: int) -> None:
+        if run_id in self.in_progress or self.worker is None or not self.worker.synced:
+            return  # not connected: stays queued; the sweep retries until its start deadline
+        self.in_progress[run_id] = "?"
+        task = asyncio.create_task(self._execute(run_id), name=f"intent-run-{run_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, run_id: int) -> None:
+        try:
+            run = await self.worker.db(IntentRun.objects.get, pk=run_id)
+            intent_cls = intent_get(run.intent)
+            self.in_progress[run_id] = run.intent
+            if intent_cls.places_orders:
+                async with self.order_lock:
+                    await self._claim_and_run(run, intent_cls)
+            else:
+                await self._claim_and_run(run, intent_cls)
+        except Exception:
+            log.exception("run #%s could not be executed", run_id)
+        finally:
+            self.in_progress.pop(run_id, None)
+
+    async def _claim_and_run(self, run: IntentRun, intent_cls) -> None:
+        if not await self.worker.db(run_claim, run.pk):
+            return  # someone else has it, or it expired: at most once
+        run.status = RunStatus.RUNNING
+        self._publish(run)
+        status, result, error = await self.run_body(run, intent_cls)
+        finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error)
+        self._publish(finished)
+
+    async def run_body(self, run: IntentRun, intent_cls) -> tuple[str, dict | None, str]:
+        from trading.config import effective_config
+
+        worker = self.worker
+        ctx = IntentContext(ib=worker.ib, run=run, config=await worker.db(effective_config), worker=worker)
+        ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
+        intent = intent_cls()
+        try:
+            params = intent_cls.Params.model_validate(run.params)
+            result = await asyncio.wait_for(intent.run(ctx, params), timeout=intent_cls.timeout)
+        except TimeoutError:
+            return RunStatus.FAILED, _partial(ctx), TIMED_OUT.format(seconds=intent_cls.timeout)
+        except IntentError as exc:
+            return RunStatus.FAILED, _partial(ctx), str(exc)
+        except Exception as exc:
+            log.exception("run #%s %s raised", run.pk, run.intent)
+            return RunStatus.FAILED, _partial(ctx), f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        result = dict(result or {})
+        result.setdefault("orders", [placed.as_dict() for placed in ctx.orders.placed])
+        await ctx.flush_records()
+        return RunStatus.SUCCEEDED, result, ""
+
+    def _publish(self, run: IntentRun) -> None:
+        if self.worker is None:
+            return
+        payload = {
+            "id": run.pk,
+            "intent": run.intent,
+            "status": run.status,
+            "dry_run": run.dry_run,
+            "source": run.source,
+            "error": (run.error or "").splitlines()[0] if run.error else "",
+            "created_at": run.created_at.isoformat() if run.created_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+        self.worker.broadcaster.publish(live_event("run.update", payload, mode=run.mode))
+
+
+def _partial(ctx: IntentContext) -> dict:
+    return {"orders": [placed.as_dict() for placed in ctx.orders.placed], "notes": ctx.notes}

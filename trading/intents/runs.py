@@ -1,0 +1,240 @@
+"""The one submission path: every way of running an intent (API, CLI, admin, dashboard, schedules)
+calls `run_submit`, and the worker moves runs through the states below with conditional UPDATEs.
+
+    queued ──claim──▶ running ──▶ succeeded | failed
+       │                 └── worker died ──▶ interrupted (marked at its next start)
+       └── not started by start_deadline ──▶ expired (never executes late)
+
+Invariants: a run executes at most once (the claim is an UPDATE … WHERE status='queued' whose row
+count decides); the same idempotency key returns the same run; nothing is enqueued before commit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from trading.activity import activity_record
+from trading.config import effective_config
+from trading.intents.registry import IntentNotFound, intent_get
+from trading.models import ActivityKind, IntentRun, RunStatus
+from trading.models.activity import Severity
+
+WORKER_DOWN = "the IB worker is not connected ({reason}); nothing was queued"
+KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
+EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
+INTERRUPTED = "the IB worker stopped while this run was executing"
+
+__all__ = ["IntentNotFound", "run_submit", "run_claim", "run_finish", "run_expire", "run_wait"]
+
+
+class IntentParamsInvalid(ValueError):
+    def __init__(self, intent: str, errors: list[dict]):
+        self.intent = intent
+        self.errors = errors
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+        super().__init__(f"bad parameters for {intent}: {details}")
+
+
+class IdempotencyConflict(ValueError):
+    pass
+
+
+class WorkerUnavailable(RuntimeError):
+    pass
+
+
+def params_validate(intent_cls, params: dict) -> dict:
+    """The params as the intent's schema accepts them (by alias), or IntentParamsInvalid."""
+    try:
+        parsed = intent_cls.Params.model_validate(params)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise IntentParamsInvalid(intent_cls.name, errors) from None
+    errors = intent_cls.check(parsed)
+    if errors:
+        raise IntentParamsInvalid(intent_cls.name, errors)
+    return parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _split_dry_run(params: dict, dry_run: bool | None) -> tuple[dict, bool | None]:
+    """The seed sent `dryRun` in the body; it is a property of the run, not of the intent's schema."""
+    params = dict(params or {})
+    for alias in ("dryRun", "dry_run"):
+        if alias in params:
+            value = params.pop(alias)
+            if not isinstance(value, bool):
+                raise IntentParamsInvalid("run", [{"loc": [alias], "msg": "must be true or false", "type": "bool"}])
+            dry_run = value if dry_run is None else dry_run
+    return params, dry_run
+
+
+def run_submit(
+    *,
+    intent: str,
+    params: dict | None = None,
+    dry_run: bool | None = None,
+    source: str,
+    requested_by=None,
+    idempotency_key: str | None = None,
+    check_worker: bool = True,
+) -> tuple[IntentRun, bool]:
+    """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run."""
+    intent_cls = intent_get(intent)
+    params, dry_run = _split_dry_run(params or {}, dry_run)
+    clean = params_validate(intent_cls, params)
+    config = effective_config()
+    if dry_run is None:
+        dry_run = config.dry_run_default
+    if idempotency_key:
+        existing = IntentRun.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _same_request(existing, intent, clean, dry_run), False
+    if check_worker and intent_cls.requires_ib:
+        _require_worker()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            run = IntentRun.objects.create(
+                intent=intent,
+                params=clean,
+                dry_run=dry_run,
+                mode=config.mode,
+                source=source,
+                requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+                idempotency_key=idempotency_key or None,
+                start_deadline=now + timedelta(seconds=intent_cls.start_within),
+            )
+            activity_record(
+                kind=ActivityKind.INTENT_RUN,
+                message=f"run #{run.pk} {intent}{' (dry run)' if dry_run else ''} queued from {source}",
+                mode=config.mode,
+                run=run,
+                actor=run.requested_by,
+                payload={"params": clean, "source": source},
+            )
+            transaction.on_commit(lambda: run_enqueue(run.pk, intent_cls))
+    except IntegrityError:
+        # Two requests with the same key raced; the other one won, and its run is the answer.
+        existing = IntentRun.objects.get(idempotency_key=idempotency_key)
+        return _same_request(existing, intent, clean, dry_run), False
+    return run, True
+
+
+def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool) -> IntentRun:
+    if existing.intent != intent or existing.params != params or existing.dry_run != dry_run:
+        raise IdempotencyConflict(
+            KEY_REUSED.format(key=existing.idempotency_key, run_id=existing.pk, intent=existing.intent, params=json.dumps(existing.params))
+        )
+    return existing
+
+
+def _require_worker() -> None:
+    from trading.worker.health import heartbeat_state
+
+    state = heartbeat_state()
+    if not state["connected"]:
+        reason = state["reason"] or "the worker is up but not connected to the gateway"
+        raise WorkerUnavailable(WORKER_DOWN.format(reason=reason))
+
+
+def run_enqueue(run_id: int, intent_cls) -> None:
+    """Hand the run to django-q2 (after commit): the task passes it to the worker and mirrors its outcome."""
+    from django_q.tasks import async_task
+
+    task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
+    task_id = async_task(
+        "trading.intents.tasks.intent_task", run_id, task_name=f"intent-run-{run_id}", q_options={"timeout": task_timeout}
+    )
+    IntentRun.objects.filter(pk=run_id).update(task_id=task_id or "")
+
+
+def run_claim(run_id: int) -> bool:
+    """Atomically move a queued, unexpired run to running; True for exactly one caller, ever."""
+    now = timezone.now()
+    claimed = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now).update(
+        status=RunStatus.RUNNING, started_at=now
+    )
+    if not claimed:
+        run_expire(run_id)
+    return bool(claimed)
+
+
+def run_expire(run_id: int) -> bool:
+    """A queued run past its start deadline becomes expired (and so can never be claimed)."""
+    run = IntentRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.QUEUED or run.start_deadline > timezone.now():
+        return False
+    seconds = (run.start_deadline - run.created_at).total_seconds()
+    updated = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.EXPIRED, finished_at=timezone.now(), error=EXPIRED.format(seconds=seconds)
+    )
+    if updated:
+        activity_record(
+            kind=ActivityKind.INTENT_RUN,
+            severity=Severity.WARNING,
+            message=f"run #{run_id} {run.intent} expired: " + EXPIRED.format(seconds=seconds),
+            mode=run.mode,
+            run=run,
+        )
+    return bool(updated)
+
+
+def run_finish(run_id: int, *, status: str, result: dict | None = None, error: str = "") -> IntentRun:
+    IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=status, result=result, error=error[:10000], finished_at=timezone.now()
+    )
+    run = IntentRun.objects.get(pk=run_id)
+    severity = Severity.INFO if status == RunStatus.SUCCEEDED else Severity.WARNING
+    outcome = "succeeded" if status == RunStatus.SUCCEEDED else f"{status}: {error.splitlines()[0] if error else ''}"
+    activity_record(
+        kind=ActivityKind.INTENT_RUN,
+        severity=severity,
+        message=f"run #{run.pk} {run.intent}{' (dry run)' if run.dry_run else ''} {outcome}",
+        mode=run.mode,
+        run=run,
+        payload={"status": status},
+    )
+    return run
+
+
+def run_interrupt_orphans(*, note: str = INTERRUPTED) -> list[IntentRun]:
+    """Runs left `running` by a worker that died become `interrupted`, listing the orders they placed."""
+    orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING))
+    for run in orphans:
+        orders = [
+            {"order_id": o.order_id, "perm_id": o.perm_id, "symbol": o.symbol, "status": o.status, "order_ref": o.order_ref}
+            for o in run.orders.all()
+        ]
+        IntentRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.INTERRUPTED, finished_at=timezone.now(), error=note, result={"orders": orders}
+        )
+        activity_record(
+            kind=ActivityKind.INTENT_RUN,
+            severity=Severity.WARNING,
+            message=f"run #{run.pk} {run.intent} interrupted: {note}; {len(orders)} order(s) found by orderRef",
+            mode=run.mode,
+            run=run,
+            payload={"orders": orders},
+        )
+    return orphans
+
+
+def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
+    """Poll until the run is final or `timeout` passes; expires it at its start deadline if still queued."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = IntentRun.objects.get(pk=run_id)
+        if run.status in RunStatus.final_values():
+            return run
+        if run.status == RunStatus.QUEUED and run.start_deadline <= timezone.now():
+            run_expire(run_id)
+            continue
+        if time.monotonic() >= deadline:
+            return run
+        time.sleep(poll)

@@ -1,0 +1,57 @@
+"""`manage.py ibworker`: the one long-lived process connected to IB (see trading/worker/service.py)."""
+
+import asyncio
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from console.embedded_redis import ensure_embedded_redis, socket_from_url
+from trading.worker.service import IBWorker, WorkerOptions
+
+
+class Command(BaseCommand):
+    help = "Run the IB worker: connect, reconcile, record and broadcast IB events, run handlers and intents."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.IB_HOST, help="Gateway host (IB_HOST).")
+        parser.add_argument("--port", type=int, default=settings.IB_PORT, help="Gateway port (IB_PORT).")
+        parser.add_argument("--client-id", type=int, default=settings.IB_CLIENT_ID, help="Client id (IB_CLIENT_ID).")
+        parser.add_argument(
+            "--handlers", action="append", default=None, help="Handler file or folder (repeatable; IB_DAEMON_HANDLERS)."
+        )
+        parser.add_argument("--heartbeat-interval", type=float, default=2.0)
+        parser.add_argument("--connect-timeout", type=float, default=10.0)
+
+    def handle(self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, **options):
+        logging.getLogger("ib_insync").setLevel(logging.WARNING)
+        # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
+        logging.getLogger("ib_insync.client").setLevel(logging.CRITICAL)
+        if settings.REDIS_EMBEDDED:
+            ensure_embedded_redis(socket_from_url(settings.REDIS_URL))
+        worker_options = WorkerOptions(
+            host=host,
+            port=port,
+            client_id=client_id,
+            mode=settings.TRADING_MODE,
+            handler_paths=handlers,
+            account=settings.IB_ACCOUNT,
+            heartbeat_interval=heartbeat_interval,
+            connect_timeout=connect_timeout,
+            var_dir=settings.VAR_DIR,
+        )
+        code = asyncio.run(self._run(worker_options))
+        raise SystemExit(code)
+
+    async def _run(self, worker_options: WorkerOptions) -> int:
+        worker = IBWorker(worker_options)
+        for extension in worker_extensions():
+            worker.extensions.append(extension)
+        return await worker.run()
+
+
+def worker_extensions() -> list:
+    """Extensions the worker loads: intent execution."""
+    from trading.intents.executor import IntentExecutor
+
+    return [IntentExecutor()]

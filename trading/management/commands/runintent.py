@@ -1,0 +1,124 @@
+"""`manage.py runintent NAME [--param k=v …]`: submit an intent through the one submission path and wait.
+
+Exit codes: 0 succeeded · 2 bad parameters · 3 unknown intent · 4 worker unavailable · 5 the run failed,
+expired or was interrupted · 6 still running when --wait ran out (the run keeps going; its id is printed).
+"""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from trading.intents.registry import IntentNotFound, intent_get, intent_list
+from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit, run_wait
+from trading.models import RunSource, RunStatus
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_WORKER, EXIT_FAILED, EXIT_TIMEOUT = 0, 2, 3, 4, 5, 6
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """`k=v`: the value is read as JSON when it parses (numbers, true/false, lists), else as a string."""
+    if "=" not in text:
+        raise CommandError(f"--param {text!r} is not key=value", returncode=EXIT_BAD_INPUT)
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def coerce_lists(intent_cls, params: dict) -> dict:
+    """`--param strategies=a,b` → ["a", "b"] where the schema wants a list."""
+    props = intent_cls.params_schema().get("properties", {})
+    for key, value in params.items():
+        spec = props.get(key, {})
+        kinds = [spec.get("type")] + [option.get("type") for option in spec.get("anyOf", [])]
+        if "array" in kinds and isinstance(value, str):
+            params[key] = [item.strip() for item in value.split(",") if item.strip()]
+    return params
+
+
+class Command(BaseCommand):
+    help = "Run an intent through the console's submission path and wait for its outcome."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", nargs="?", help="Intent name (see --list).")
+        parser.add_argument("--param", action="append", default=[], metavar="K=V", help="A parameter (repeatable).")
+        parser.add_argument("--params-json", default=None, help="All parameters as one JSON object.")
+        dry = parser.add_mutually_exclusive_group()
+        dry.add_argument("--dry-run", dest="dry_run", action="store_true", default=None, help="Plan only; send nothing.")
+        dry.add_argument("--live", dest="dry_run", action="store_false", help="Really send orders (not a dry run).")
+        parser.add_argument("--json", action="store_true", help="Print the run as JSON.")
+        parser.add_argument("--wait", type=float, default=None, help="Seconds to wait (default: the intent's timeout).")
+        parser.add_argument("--idempotency-key", default=None)
+        parser.add_argument("--list", action="store_true", help="List intents with their parameters.")
+
+    def handle(self, *args, name, param, params_json, dry_run, json: bool, wait, idempotency_key, list: bool, **options):
+        if list:
+            return self._list()
+        if not name:
+            raise CommandError("name an intent (or --list)", returncode=EXIT_BAD_INPUT)
+        params = self._params(params_json, param)
+        try:
+            intent_cls = intent_get(name)
+            params = coerce_lists(intent_cls, params)
+            run, _ = run_submit(
+                intent=name, params=params, dry_run=dry_run, source=RunSource.CLI, idempotency_key=idempotency_key
+            )
+        except IntentNotFound as exc:
+            raise CommandError(str(exc), returncode=EXIT_UNKNOWN) from None
+        except (IntentParamsInvalid, IdempotencyConflict) as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        except WorkerUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_WORKER) from None
+        timeout = wait if wait is not None else intent_cls.start_within + intent_cls.timeout + 5
+        self.stderr.write(f"run #{run.pk} {name}{' (dry run)' if run.dry_run else ''} submitted; waiting up to {timeout:.0f}s")
+        run = run_wait(run.pk, timeout=timeout)
+        self._print(run, as_json=json)
+        if run.status == RunStatus.SUCCEEDED:
+            return None
+        code = EXIT_TIMEOUT if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else EXIT_FAILED
+        sys.exit(code)
+
+    def _params(self, params_json, pairs) -> dict:
+        params = {}
+        if params_json:
+            try:
+                params = json.loads(params_json)
+            except json.JSONDecodeError as exc:
+                raise CommandError(f"--params-json is not valid JSON: {exc}", returncode=EXIT_BAD_INPUT) from None
+            if not isinstance(params, dict):
+                raise CommandError("--params-json must be a JSON object", returncode=EXIT_BAD_INPUT)
+        for pair in pairs:
+            key, value = parse_param(pair)
+            params[key] = value
+        return params
+
+    def _print(self, run, *, as_json: bool) -> None:
+        record = {
+            "id": run.pk, "intent": run.intent, "status": run.status, "dry_run": run.dry_run, "params": run.params,
+            "result": run.result, "error": run.error,
+        }  # fmt: skip
+        if as_json:
+            self.stdout.write(json_dumps(record))
+            return
+        self.stdout.write(f"run #{run.pk} {run.intent}: {run.status}")
+        if run.error:
+            self.stdout.write(f"reason: {run.error.splitlines()[0]}")
+        if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            self.stdout.write(f"still {run.status}; follow it with the admin or GET /api/runs/{run.pk}")
+        if run.result:
+            self.stdout.write(json_dumps(run.result))
+
+    def _list(self) -> None:
+        for intent_cls in intent_list():
+            props = intent_cls.params_schema().get("properties", {})
+            params = ", ".join(f"{key}: {value.get('type', value.get('anyOf', '?'))}" for key, value in props.items())
+            self.stdout.write(f"{intent_cls.name:22} {intent_cls.description}")
+            if params:
+                self.stdout.write(f"{'':22} params: {params}")
+
+
+def json_dumps(value) -> str:
+    return json.dumps(value, indent=2, default=str, sort_keys=True)

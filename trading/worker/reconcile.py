@@ -1,0 +1,86 @@
+"""Reconciliation after every (re)connect: the database is brought to IB's truth in one transaction.
+
+Orders (all clients', so orders placed in TWS are seen), today's executions (fills missed while
+disconnected are stored now, exactly once), positions (a move no fill of ours explains is an external
+change; the first reconciliation of a mode takes positions as the baseline), account values.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from trading.models import ActivityKind, Position, PositionSnapshot
+from trading.models.activity import Severity
+from trading.worker.positions import PositionLedger, position_observe, position_verify
+from trading.worker.store import account_value_upsert, activity_write, fill_record, order_upsert, position_upsert
+
+
+def reconcile_apply(
+    *,
+    mode: str,
+    ledger: PositionLedger,
+    trades: list[dict],
+    fills: list[dict],
+    positions: list[dict],
+    portfolio: list[dict],
+    account_values: list[dict],
+    gateway: str,
+) -> tuple[list[dict], dict]:
+    events: list[dict] = []
+    baseline = not PositionSnapshot.objects.filter(mode=mode).exists()
+    for snap in trades:
+        events += order_upsert(mode=mode, snap=snap)
+    recovered = []
+    for snap in fills:
+        fill_events, new = fill_record(mode=mode, snap=snap)
+        if new:
+            events += fill_events
+            recovered.append(snap["exec_id"])
+            ledger.fill_seen(snap)
+
+    reported = {(p["account"], p["con_id"]) for p in positions}
+    gone = [
+        {"account": row.account, "con_id": row.con_id, "symbol": row.symbol, "sec_type": row.sec_type,
+         "exchange": row.exchange, "currency": row.currency, "local_symbol": row.local_symbol,
+         "quantity": "0", "avg_cost": "0"}
+        for row in Position.objects.filter(mode=mode)
+        if (row.account, row.con_id) not in reported
+    ]  # fmt: skip
+    external = []
+    for snap in [*positions, *gone]:
+        position_events, suspect = position_observe(mode=mode, snap=snap, ledger=ledger)
+        events += position_events
+        if suspect and baseline:
+            ledger.suspects.pop((snap["account"], snap["con_id"]), None)
+        elif suspect:
+            # The sync is complete (executions come last), so nothing more will explain it: report now.
+            change = position_verify(mode=mode, key=(snap["account"], snap["con_id"]), ledger=ledger, context="reconnect")
+            events += change
+            external.append(snap["symbol"])
+    for snap in portfolio:
+        events += position_upsert(mode=mode, snap=snap)
+    for snap in account_values:
+        events += account_value_upsert(mode=mode, snap=snap)
+
+    PositionSnapshot.objects.create(
+        mode=mode,
+        account=positions[0]["account"] if positions else "",
+        source="baseline" if baseline else "reconnect",
+        positions=[{k: v for k, v in p.items()} for p in positions if Decimal(p["quantity"]) != 0],
+    )
+    summary = {
+        "orders": len(trades),
+        "fills_recovered": recovered,
+        "positions": len(positions),
+        "external_changes": external,
+        "baseline": baseline,
+        "gateway": gateway,
+    }
+    severity = Severity.WARNING if external else Severity.INFO
+    message = (
+        f"reconciled with {gateway}: {len(trades)} orders, {len(recovered)} fill(s) recovered, "
+        f"{len(positions)} positions" + (f", external changes in {', '.join(external)}" if external else "")
+        + (" (baseline)" if baseline else "")
+    )
+    events += activity_write(mode=mode, kind=ActivityKind.RECONCILIATION, message=message, severity=severity, payload=summary)
+    return events, summary

@@ -1,0 +1,159 @@
+"""The recorder: IB events become rows without ever blocking the worker's loop.
+
+Events are snapshotted on the loop and queued; one writer thread applies them in arrival order (so an
+order's statuses and fills keep their order), many per transaction when they come in bursts. A
+database that is down is retried with backoff until it is back; an event that can never be written
+(bad data) is logged, written to a dead-letter file and counted: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+
+log = logging.getLogger("trading.worker.recorder")
+
+MAX_BATCH = 500
+RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@dataclass
+class Op:
+    """One write: `apply(**kwargs)` runs on the writer thread and returns live events."""
+
+    apply: Callable[..., object]
+    kwargs: dict
+    on_done: Callable[[object], None] | None = None
+    queued_at: float = field(default_factory=time.monotonic)
+
+    def describe(self) -> str:
+        return f"{self.apply.__name__}({json.dumps(self.kwargs, default=str)[:300]})"
+
+
+@dataclass
+class RecorderStats:
+    written: int = 0
+    batches: int = 0
+    retries: int = 0
+    dead_letters: int = 0
+    last_commit_ms: float = 0.0
+
+
+class Recorder:
+    def __init__(self, *, publish: Callable[[dict], None], dead_letter_path: Path):
+        self.queue: asyncio.Queue[Op] = asyncio.Queue()
+        self.publish = publish
+        self.dead_letter_path = dead_letter_path
+        self.stats = RecorderStats()
+        # One thread: a single writer keeps event order and one database connection.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        self._task: asyncio.Task | None = None
+
+    def submit(self, apply: Callable[..., object], on_done: Callable[[object], None] | None = None, **kwargs) -> None:
+        self.queue.put_nowait(Op(apply, kwargs, on_done))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="recorder")
+
+    async def flush(self) -> None:
+        """Wait until every op queued so far is written (or dead-lettered)."""
+        await self.queue.join()
+
+    async def stop(self) -> None:
+        await self.flush()
+        if self._task:
+            self._task.cancel()
+        await asyncio.get_running_loop().run_in_executor(self.executor, _close_connection)
+        self.executor.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                results = await self._write_with_retry(loop, batch)
+                for op, result in zip(batch, results, strict=True):
+                    self._deliver(op, result)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    def _deliver(self, op: Op, result) -> None:
+        events = result[0] if isinstance(result, tuple) else result
+        for event in events or []:
+            self.publish(event)
+        if op.on_done is not None:
+            try:
+                op.on_done(result)
+            except Exception:
+                log.exception("recorder callback failed for %s", op.describe())
+
+    async def _write_with_retry(self, loop, batch: list[Op]) -> list:
+        delay = RETRY_FIRST
+        while True:
+            try:
+                return await loop.run_in_executor(self.executor, self._write_batch, batch)
+            except TRANSIENT as exc:
+                self.stats.retries += 1
+                log.warning("database unavailable (%s); retrying %d event(s) in %.1fs", exc, len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    def _write_batch(self, batch: list[Op]) -> list:
+        close_old_connections()
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                results = [op.apply(**op.kwargs) for op in batch]
+        except TRANSIENT:
+            raise
+        except DatabaseError as exc:
+            if _is_transient(exc):
+                raise OperationalError(str(exc)) from exc
+            # One bad event must not block the others: write them one by one, set the bad one aside.
+            results = [self._write_one(op) for op in batch]
+        except Exception:
+            results = [self._write_one(op) for op in batch]
+        self.stats.batches += 1
+        self.stats.written += len(batch)
+        self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    def _write_one(self, op: Op):
+        try:
+            with transaction.atomic():
+                return op.apply(**op.kwargs)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            self._dead_letter(op, exc)
+            return []
+
+    def _dead_letter(self, op: Op, exc: Exception) -> None:
+        self.stats.dead_letters += 1
+        log.error("cannot record %s: %s: %s (kept in %s)", op.describe(), type(exc).__name__, exc, self.dead_letter_path)
+        self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.dead_letter_path.open("a") as out:
+            out.write(json.dumps({"op": op.apply.__name__, "kwargs": op.kwargs, "error": repr(exc)}, default=str) + "\n")
+
+
+def _is_transient(exc: DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("database is locked", "connection", "server closed", "terminating"))
+
+
+def _close_connection() -> None:
+    from django.db import connection
+
+    connection.close()

@@ -1,0 +1,426 @@
+"""The IB worker: one asyncio loop, one ib_insync `IB`, the only client of the gateway.
+
+Lifecycle: connect (with timeout) → reconcile → live (record, broadcast, run handlers) → on a drop,
+reconnect forever with capped, jittered backoff and the same client id (IB binds orders to it) →
+on SIGTERM/SIGINT, disconnect cleanly and return. Blocking work (the database) never runs on the
+loop: the recorder and the heartbeat have their own threads; a lag monitor reports any stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from django.utils import timezone
+from ib_insync import IB
+
+from trading.handlers import CallbackReporter, HandlerManager
+from trading.live import live_event
+from trading.models import ActivityKind
+from trading.models.activity import Severity
+from trading.worker import connection as codes
+from trading.worker.broadcast import Broadcaster
+from trading.worker.connection import Backoff, State
+from trading.worker.health import LoopLagMonitor, heartbeat_write
+from trading.worker.positions import PositionLedger, position_observe, position_verify
+from trading.worker.reconcile import reconcile_apply
+from trading.worker.recorder import Recorder
+from trading.worker.snapshots import (
+    account_value_snapshot,
+    commission_snapshot,
+    fill_snapshot,
+    pnl_snapshot,
+    portfolio_snapshot,
+    position_snapshot,
+    trade_snapshot,
+)
+from trading.worker.store import account_value_upsert, activity_write, commission_record, fill_record, order_upsert
+
+log = logging.getLogger("trading.worker")
+
+POSITION_GRACE = 2.0  # seconds IB may report a position before the execution that explains it
+
+
+@dataclass
+class WorkerOptions:
+    host: str
+    port: int
+    client_id: int
+    mode: str
+    handler_paths: list[str] | None = None
+    account: str = ""
+    connect_timeout: float = 10.0
+    heartbeat_interval: float = 2.0
+    backoff_first: float = 1.0
+    backoff_cap: float = 30.0
+    var_dir: Path = field(default_factory=lambda: Path("var"))
+    name: str = "ibworker"
+
+
+class IBWorker:
+    def __init__(self, options: WorkerOptions, *, ib: IB | None = None):
+        self.options = options
+        self.ib = ib or IB()
+        self.mode = options.mode
+        self.state = State.STARTING
+        self.synced = False
+        self.stopping = asyncio.Event()
+        self.disconnected = asyncio.Event()
+        self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
+        self.ledger = PositionLedger(options.client_id)
+        self.broadcaster = Broadcaster()
+        self.recorder = Recorder(
+            publish=self.broadcaster.publish, dead_letter_path=options.var_dir / "recorder-dead-letters.jsonl"
+        )
+        self.lag = LoopLagMonitor()
+        self.handlers = HandlerManager(
+            self.ib,
+            options.handler_paths,
+            reporter=CallbackReporter(
+                on_load_error=self._handler_load_error, on_error=self._handler_error, on_slow=self._handler_slow
+            ),
+        )
+        self.started_at = timezone.now()
+        self.last_event_at = None
+        self.last_error_code: int | None = None
+        self._last_failure: str | None = None
+        self.farms: dict[str, int] = {}
+        self.connects = 0
+        self.extensions: list = []  # objects with async on_connected(worker) / on_stop(worker), e.g. intent runs
+        self._background: list[asyncio.Task] = []
+        self._heartbeat_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heartbeat")
+        # Intent bodies' and the executor's database work: one thread, one connection, closed at stop.
+        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-db")
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Run until asked to stop; returns the process exit code (0 on a clean stop)."""
+        self._install_signal_handlers()
+        self._bind_ib_events()
+        self.recorder.start()
+        self.broadcaster.start()
+        self.lag.start()
+        await self.handlers.reload_async()
+        self._background.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
+        self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, client id {self.options.client_id})")
+        try:
+            while not self.stopping.is_set():
+                if await self._connect_once():
+                    await self._wait_for_drop_or_stop()
+                if not self.stopping.is_set():
+                    await self._pause(self.backoff.next_delay())
+        finally:
+            await self._shutdown()
+        return 0
+
+    async def db(self, fn, /, *args, **kwargs):
+        """Run blocking (database) work off the loop, on the worker's database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, partial(fn, *args, **kwargs))
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self.disconnected.set()
+
+    async def _connect_once(self) -> bool:
+        o = self.options
+        self._set_state(State.CONNECTING)
+        self.last_error_code = None
+        self.disconnected.clear()
+        try:
+            await self.ib.connectAsync(o.host, o.port, clientId=o.client_id, timeout=o.connect_timeout, account=o.account)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            reason = self._connect_failure_reason(exc)
+            message = f"cannot connect to {o.host}:{o.port}: {reason}"
+            if reason != self._last_failure:  # one entry per kind of failure, not one per retry
+                self._record_state(State.DISCONNECTED, message, Severity.WARNING)
+            else:
+                self._set_state(State.DISCONNECTED)
+                log.info("%s (retrying)", message)
+            self._last_failure = reason
+            return False
+        self._last_failure = None
+        self.connects += 1
+        self.backoff.reset()
+        await self._reconcile()
+        self.synced = True
+        self._subscribe()
+        for extension in self.extensions:
+            await extension.on_connected(self)
+        self._record_state(
+            State.CONNECTED,
+            f"connected to {o.host}:{o.port} as client {o.client_id} (server version {self.ib.client.serverVersion()})",
+        )
+        return True
+
+    def _connect_failure_reason(self, exc: BaseException) -> str:
+        if self.last_error_code == codes.CLIENT_ID_IN_USE:
+            return f"client id {self.options.client_id} is in use (326); retrying — a restarting gateway frees it"
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            return f"no answer within {self.options.connect_timeout:.0f}s"
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+    async def _wait_for_drop_or_stop(self) -> None:
+        await self.disconnected.wait()
+        self.synced = False
+        if not self.stopping.is_set():
+            self._record_state(State.DISCONNECTED, "connection to the gateway lost; reconnecting", Severity.WARNING)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _shutdown(self) -> None:
+        self.synced = False
+        for extension in self.extensions:
+            await extension.on_stop(self)
+        if self.ib.isConnected():
+            self.ib.disconnect()
+        self._record_state(State.STOPPED, "IB worker stopped")
+        self.handlers.close()
+        await self.handlers.drain(timeout=5)
+        for task in self._background:
+            task.cancel()
+        await self.recorder.stop()
+        await self._write_heartbeat()
+        await self.broadcaster.stop()
+        self.lag.stop()
+        loop = asyncio.get_running_loop()
+        for executor in (self._heartbeat_executor, self._db_executor):
+            await loop.run_in_executor(executor, _close_db_connection)
+            executor.shutdown(wait=True)
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+            loop.add_signal_handler(signal.SIGINT, self.request_stop)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_handlers()))
+        except (NotImplementedError, RuntimeError):
+            log.info("signal handlers not installed (not the main thread)")
+
+    async def reload_handlers(self) -> dict:
+        handler_set = await self.handlers.reload_async()
+        message = f"handlers reloaded: {len(handler_set.handlers)} handler(s), {len(handler_set.errors)} load error(s)"
+        self._activity(ActivityKind.WORKER, message, Severity.WARNING if handler_set.errors else Severity.INFO)
+        return self.handlers.snapshot()
+
+    # ----- reconciliation and subscriptions ----------------------------------------------------
+
+    async def _reconcile(self) -> None:
+        """Snapshot IB's state (no await between snapshot and going live) and queue its recording."""
+        self._set_state(State.SYNCING)
+        await self.ib.reqAllOpenOrdersAsync()  # every client's open orders, TWS's included
+        ib = self.ib
+        self.recorder.submit(
+            reconcile_apply,
+            on_done=self._reconciled,
+            mode=self.mode,
+            ledger=self.ledger,
+            trades=[trade_snapshot(t) for t in ib.trades()],
+            fills=[fill_snapshot(f) for f in ib.fills()],
+            positions=[position_snapshot(p) for p in ib.positions()],
+            portfolio=[portfolio_snapshot(p) for p in ib.portfolio()],
+            account_values=[account_value_snapshot(v) for v in ib.accountValues()],
+            gateway=f"{self.options.host}:{self.options.port}",
+        )
+
+    def _reconciled(self, result) -> None:
+        _, summary = result
+        self.last_reconcile = summary
+
+    def _subscribe(self) -> None:
+        account = self.options.account or (self.ib.managedAccounts() or [""])[0]
+        if account:
+            self.ib.reqPnL(account)
+
+    # ----- IB events → recorder ----------------------------------------------------------------
+
+    def _bind_ib_events(self) -> None:
+        ib = self.ib
+        ib.openOrderEvent += self._on_trade
+        ib.orderStatusEvent += self._on_trade
+        ib.execDetailsEvent += self._on_exec
+        ib.commissionReportEvent += self._on_commission
+        ib.positionEvent += self._on_position
+        ib.updatePortfolioEvent += self._on_portfolio
+        ib.accountValueEvent += self._on_account_value
+        ib.pnlEvent += self._on_pnl
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._on_disconnected
+
+    def _touch(self) -> bool:
+        self.last_event_at = timezone.now()
+        return self.synced
+
+    def _on_trade(self, trade) -> None:
+        if self._touch():
+            self.recorder.submit(order_upsert, mode=self.mode, snap=trade_snapshot(trade))
+
+    def _on_exec(self, trade, fill) -> None:
+        if self._touch():
+            snap = fill_snapshot(fill)
+            self.recorder.submit(_fill_and_ledger, mode=self.mode, snap=snap, ledger=self.ledger)
+
+    def _on_commission(self, trade, fill, report) -> None:
+        if self._touch():
+            snap = {"exec_id": report.execId, **commission_snapshot(report)}
+            self.recorder.submit(commission_record, mode=self.mode, snap=snap)
+
+    def _on_position(self, position) -> None:
+        if self._touch():
+            self._observe_position(position_snapshot(position))
+
+    def _on_portfolio(self, item) -> None:
+        if self._touch():
+            self._observe_position(portfolio_snapshot(item))
+
+    def _observe_position(self, snap: dict) -> None:
+        key = (snap["account"], snap["con_id"])
+
+        def verify_later(result) -> None:
+            _, needs_verify = result
+            if needs_verify:
+                asyncio.get_running_loop().call_later(
+                    POSITION_GRACE,
+                    lambda: self.recorder.submit(position_verify, mode=self.mode, key=key, ledger=self.ledger),
+                )
+
+        self.recorder.submit(position_observe, on_done=verify_later, mode=self.mode, snap=snap, ledger=self.ledger)
+
+    def _on_account_value(self, value) -> None:
+        if self._touch():
+            self.recorder.submit(account_value_upsert, mode=self.mode, snap=account_value_snapshot(value))
+
+    def _on_pnl(self, pnl) -> None:
+        if self._touch():
+            self.broadcaster.publish(live_event("pnl.update", pnl_snapshot(pnl), mode=self.mode))
+
+    def _on_error(self, req_id: int, code: int, message: str, contract) -> None:
+        self.last_error_code = code
+        if code in codes.INFO_CODES:
+            return
+        if code == codes.LOST:
+            self._record_state(State.IB_LINK_DOWN, f"gateway lost its connection to IB (1100): {message}", Severity.WARNING)
+        elif code in (codes.RESTORED, codes.RESTORED_DATA_LOST):
+            if code == codes.RESTORED_DATA_LOST:
+                self._subscribe()  # IB dropped our subscriptions: ask again
+            self._record_state(State.CONNECTED, f"gateway connection to IB restored ({code}): {message}")
+        elif code in codes.FARM_DOWN:
+            self._activity(ActivityKind.CONNECTION, f"data farm problem ({code}): {message}", Severity.WARNING)
+        elif code == codes.CLIENT_ID_IN_USE:
+            log.warning("client id %s in use (326): %s", self.options.client_id, message)
+        else:
+            what = f" for {contract.symbol}" if contract is not None and getattr(contract, "symbol", "") else ""
+            self._activity(
+                ActivityKind.IB_ERROR,
+                f"IB error {code}{what} (request {req_id}): {message}",
+                Severity.WARNING,
+                {"code": code, "req_id": req_id},
+            )
+
+    def _on_disconnected(self) -> None:
+        self.synced = False
+        self.disconnected.set()
+
+    # ----- handler problems → activity ---------------------------------------------------------
+
+    def _handler_load_error(self, error) -> None:
+        self._activity(ActivityKind.HANDLER_ERROR, f"handler file failed to load: {error}", Severity.ERROR, error.to_dict())
+        self.broadcaster.publish(live_event("handler.error", error.to_dict(), mode=self.mode))
+
+    def _handler_error(self, record, exc, tb) -> None:
+        payload = {**record.to_dict(), "error": f"{type(exc).__name__}: {exc}", "traceback": tb[-4000:]}
+        self._activity(
+            ActivityKind.HANDLER_ERROR,
+            f"handler {record.name} ({record.source_file}:{record.line}) raised {type(exc).__name__}: {exc}",
+            Severity.ERROR,
+            payload,
+        )
+        self.broadcaster.publish(live_event("handler.error", payload, mode=self.mode))
+
+    def _handler_slow(self, record, duration) -> None:
+        self._activity(
+            ActivityKind.HANDLER_ERROR,
+            f"handler {record.name} ({record.source_file}:{record.line}) is slow: {duration * 1000:.0f} ms",
+            Severity.WARNING,
+            {**record.to_dict(), "duration_ms": round(duration * 1000, 1)},
+        )
+
+    # ----- state, activity, heartbeat ----------------------------------------------------------
+
+    def _activity(self, kind: str, message: str, severity: str = Severity.INFO, payload: dict | None = None) -> None:
+        self.recorder.submit(activity_write, mode=self.mode, kind=kind, message=message, severity=severity, payload=payload)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.broadcaster.publish(live_event("connection.state", self.connection_payload(), mode=self.mode))
+
+    def _record_state(self, state: str, message: str, severity: str = Severity.INFO) -> None:
+        self._set_state(state)
+        self._activity(ActivityKind.CONNECTION, message, severity, {"state": state})
+
+    def connection_payload(self) -> dict:
+        return {
+            "state": self.state,
+            "connected": self.state in (State.CONNECTED, State.IB_LINK_DOWN) and self.ib.isConnected(),
+            "gateway": f"{self.options.host}:{self.options.port}",
+            "client_id": self.options.client_id,
+            "server_version": self.ib.client.serverVersion() if self.ib.isConnected() else None,
+        }
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await self._write_heartbeat()
+            await asyncio.sleep(self.options.heartbeat_interval)
+
+    async def _write_heartbeat(self) -> None:
+        conn = self.connection_payload()
+        fields = {
+            "mode": self.mode,
+            "pid": os.getpid(),
+            "connected": conn["connected"] and self.synced,
+            "gateway": conn["gateway"],
+            "server_version": conn["server_version"],
+            "last_event_at": self.last_event_at,
+            "loop_lag_ms": round(self.lag.take_max(), 1),
+            "started_at": self.started_at,
+            "runs_in_progress": [],
+            "details": {
+                "state": self.state,
+                "connects": self.connects,
+                "recorder": vars(self.recorder.stats),
+                "recorder_queue": self.recorder.queue.qsize(),
+                "broadcast": {"sent": self.broadcaster.sent, "failed": self.broadcaster.failed},
+                "handlers": self.handlers.snapshot(),
+            },
+        }
+        for extension in self.extensions:
+            fields["runs_in_progress"] += getattr(extension, "runs_in_progress", lambda: [])()
+        try:
+            write = partial(heartbeat_write, name=self.options.name, fields=fields, handler_stats=self.handlers.stats())
+            await asyncio.get_running_loop().run_in_executor(self._heartbeat_executor, write)
+        except Exception as exc:  # the database may be down: the next beat tries again
+            log.warning("heartbeat not written: %s: %s", type(exc).__name__, exc)
+        self.broadcaster.publish(live_event("worker.heartbeat", {**conn, "loop_lag_ms": fields["loop_lag_ms"]}, mode=self.mode))
+
+
+def _fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger):
+    events, new = fill_record(mode=mode, snap=snap)
+    if new:
+        ledger.fill_seen(snap)
+    return events, new
+
+
+def _close_db_connection() -> None:
+    from django.db import connection
+
+    connection.close()

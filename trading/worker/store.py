@@ -1,0 +1,266 @@
+"""Database writes for IB events (run on the recorder's thread, never on the worker's loop).
+
+Each function takes a snapshot (trading.worker.snapshots) and returns the live events to broadcast
+once the batch commits. They are idempotent: replaying an event (a reconnect re-sends open orders and
+today's executions) updates rows to IB's truth and never stores a fill twice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.dateparse import parse_datetime
+
+from trading.activity import activity_record
+from trading.live import live_event
+from trading.models import (
+    AccountValue,
+    ActivityKind,
+    Fill,
+    Holding,
+    IntentRun,
+    Order,
+    OrderStatus,
+    Position,
+)
+from trading.models.activity import Severity
+from trading.orderref import order_ref_parse
+
+ORDER_FIELDS = (
+    "con_id", "symbol", "sec_type", "exchange", "currency", "local_symbol", "account", "client_id", "order_id",
+    "perm_id", "order_ref", "action", "total_quantity", "order_type", "lmt_price", "aux_price", "tif", "status",
+    "filled", "remaining", "avg_fill_price",
+)  # fmt: skip
+FINAL_STATUSES = {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.API_CANCELLED, OrderStatus.INACTIVE}
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def order_event(value: Order) -> dict:
+    return {
+        "id": value.pk,
+        "order_id": value.order_id,
+        "perm_id": value.perm_id,
+        "client_id": value.client_id,
+        "symbol": value.symbol,
+        "sec_type": value.sec_type,
+        "action": value.action,
+        "total_quantity": str(value.total_quantity),
+        "order_type": value.order_type,
+        "lmt_price": None if value.lmt_price is None else str(value.lmt_price),
+        "status": value.status,
+        "filled": str(value.filled),
+        "remaining": str(value.remaining),
+        "avg_fill_price": str(value.avg_fill_price),
+        "strategy": value.strategy,
+        "order_ref": value.order_ref,
+        "run_id": value.run_id,
+        "last_error": value.last_error,
+    }
+
+
+def _find_order(mode: str, snap: dict) -> Order | None:
+    if snap["perm_id"]:
+        found = Order.objects.filter(mode=mode, perm_id=snap["perm_id"]).first()
+        if found:
+            return found
+    if snap["order_id"] > 0:
+        return Order.objects.filter(mode=mode, client_id=snap["client_id"], order_id=snap["order_id"]).first()
+    return None
+
+
+def _attribution(order_ref: str) -> tuple[int | None, str]:
+    """(run id, strategy/owner) from the console's orderRef tag; (None, "") for foreign orders."""
+    ref = order_ref_parse(order_ref)
+    if ref is None:
+        return None, ""
+    run_id = ref.run_id if IntentRun.objects.filter(pk=ref.run_id).exists() else None
+    return run_id, ref.owner
+
+
+def order_upsert(*, mode: str, snap: dict) -> list[dict]:
+    """Mirror one IB order (openOrder/orderStatus) to its row, creating it for orders placed elsewhere."""
+    order = _find_order(mode, snap)
+    created = order is None
+    if created:
+        run_id, strategy = _attribution(snap["order_ref"])
+        order = Order(mode=mode, run_id=run_id, strategy=strategy)
+    before = order.status
+    for field in ORDER_FIELDS:
+        value = snap[field]
+        if field in {"total_quantity", "filled", "remaining", "avg_fill_price", "lmt_price", "aux_price"}:
+            value = _decimal(value)
+        if field == "perm_id" and not value:
+            continue  # never forget a permId IB already gave
+        setattr(order, field, value)
+    if snap.get("last_error"):
+        order.last_error = snap["last_error"]
+    order.save()
+    if not created and before == order.status:
+        return [live_event("order.status", order_event(order), mode=mode)]
+    events = [live_event("order.status", order_event(order), mode=mode)]
+    if created or order.status in FINAL_STATUSES:
+        verb = "new order" if created else order.status.lower()
+        severity = Severity.WARNING if order.status == OrderStatus.INACTIVE else Severity.INFO
+        entry = activity_record(
+            kind=ActivityKind.ORDER,
+            severity=severity,
+            message=f"{verb}: {order.action} {order.total_quantity:f} {order.symbol} {order.order_type}"
+            f" (order {order.order_id}, {order.status})",
+            mode=mode,
+            strategy=order.strategy,
+            run=order.run,
+            payload={"order": order.pk, "perm_id": order.perm_id, "status": order.status, "error": order.last_error},
+        )
+        events.append(activity_event(entry))
+    return events
+
+
+def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
+    """Store one execution exactly once; returns (events, was_new). A replay only fills in commission."""
+    existing = Fill.objects.filter(exec_id=snap["exec_id"]).first()
+    if existing is not None:
+        if existing.commission is None and snap["commission"] is not None:
+            _apply_commission(existing, snap)
+        return [], False
+    order = _find_order(mode, {"perm_id": snap["perm_id"], "order_id": snap["ib_order_id"], "client_id": snap["client_id"]})
+    run_id, strategy = _attribution(snap["order_ref"])
+    fill = Fill.objects.create(
+        mode=mode,
+        order=order,
+        run_id=run_id or (order.run_id if order else None),
+        strategy=strategy or (order.strategy if order else ""),
+        executed_at=parse_datetime(snap["executed_at"]),
+        shares=Decimal(snap["shares"]),
+        price=Decimal(snap["price"]),
+        commission=_decimal(snap["commission"]),
+        realized_pnl=_decimal(snap["realized_pnl"]),
+        **{k: snap[k] for k in ("exec_id", "account", "ib_order_id", "client_id", "perm_id", "order_ref", "side",
+                                "commission_currency", "con_id", "symbol", "sec_type", "exchange", "currency",
+                                "local_symbol")},
+    )  # fmt: skip
+    if fill.strategy:
+        holding_apply_fill(mode=mode, fill=fill)
+    entry = activity_record(
+        kind=ActivityKind.FILL,
+        message=f"fill: {fill.side} {fill.shares:f} {fill.symbol} @ {fill.price:f} (exec {fill.exec_id})",
+        mode=mode,
+        strategy=fill.strategy,
+        run=fill.run,
+        payload={"fill": fill.pk, "exec_id": fill.exec_id, "order": fill.order_id},
+    )
+    return [live_event("fill.new", fill_event(fill), mode=mode), activity_event(entry)], True
+
+
+def commission_record(*, mode: str, snap: dict) -> list[dict]:
+    fill = Fill.objects.filter(exec_id=snap["exec_id"]).first()
+    if fill is None:
+        return []  # the execution row comes first; a replay after reconnect fills this in
+    _apply_commission(fill, snap)
+    return [live_event("fill.new", fill_event(fill), mode=mode)]
+
+
+def _apply_commission(fill: Fill, snap: dict) -> None:
+    fill.commission = _decimal(snap["commission"])
+    fill.commission_currency = snap["commission_currency"]
+    fill.realized_pnl = _decimal(snap["realized_pnl"])
+    fill.save(update_fields=["commission", "commission_currency", "realized_pnl"])
+
+
+def fill_event(fill: Fill) -> dict:
+    return {
+        "id": fill.pk,
+        "exec_id": fill.exec_id,
+        "symbol": fill.symbol,
+        "side": fill.side,
+        "shares": str(fill.shares),
+        "price": str(fill.price),
+        "commission": None if fill.commission is None else str(fill.commission),
+        "realized_pnl": None if fill.realized_pnl is None else str(fill.realized_pnl),
+        "executed_at": fill.executed_at.isoformat(),
+        "strategy": fill.strategy,
+        "order": fill.order_id,
+        "run_id": fill.run_id,
+    }
+
+
+def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
+    """A strategy's holding moves with its fills; the average cost follows the position's opening side."""
+    holding, _ = Holding.objects.get_or_create(
+        mode=mode,
+        strategy=fill.strategy,
+        con_id=fill.con_id,
+        defaults={"symbol": fill.symbol, "sec_type": fill.sec_type, "exchange": fill.exchange, "currency": fill.currency},
+    )
+    signed = fill.shares if fill.side == "BUY" else -fill.shares
+    old, new = holding.quantity, holding.quantity + signed
+    if old == 0 or ((old > 0) != (new > 0) and new != 0):
+        holding.avg_cost = fill.price  # opened, or flipped sides: the new leg's price
+    elif abs(new) > abs(old):
+        holding.avg_cost = (holding.avg_cost * abs(old) + fill.price * abs(signed)) / abs(new)
+    holding.quantity = new
+    holding.save()
+    return holding
+
+
+def position_upsert(*, mode: str, snap: dict) -> list[dict]:
+    """The latest position per account and contract; a flat position's row is removed."""
+    key = {"mode": mode, "account": snap["account"], "con_id": snap["con_id"]}
+    quantity = Decimal(snap["quantity"])
+    if quantity == 0:
+        Position.objects.filter(**key).delete()
+        return [live_event("position.update", {**snap, "quantity": "0"}, mode=mode)]
+    fields = {k: snap[k] for k in ("symbol", "sec_type", "exchange", "currency", "local_symbol")}
+    fields["quantity"] = quantity
+    fields["avg_cost"] = Decimal(snap["avg_cost"])
+    for name in ("market_price", "market_value", "unrealized_pnl", "realized_pnl"):
+        if snap.get(name) is not None:
+            fields[name] = Decimal(snap[name])
+    position, _ = Position.objects.update_or_create(**key, defaults=fields)
+    return [live_event("position.update", position_event(position), mode=mode)]
+
+
+def position_event(position: Position) -> dict:
+    return {
+        "account": position.account,
+        "con_id": position.con_id,
+        "symbol": position.symbol,
+        "sec_type": position.sec_type,
+        "currency": position.currency,
+        "quantity": str(position.quantity),
+        "avg_cost": str(position.avg_cost),
+        "market_price": None if position.market_price is None else str(position.market_price),
+        "market_value": None if position.market_value is None else str(position.market_value),
+        "unrealized_pnl": None if position.unrealized_pnl is None else str(position.unrealized_pnl),
+    }
+
+
+def account_value_upsert(*, mode: str, snap: dict) -> list[dict]:
+    AccountValue.objects.update_or_create(
+        mode=mode, account=snap["account"], tag=snap["tag"], currency=snap["currency"], defaults={"value": snap["value"]}
+    )
+    return [live_event("account.value", snap, mode=mode)]
+
+
+def activity_event(entry) -> dict:
+    return live_event(
+        "activity.new",
+        {
+            "id": entry.pk,
+            "kind": entry.kind,
+            "severity": entry.severity,
+            "message": entry.message,
+            "strategy": entry.strategy,
+            "run_id": entry.run_id,
+            "payload": entry.payload,
+        },
+        mode=entry.mode,
+        time=entry.created_at,
+    )
+
+
+def activity_write(*, mode: str, kind: str, message: str, severity: str = Severity.INFO, payload=None) -> list[dict]:
+    entry = activity_record(kind=kind, message=message, severity=severity, mode=mode, payload=payload or {})
+    return [activity_event(entry)]
