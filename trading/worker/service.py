@@ -204,7 +204,7 @@ class IBWorker:
             loop.add_signal_handler(signal.SIGTERM, self.request_stop)
             loop.add_signal_handler(signal.SIGINT, self.request_stop)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_handlers()))
-        except (NotImplementedError, RuntimeError):
+        except (NotImplementedError, RuntimeError, ValueError):
             log.info("signal handlers not installed (not the main thread)")
 
     async def reload_handlers(self) -> dict:

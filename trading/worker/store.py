@@ -92,8 +92,10 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
         value = snap[field]
         if field in {"total_quantity", "filled", "remaining", "avg_fill_price", "lmt_price", "aux_price"}:
             value = _decimal(value)
-        if field == "perm_id" and not value:
-            continue  # never forget a permId IB already gave
+        if field in ("perm_id", "order_id") and not value and not created:
+            continue  # never forget ids IB already gave (completed orders come back with orderId 0)
+        if field == "client_id" and not snap["order_id"] and not created:
+            continue
         setattr(order, field, value)
     if snap.get("last_error"):
         order.last_error = snap["last_error"]
