@@ -1,0 +1,127 @@
+"""Market data: snapshots, streaming ticks, historical and real-time bars."""
+
+import math
+
+import pytest
+from ib_insync import Forex, Stock
+
+from tests.ibsim.helpers import ErrorLog, until
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_snapshot_has_a_quote_around_the_live_price(ib, paper_gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    paper_gateway.set_price("SPY", 500)
+
+    [ticker] = await ib.reqTickersAsync(spy)
+
+    assert ticker.bid < ticker.last < ticker.ask
+    assert math.isclose(ticker.ask - ticker.bid, 0.02, abs_tol=1e-6)
+    assert ticker.close > 0 and ticker.volume >= 0
+
+
+async def test_fx_quotes_have_no_last_price_but_a_midpoint(ib):
+    eurusd = Forex("EURUSD")
+    await ib.qualifyContractsAsync(eurusd)
+
+    [ticker] = await ib.reqTickersAsync(eurusd)
+
+    assert math.isnan(ticker.last)
+    assert ticker.bid < ticker.midpoint() < ticker.ask
+
+
+async def test_streaming_ticks_follow_price_changes_until_cancelled(ib, paper_gateway):
+    aapl = Stock("AAPL", "SMART", "USD")
+    await ib.qualifyContractsAsync(aapl)
+    ticker = ib.reqMktData(aapl)
+    await until(lambda: ticker.last > 0, what="first ticks")
+
+    paper_gateway.set_price("AAPL", 123.45)
+    await until(lambda: ticker.last == 123.45, what="tick at the new price")
+    assert (ticker.bid, ticker.ask) == (123.44, 123.46)
+
+    ib.cancelMktData(aapl)
+    paper_gateway.set_price("AAPL", 150.00)
+    await ib.reqCurrentTimeAsync()  # a round trip: any tick sent after the cancel would be in by now
+    assert ticker.last == 123.45
+
+
+async def test_historical_bars_end_at_the_live_price(ib, paper_gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    paper_gateway.set_tick_interval(0)
+    live = paper_gateway.set_price("SPY", 432.10)["price"]
+
+    bars = await ib.reqHistoricalDataAsync(spy, "", "5 D", "30 mins", "TRADES", useRTH=True)
+
+    assert 13 * 4 <= len(bars) <= 13 * 5  # five trading days of 13 half-hour RTH bars (today may be partial)
+    assert bars[-1].close == live
+    assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
+    assert all(b.date.tzinfo is not None for b in bars)
+
+
+async def test_historical_bars_are_deterministic_for_a_seed(ib, paper_gateway):
+    qqq = Stock("QQQ", "SMART", "USD")
+    await ib.qualifyContractsAsync(qqq)
+    paper_gateway.set_tick_interval(0)
+
+    first = await ib.reqHistoricalDataAsync(qqq, "", "200 D", "1 day", "TRADES", useRTH=True)
+    second = await ib.reqHistoricalDataAsync(qqq, "", "200 D", "1 day", "TRADES", useRTH=True)
+
+    assert len(first) == 200
+    assert [(b.date, b.close) for b in first] == [(b.date, b.close) for b in second]
+
+
+async def test_fx_has_no_trades_history_but_has_midpoints(ib):
+    eurusd = Forex("EURUSD")
+    await ib.qualifyContractsAsync(eurusd)
+    errors = ErrorLog(ib)
+
+    trades = await ib.reqHistoricalDataAsync(eurusd, "", "1 D", "1 hour", "TRADES", useRTH=False)
+    midpoints = await ib.reqHistoricalDataAsync(eurusd, "", "1 D", "1 hour", "MIDPOINT", useRTH=False)
+
+    assert len(trades) == 0 and errors.has(162)
+    assert midpoints and all(b.volume == -1 for b in midpoints)
+
+
+async def test_kept_up_to_date_bars_follow_the_price(ib, paper_gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    paper_gateway.set_tick_interval(0)
+    bars = await ib.reqHistoricalDataAsync(spy, "", "2 D", "1 day", "TRADES", useRTH=True, keepUpToDate=True)
+    updates = []
+    bars.updateEvent += lambda bar_list, has_new_bar: updates.append(bar_list[-1].close)
+
+    paper_gateway.set_price("SPY", bars[-1].close + 5)
+
+    await until(lambda: updates and updates[-1] == bars[-1].close, what="a bar update")
+    assert bars[-1].close == paper_gateway.quote("SPY")["price"]
+    ib.cancelHistoricalData(bars)
+
+
+async def test_a_pacing_violation_fails_the_request_with_162(ib, paper_gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    errors = ErrorLog(ib)
+    paper_gateway.inject_pacing_violation(1)
+
+    refused = await ib.reqHistoricalDataAsync(spy, "", "1 D", "1 hour", "TRADES", useRTH=True)
+    served = await ib.reqHistoricalDataAsync(spy, "", "1 D", "1 hour", "TRADES", useRTH=True)
+
+    assert len(refused) == 0 and errors.has(162)
+    assert "pacing violation" in errors.items[0][2]
+    assert len(served) > 0
+
+
+@pytest.mark.paper_gateway(realtime_bar_seconds=0.2)
+async def test_real_time_bars_arrive_every_window(ib):
+    iwm = Stock("IWM", "SMART", "USD")
+    await ib.qualifyContractsAsync(iwm)
+
+    bars = ib.reqRealTimeBars(iwm, 5, "TRADES", useRTH=False)
+
+    await until(lambda: len(bars) >= 2, what="two real-time bars")
+    assert all(b.low <= b.close <= b.high for b in bars)
+    ib.cancelRealTimeBars(bars)

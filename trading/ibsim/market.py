@@ -1,0 +1,154 @@
+"""Live prices: a deterministic random walk per instrument.
+
+Each instrument has its own ``random.Random`` seeded from ``"<seed>:<conId>"`` (string seeds are
+hashed with SHA-512, so the walk is the same on every run and machine for the same seed and number
+of steps). A step moves the unrounded price by a log-normal return scaled so that one step is
+``seconds_per_step`` of market time at the instrument's annual volatility.
+
+The quote around a price is one tick each side: ``set_price("SPY", 100)`` gives bid 99.99,
+last 100.00, ask 100.01, so a market buy fills at 100.01 and a buy limit at 100.00 or higher fills.
+FX pairs have no last price (IB sends only bid/ask for CASH); their mark is the midpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+
+from trading.ibsim.contracts import Instrument, Universe
+
+TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
+
+
+@dataclass
+class Quote:
+    """Top of book and session statistics for one instrument."""
+
+    con_id: int
+    price: float
+    bid: float
+    ask: float
+    last: float | None
+    bid_size: float
+    ask_size: float
+    last_size: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    updated_at: float
+
+
+def _decimals(tick: float) -> int:
+    return max(0, -math.floor(math.log10(tick) + 1e-9))
+
+
+def round_to_tick(price: float, tick: float) -> float:
+    """Round a price to the instrument's minimum price increment."""
+    return round(round(price / tick) * tick, _decimals(tick))
+
+
+class Market:
+    """Current quotes for the whole universe, moved by :meth:`step` or set by tests."""
+
+    def __init__(self, universe: Universe, seed: int = 1, seconds_per_step: float = 5.0) -> None:
+        self.universe = universe
+        self.seed = seed
+        self._rngs = {inst.con_id: random.Random(f"{seed}:{inst.con_id}") for inst in universe.instruments}
+        self._step_vol = {
+            inst.con_id: inst.annual_vol * math.sqrt(seconds_per_step / TRADING_SECONDS_PER_YEAR)
+            for inst in universe.instruments
+        }
+        self._raw: dict[int, float] = {}
+        self.quotes: dict[int, Quote] = {}
+        for inst in universe.instruments:
+            self._open_session(inst)
+
+    def _open_session(self, inst: Instrument) -> None:
+        rng = self._rngs[inst.con_id]
+        start = inst.base_price * math.exp(0.05 * rng.gauss(0.0, 1.0))
+        prior_close = round_to_tick(
+            start * math.exp(-inst.annual_vol / 16 * rng.gauss(0.0, 1.0)), inst.min_tick
+        )
+        self._raw[inst.con_id] = start
+        self.quotes[inst.con_id] = self._make_quote(inst, start, prior_close, None)
+
+    def _make_quote(self, inst: Instrument, raw: float, close: float, previous: Quote | None) -> Quote:
+        rng = self._rngs[inst.con_id]
+        tick = inst.min_tick
+        price = round_to_tick(raw, tick)
+        lot = 1_000_000 if inst.is_fx else 100
+        last_size = 0.0 if inst.is_fx else float(rng.randint(1, 5) * lot)
+        if previous is None:
+            session_open, high, low, volume = price, price, price, 0.0
+        else:
+            session_open, volume = previous.open, previous.volume + last_size
+            high, low = max(previous.high, price), min(previous.low, price)
+        return Quote(
+            con_id=inst.con_id,
+            price=price,
+            bid=round_to_tick(price - tick, tick),
+            ask=round_to_tick(price + tick, tick),
+            last=None if inst.is_fx else price,
+            bid_size=float(rng.randint(1, 20) * lot),
+            ask_size=float(rng.randint(1, 20) * lot),
+            last_size=last_size,
+            open=session_open,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+            updated_at=time.time(),
+        )
+
+    def quote(self, con_id: int) -> Quote:
+        return self.quotes[con_id]
+
+    def mark(self, con_id: int) -> float:
+        """The price positions are valued at: last trade for stocks, midpoint for FX."""
+        return self.quotes[con_id].price
+
+    def step(self) -> list[int]:
+        """Move every instrument one random-walk step; return the conIds whose quote changed."""
+        changed = []
+        for inst in self.universe.instruments:
+            con_id = inst.con_id
+            raw = self._raw[con_id] * math.exp(self._step_vol[con_id] * self._rngs[con_id].gauss(0.0, 1.0))
+            self._raw[con_id] = raw
+            self._requote(inst, raw)
+            changed.append(con_id)
+        return changed
+
+    def set_price(self, con_id: int, price: float) -> Quote:
+        """Put an instrument's price exactly at ``price`` (rounded to its tick)."""
+        if price <= 0:
+            raise ValueError("price must be positive")
+        inst = self.universe.by_con_id[con_id]
+        self._raw[con_id] = price
+        return self._requote(inst, price)
+
+    def move_price(self, con_id: int, delta: float = 0.0, percent: float = 0.0) -> Quote:
+        """Move an instrument's price by an absolute amount and/or a percentage."""
+        price = self.quotes[con_id].price * (1 + percent / 100.0) + delta
+        return self.set_price(con_id, price)
+
+    def _requote(self, inst: Instrument, raw: float) -> Quote:
+        previous = self.quotes[inst.con_id]
+        quote = self._make_quote(inst, raw, previous.close, previous)
+        self.quotes[inst.con_id] = quote
+        return quote
+
+    def prices(self) -> dict[int, float]:
+        """The unrounded prices, for saving state."""
+        return dict(self._raw)
+
+    def restore_prices(self, prices: dict[int, float]) -> None:
+        """Continue from saved prices (unknown conIds are ignored)."""
+        for con_id, raw in prices.items():
+            inst = self.universe.get(int(con_id))
+            if inst is not None:
+                self._raw[inst.con_id] = float(raw)
+                self._requote(inst, float(raw))

@@ -1,0 +1,287 @@
+"""The paper gateway: an asyncio TCP server speaking the TWS API, plus the clocks that drive it.
+
+One :class:`PaperGateway` owns the market, the paper account and the broker, accepts any number of
+client connections (each a :class:`~trading.ibsim.session.ClientSession`), and runs:
+
+- the price loop: a random-walk step every ``tick_interval`` seconds, then resting orders are
+  re-checked and ticks and bar updates go to subscribers;
+- the P&L clock (``pnl_interval``, 1 s like IB), the account-updates clock
+  (``account_update_interval``; IB uses 3 minutes), the real-time-bar clock (5 s like IB) and the
+  state saver (``--state FILE``).
+
+It listens on 127.0.0.1 unless told otherwise. Control and fault-injection methods come from
+:class:`~trading.ibsim.controls.GatewayControls`. Every method must run on the gateway's own event
+loop; from another thread use :class:`~trading.ibsim.testing.ThreadedGateway`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from dataclasses import replace
+
+from trading.ibsim import reports, state
+from trading.ibsim.accounts import Account
+from trading.ibsim.broker import Broker, BrokerSettings
+from trading.ibsim.config import GatewayConfig
+from trading.ibsim.contracts import Universe
+from trading.ibsim.controls import GatewayControls
+from trading.ibsim.faults import Faults
+from trading.ibsim.market import Market
+from trading.ibsim.messages import account as account_msg
+from trading.ibsim.messages import common
+from trading.ibsim.routing import Router
+from trading.ibsim.session import ClientSession
+from trading.ibsim.subscriptions import QuoteTails
+
+log = logging.getLogger("trading.ibsim")
+
+FARM_BROKEN_NOTICES = (
+    (2103, "Market data farm connection is broken:usfarm"),
+    (2105, "HMDS data farm connection is broken:ushmds"),
+)
+
+
+class PaperGateway(GatewayControls):
+    """A simulated IB Gateway for one paper account.
+
+    Usage inside an event loop::
+
+        async with PaperGateway(port=0, seed=7) as gateway:
+            ib = IB()
+            await ib.connectAsync("127.0.0.1", gateway.port, clientId=1)
+    """
+
+    def __init__(self, config: GatewayConfig | None = None, **overrides) -> None:
+        self.config = replace(config or GatewayConfig(), **overrides)
+        self.seed = self.config.seed
+        self.universe = Universe()
+        self.market = Market(self.universe, self.seed, self.config.seconds_per_step)
+        self.account = Account(self.config.account_id, self.universe, self.market)
+        self.faults = Faults()
+        settings = BrokerSettings(
+            partial_fills=self.config.partial_fills,
+            fill_delay=self.config.fill_delay,
+            slice_interval=self.config.slice_interval,
+            exec_prefix=f"{0xE0D5 + self.seed % 0xFFFF:08x}",
+        )
+        self.broker = Broker(self.universe, self.market, self.account, self._call_later, settings)
+        self.router = Router(self)
+        self.broker.notifier = self.router
+        self.sessions: set[ClientSession] = set()
+        self.clients: dict[int, ClientSession] = {}
+        self.is_up = False
+        self.connectivity_ok = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._control: asyncio.AbstractServer | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._port = self.config.port
+        self._load_state()
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The API port actually listened on (useful with ``port=0``)."""
+        return self._port
+
+    @property
+    def control_port(self) -> int | None:
+        if self._control is None:
+            return None
+        return self._control.sockets[0].getsockname()[1]
+
+    async def start(self) -> PaperGateway:
+        self._loop = asyncio.get_running_loop()
+        await self._listen()
+        self._tasks = [
+            asyncio.create_task(self._price_loop(), name="ibsim-prices"),
+            asyncio.create_task(
+                self._every(lambda: self.config.pnl_interval, self._push_pnl), name="ibsim-pnl"
+            ),
+            asyncio.create_task(
+                self._every(lambda: self.config.account_update_interval, self._push_account),
+                name="ibsim-account",
+            ),  # fmt: skip
+            asyncio.create_task(
+                self._every(lambda: self.config.realtime_bar_seconds, self._emit_realtime_bars),
+                name="ibsim-rtbars",
+            ),  # fmt: skip
+            asyncio.create_task(
+                self._every(lambda: self.config.save_interval, self._save_if_dirty), name="ibsim-save"
+            ),
+        ]
+        if self.config.control_port is not None:
+            from trading.ibsim.control import start_control_server
+
+            self._control = await start_control_server(self, self.config.host, self.config.control_port)
+        log.info("paper gateway listening on %s:%s (account %s, seed %s)", self.config.host, self.port,
+                 self.account.account_id, self.seed)  # fmt: skip
+        return self
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        await self._close_listener()
+        self.drop_connections()
+        self.save_state()
+
+    async def __aenter__(self) -> PaperGateway:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
+    async def _listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: ClientSession(self), self.config.host, self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+        self.is_up = True
+
+    async def _close_listener(self) -> None:
+        self.is_up = False
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _call_later(self, delay: float, callback, *args):
+        loop = self._loop or asyncio.get_running_loop()
+        if delay > 0:
+            return loop.call_later(delay, callback, *args)
+        return loop.call_soon(callback, *args)
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def session_opened(self, session: ClientSession) -> None:
+        self.sessions.add(session)
+
+    def claim_client_id(self, session: ClientSession, client_id: int) -> bool:
+        """Register a client id for a session; False when another live connection holds it (326)."""
+        holder = self.clients.get(client_id)
+        if holder is not None and holder is not session and holder.is_open:
+            return False
+        self.clients[client_id] = session
+        return True
+
+    def session_closed(self, session: ClientSession) -> None:
+        self.sessions.discard(session)
+        if session.client_id is not None and self.clients.get(session.client_id) is session:
+            del self.clients[session.client_id]
+
+    def farm_notices(self) -> tuple[tuple[int, str], ...]:
+        if self.faults.farms_broken:
+            return FARM_BROKEN_NOTICES + common.FARM_NOTICES[2:]
+        return common.FARM_NOTICES
+
+    def broadcast_error(self, code: int, message: str) -> None:
+        for session in list(self.clients.values()):
+            if session.is_ready:
+                session.error(common.NO_REQ_ID, code, message)
+
+    # --- prices -----------------------------------------------------------------------------
+
+    async def _price_loop(self) -> None:
+        while True:
+            interval = self.config.tick_interval
+            await asyncio.sleep(interval if interval > 0 else 0.05)
+            if self.config.tick_interval > 0:  # re-read: prices may have been frozen meanwhile
+                self.publish_prices(self.market.step())
+
+    def publish_prices(self, con_ids) -> None:
+        """After prices moved: work resting orders, then stream ticks and bar updates."""
+        self.broker.on_market(con_ids)
+        if not self.connectivity_ok:
+            return
+        changed = set(con_ids)
+        quotes = self.market.quotes
+        tails: dict[int, QuoteTails] = {}
+        now = None
+        for session in list(self.clients.values()):
+            if session.market_data and not session.paused:
+                out: list[bytes] = []
+                for sub in session.market_data.values():
+                    con_id = sub.inst.con_id
+                    if con_id in changed:
+                        tail = tails.get(con_id)
+                        if tail is None:
+                            tail = tails[con_id] = QuoteTails(quotes[con_id])
+                        sub.changes(quotes[con_id], tail, out)
+                session.send_many(out)
+            for sub in session.live_bars.values():
+                if sub.inst.con_id in changed:
+                    now = now or dt.datetime.now(dt.UTC)
+                    data = sub.update(quotes[sub.inst.con_id], now)
+                    if data is not None:
+                        session.send_raw(data)
+            for sub in session.realtime_bars.values():
+                if sub.inst.con_id in changed:
+                    sub.update(quotes[sub.inst.con_id])
+
+    # --- clocks -----------------------------------------------------------------------------
+
+    async def _every(self, interval, action) -> None:
+        while True:
+            await asyncio.sleep(max(interval(), 0.01))
+            try:
+                action()
+            except Exception:
+                log.exception("periodic task %s failed", getattr(action, "__name__", action))
+
+    def _ready_clients(self) -> list[ClientSession]:
+        return [s for s in self.clients.values() if s.is_ready]
+
+    def _push_pnl(self) -> None:
+        for session in self._ready_clients():
+            if session.pnl_requests:
+                values = self.account.pnl()
+                session.send_many([account_msg.pnl(req_id, *values) for req_id in session.pnl_requests])
+            for req_id, con_id in session.pnl_single.items():
+                session.send_raw(account_msg.pnl_single(req_id, self.account.pnl_single(con_id)))
+
+    def _push_account(self) -> None:
+        for session in self._ready_clients():
+            if session.wants_account_updates:
+                session.send_many(reports.account_refresh(self.account, self.universe))
+            for req_id, tags in session.account_summaries.items():
+                session.send_many(reports.account_summary(self.account, req_id, tags))
+                session.send_raw(account_msg.account_summary_end(req_id))
+
+    def _emit_realtime_bars(self) -> None:
+        seconds = self.config.realtime_bar_seconds
+        window_start = int(time.time() - seconds)
+        for session in self._ready_clients():
+            for sub in session.realtime_bars.values():
+                session.send_raw(sub.emit(window_start))
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _load_state(self) -> None:
+        if not self.config.state_file:
+            return
+        data = state.load(self.config.state_file)
+        if data is not None:
+            state.restore(data, self.account, self.broker, self.market)
+            log.info("restored state from %s", self.config.state_file)
+
+    def save_state(self) -> bool:
+        """Write the state file now (when one is configured); True if written."""
+        if not self.config.state_file:
+            return False
+        state.save(self.config.state_file, state.snapshot(self.account, self.broker, self.market))
+        self.broker.dirty = False
+        return True
+
+    def _save_if_dirty(self) -> None:
+        if self.broker.dirty:
+            self.save_state()

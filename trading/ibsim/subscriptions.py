@@ -1,0 +1,157 @@
+"""Live subscriptions of one client: streaming ticks, bars kept up to date, real-time bars.
+
+The tick path is the hot path of the gateway (the benchmark pushes tens of thousands of ticks per
+second through it), so a market-data subscription pre-encodes the fixed start of each tick message
+once and only the price/size tail is formatted per quote, once per instrument per step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from trading.ibsim.contracts import Instrument
+from trading.ibsim.history import Bar, bar_start_for
+from trading.ibsim.market import Quote
+from trading.ibsim.messages import market as msg
+
+
+class QuoteTails:
+    """Encoded price/size tails of one quote, shared by every subscription to the instrument."""
+
+    __slots__ = ("bid", "ask", "last", "volume")
+
+    def __init__(self, quote: Quote) -> None:
+        self.bid = msg.price_tail(quote.bid, quote.bid_size)
+        self.ask = msg.price_tail(quote.ask, quote.ask_size)
+        self.last = msg.price_tail(quote.last, quote.last_size) if quote.last is not None else None
+        self.volume = msg.size_tail(quote.volume) if quote.last is not None else None
+
+
+class MarketDataSub:
+    """A streaming reqMktData subscription: sends bid, ask, last and volume when they change."""
+
+    __slots__ = ("req_id", "inst", "_prefixes", "_sent")
+
+    def __init__(self, req_id: int, inst: Instrument) -> None:
+        self.req_id = req_id
+        self.inst = inst
+        self._prefixes = (
+            msg.tick_price_prefix(req_id, msg.BID),
+            msg.tick_price_prefix(req_id, msg.ASK),
+            msg.tick_price_prefix(req_id, msg.LAST),
+            msg.tick_size_prefix(req_id, msg.VOLUME),
+        )
+        self._sent: tuple = (None, None, None, None)
+
+    def changes(self, quote: Quote, tails: QuoteTails, out: list[bytes]) -> None:
+        """Append framed ticks for whatever moved since the last push."""
+        sent = self._sent
+        bid_prefix, ask_prefix, last_prefix, volume_prefix = self._prefixes
+        if quote.bid != sent[0] or quote.bid_size != sent[1]:
+            out.append(msg.framed(bid_prefix, tails.bid))
+        if quote.ask != sent[2]:
+            out.append(msg.framed(ask_prefix, tails.ask))
+        if tails.last is not None and quote.updated_at != sent[3]:
+            out.append(msg.framed(last_prefix, tails.last))
+            out.append(msg.framed(volume_prefix, tails.volume))
+        self.prime(quote)
+
+    def prime(self, quote: Quote) -> None:
+        """Remember ``quote`` as already sent (it went out with the subscription's first ticks)."""
+        self._sent = (quote.bid, quote.bid_size, quote.ask, quote.updated_at)
+
+
+def snapshot_messages(req_id: int, inst: Instrument, quote: Quote) -> list[bytes]:
+    """Every tick a fresh subscription or a snapshot starts with."""
+    out = [
+        msg.tick_req_params(req_id, inst),
+        msg.framed(msg.tick_price_prefix(req_id, msg.BID), msg.price_tail(quote.bid, quote.bid_size)),
+        msg.framed(msg.tick_price_prefix(req_id, msg.ASK), msg.price_tail(quote.ask, quote.ask_size)),
+    ]
+    if quote.last is not None:
+        out.append(
+            msg.framed(msg.tick_price_prefix(req_id, msg.LAST), msg.price_tail(quote.last, quote.last_size))
+        )
+        out.append(msg.framed(msg.tick_size_prefix(req_id, msg.VOLUME), msg.size_tail(quote.volume)))
+        out.append(msg.tick_string(req_id, msg.LAST_TIMESTAMP, str(int(quote.updated_at))))
+    for tick_type, price in ((msg.HIGH, quote.high), (msg.LOW, quote.low), (msg.CLOSE, quote.close),
+                             (msg.OPEN, quote.open)):  # fmt: skip
+        out.append(msg.framed(msg.tick_price_prefix(req_id, tick_type), msg.price_tail(price, 0.0)))
+    out.append(msg.tick_generic(req_id, msg.HALTED, 0.0))
+    return out
+
+
+def quote_price(quote: Quote, what_to_show: str) -> float:
+    """The price a bar series tracks: bid or ask for those, else the mark."""
+    if what_to_show == "BID":
+        return quote.bid
+    if what_to_show == "ASK":
+        return quote.ask
+    return quote.price
+
+
+class LiveBarsSub:
+    """reqHistoricalData with keepUpToDate: the last bar is re-sent as it changes, new bars as they start."""
+
+    MIN_INTERVAL = 0.1
+
+    def __init__(self, req_id: int, inst: Instrument, request, last_bar: Bar) -> None:
+        self.req_id = req_id
+        self.inst = inst
+        self.bar_size = request.bar_size
+        self.use_rth = request.use_rth
+        self.what_to_show = request.what_to_show
+        self.format_date = request.format_date
+        self.bar = last_bar
+        self._last_sent = 0.0
+
+    def update(self, quote: Quote, now: dt.datetime) -> bytes | None:
+        price = quote_price(quote, self.what_to_show)
+        start = bar_start_for(self.inst, self.bar_size, self.use_rth, now, self.bar.time)
+        bar = self.bar
+        if start != bar.time and start > bar.time:
+            bar = Bar(start, bar.close, bar.close, bar.close, bar.close, 0.0 if bar.volume >= 0 else -1.0,
+                      bar.close if bar.wap >= 0 else -1.0, 0 if bar.count >= 0 else -1)  # fmt: skip
+            self.bar = bar
+            self._last_sent = 0.0
+        changed = price != bar.close or not self._last_sent
+        bar.close, bar.high, bar.low = price, max(bar.high, price), min(bar.low, price)
+        if bar.volume >= 0 and quote.last_size:
+            bar.volume += quote.last_size
+            bar.count += 1
+            bar.wap = round((bar.high + bar.low + bar.close) / 3, 4)
+        stamp = time.monotonic()
+        if not changed or stamp - self._last_sent < self.MIN_INTERVAL:
+            return None
+        self._last_sent = stamp
+        return msg.historical_data_update(self.req_id, bar, self.format_date)
+
+
+class RealtimeBarsSub:
+    """reqRealTimeBars: one bar per window (5 seconds at IB) built from the ticks seen in it."""
+
+    def __init__(self, req_id: int, inst: Instrument, what_to_show: str, price: float) -> None:
+        self.req_id = req_id
+        self.inst = inst
+        self.what_to_show = what_to_show
+        self._reset(price)
+
+    def _reset(self, price: float) -> None:
+        self.open = self.high = self.low = self.close = price
+        self.volume = 0.0
+        self.count = 0
+
+    def update(self, quote: Quote) -> None:
+        price = quote_price(quote, self.what_to_show)
+        self.close, self.high, self.low = price, max(self.high, price), min(self.low, price)
+        if quote.last_size:
+            self.volume += quote.last_size
+            self.count += 1
+
+    def emit(self, window_start: int) -> bytes:
+        wap = round((self.high + self.low + self.close) / 3, 6)
+        bar = Bar(window_start, self.open, self.high, self.low, self.close, self.volume, wap, self.count)
+        data = msg.realtime_bar(self.req_id, window_start, bar)
+        self._reset(self.close)
+        return data
