@@ -8,7 +8,7 @@ from tests.harness import wait_until
 from tests.worker.conftest import place_limit
 from trading.models import ActivityEntry, ActivityKind, HandlerStat
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 GOOD = """
 from trading.handlers import IBEventRegistry

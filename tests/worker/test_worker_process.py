@@ -12,7 +12,7 @@ from tests.harness import subprocess_env, wait_until
 from trading.models import ActivityEntry, WorkerHeartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -8,7 +8,7 @@ from tests.harness import wait_until
 from tests.worker.conftest import place_limit
 from trading.models import ActivityEntry, ActivityKind, Fill, Holding, Order, Position, PositionSnapshot, WorkerHeartbeat
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def order_status(order_id):
