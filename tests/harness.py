@@ -91,7 +91,7 @@ class WorkerThread:
             self.loop.call_soon_threadsafe(self.worker.request_stop)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            raise AssertionError("the worker did not stop within %.0fs" % timeout)
+            raise AssertionError(f"the worker did not stop within {timeout:.0f}s")
         if self.error:
             raise self.error
         return self.exit_code
