@@ -76,7 +76,9 @@ def sqlite_config(path: Path | str) -> dict:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        # No WAL: django-q2 forks its workers, and a forked child closing an inherited WAL connection
+        # deletes the -wal/-shm files under the other processes ("disk I/O error", a corrupt file).
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         # Tests use a file too, so the worker and cluster subprocesses they start see the same data.
         "TEST": {"NAME": str(Path(path).with_name(Path(path).stem + "-test.sqlite3"))},
     }

@@ -73,17 +73,14 @@ class IntentContext:
 
     async def price(self, contract) -> float:
         """The last traded price (or the bid/ask midpoint, or the close) from a market data snapshot."""
-        ticker = self.ib.reqMktData(contract, "", True, False)
         try:
-            deadline = asyncio.get_running_loop().time() + PRICE_TIMEOUT
-            while asyncio.get_running_loop().time() < deadline:
-                value = _usable_price(ticker)
-                if value is not None:
-                    return value
-                await asyncio.sleep(0.05)
-        finally:
-            self.ib.cancelMktData(contract)
-        raise IntentError(f"no market price for {contract.symbol} within {PRICE_TIMEOUT:.0f}s")
+            tickers = await asyncio.wait_for(self.ib.reqTickersAsync(contract), PRICE_TIMEOUT)
+        except TimeoutError:
+            tickers = []
+        value = _usable_price(tickers[0]) if tickers else None
+        if value is None:
+            raise IntentError(f"no market price for {contract.symbol} within {PRICE_TIMEOUT:.0f}s")
+        return value
 
 
 def _usable_price(ticker) -> float | None:

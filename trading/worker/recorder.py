@@ -68,10 +68,18 @@ class Recorder:
         """Wait until every op queued so far is written (or dead-lettered)."""
         await self.queue.join()
 
-    async def stop(self) -> None:
-        await self.flush()
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Write what is queued; if the database stays down past `timeout`, keep the rest on disk."""
+        try:
+            await asyncio.wait_for(self.flush(), timeout)
+        except TimeoutError:
+            log.error("database still unavailable at shutdown: %d event(s) kept in %s", self.queue.qsize(), self.dead_letter_path)
         if self._task:
             self._task.cancel()
+        while not self.queue.empty():
+            op = self.queue.get_nowait()
+            self._dead_letter(op, RuntimeError("not written before shutdown"))
+            self.queue.task_done()
         await asyncio.get_running_loop().run_in_executor(self.executor, _close_connection)
         self.executor.shutdown(wait=True)
 
