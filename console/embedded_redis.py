@@ -78,3 +78,13 @@ def socket_from_url(url: str) -> Path:
     if not url.startswith("unix://"):
         raise ValueError(NOT_EMBEDDED)
     return Path(url[len("unix://") :].split("?", 1)[0])
+
+
+def stop_embedded_redis(socket_path: Path) -> None:
+    """Shut down a Redis answering on `socket_path` (nothing is kept on disk) and remove the socket."""
+    if is_answering(socket_path):
+        try:
+            redis.Redis(unix_socket_path=str(socket_path), socket_timeout=2).shutdown(nosave=True)
+        except (redis.ConnectionError, redis.ResponseError):
+            pass  # the connection drops as the server exits
+    socket_path.unlink(missing_ok=True)

@@ -88,7 +88,8 @@ REDIS_EMBEDDED = not env_str("REDIS_URL")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CONSOLE_PREFIX}:asgi"},
+        # Receives block up to 5 s (BZPOPMIN): the socket timeout must be longer than that.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": f"{CONSOLE_PREFIX}:asgi"},
     }
 }
 

@@ -1,20 +1,24 @@
-"""`manage.py up`: start the console's processes together, with prefixed logs, and stop them together.
+"""`manage.py up`: run the whole console — embedded Redis (unless REDIS_URL), the paper gateway (unless a
+real IB_HOST/IB_PORT is configured, or --paper forces it), the web server, the IB worker and the
+django-q2 cluster — supervised together (console/supervisor.py). Ctrl-C or SIGTERM stops every child.
 
-Supervision is honcho's (a well-kept Procfile runner): every child gets a name-prefixed log, and Ctrl-C
-or SIGTERM stops every child. This command only decides which processes the configuration needs.
+Demo mode (default only with the paper gateway): paper trading enabled on the paper gateway and a
+schedule that runs the orchestrator every few minutes, so orders, fills and positions appear soon
+after start. It is refused against a real gateway.
 """
 
-import shlex
+import asyncio
 import socket
 import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from honcho.manager import Manager
 
-from console.embedded_redis import server_command, socket_from_url
+from console.embedded_redis import is_answering, server_command, socket_from_url, stop_embedded_redis
+from console.supervisor import Program, Supervisor
 
-PORT_IN_USE = "port {port} on {host} is already in use (is the console already running? try --port)"
+PORT_IN_USE = "port {port} on {host} is already in use ({what}); is the console already running? (try --{option})"
+DEMO_REAL_GATEWAY = "demo mode is only for the paper gateway; a real gateway is configured (IB_HOST/IB_PORT)"
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -27,29 +31,79 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Command(BaseCommand):
-    help = "Run the whole console: embedded Redis (unless REDIS_URL), the web server (admin, dashboard, API)."
+    help = "Run the whole console (Redis, paper gateway, web, IB worker, q2 cluster) and stop it together."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="Web server address (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Web server port (default 8000).")
+        parser.add_argument("--paper", action="store_true", help="Start the paper gateway even if IB_HOST/IB_PORT are set.")
+        parser.add_argument("--ib-port", type=int, default=None, help="Gateway port (default IB_PORT, 4002).")
+        demo = parser.add_mutually_exclusive_group()
+        demo.add_argument("--demo", dest="demo", action="store_true", default=None, help="Demo mode (paper gateway only).")
+        demo.add_argument("--no-demo", dest="demo", action="store_false", help="No demo schedule or settings.")
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, paper, ib_port, demo, **options):
+        paper_gateway = paper or not settings.IB_GATEWAY_CONFIGURED
+        ib_host = "127.0.0.1" if paper_gateway else settings.IB_HOST
+        ib_port = ib_port or settings.IB_PORT
+        if demo and not paper_gateway:
+            raise CommandError(DEMO_REAL_GATEWAY)
+        demo = paper_gateway if demo is None else demo
+        self._check_ports(host, port, ib_port if paper_gateway else None)
+        if demo:
+            from trading.demo import demo_enable
+
+            for line in demo_enable():
+                self.stdout.write(f"demo: {line}")
+        programs = self._programs(host, port, paper_gateway, ib_host, ib_port)
+        self.stdout.write(
+            f"Console: http://{host}:{port}/  admin: /admin/  API: /api/docs  "
+            f"gateway: {'paper ' if paper_gateway else ''}{ib_host}:{ib_port}  — Ctrl-C stops everything."
+        )
+        sys.exit(asyncio.run(Supervisor(programs).run()))
+
+    def _check_ports(self, host: str, port: int, ib_port: int | None) -> None:
         if not port_is_free(host, port):
-            raise CommandError(PORT_IN_USE.format(host=host, port=port))
-        manager = Manager()
-        for name, command in self.processes(host, port):
-            manager.add_process(name, command)
-        self.stdout.write(f"Console on http://{host}:{port}/  (admin: /admin/)  Ctrl-C stops everything.")
-        manager.loop()
-        sys.exit(manager.returncode)
+            raise CommandError(PORT_IN_USE.format(port=port, host=host, what="web server", option="port"))
+        if ib_port is not None and not port_is_free("127.0.0.1", ib_port):
+            raise CommandError(PORT_IN_USE.format(port=ib_port, host="127.0.0.1", what="paper gateway", option="ib-port"))
 
-    def processes(self, host: str, port: int) -> list[tuple[str, str]]:
+    def _programs(self, host, port, paper_gateway, ib_host, ib_port) -> list[Program]:
         python = sys.executable
-        processes = []
+        manage = [python, "manage.py"]
+        programs = []
         if settings.REDIS_EMBEDDED:
             socket_path = socket_from_url(settings.REDIS_URL)
-            socket_path.unlink(missing_ok=True)
-            processes.append(("redis", shlex.join(server_command(socket_path, daemonize=False))))
-        processes.append(("web", f"{python} -m daphne -b {host} -p {port} console.asgi:application"))
-        return processes
+            stop_embedded_redis(socket_path)  # one started in the background by a standalone command
+            programs.append(Program("redis", server_command(socket_path, daemonize=False), ready=lambda: is_answering(socket_path)))
+        if paper_gateway:
+            state = settings.VAR_DIR / "paper-gateway-state.json"
+            programs.append(
+                Program(
+                    "gateway",
+                    [*manage, "ibsim", "--port", str(ib_port), "--state", str(state)],
+                    ready=lambda: port_answers("127.0.0.1", ib_port),
+                )
+            )
+        programs.append(
+            Program(
+                "web",
+                [python, "-m", "daphne", "-b", host, "-p", str(port), "console.asgi:application"],
+                ready=lambda: port_answers(host, port),
+            )
+        )
+        programs.append(Program("worker", [*manage, "ibworker", "--host", ib_host, "--port", str(ib_port)]))
+        programs.append(Program("cluster", [*manage, "qcluster"]))
+        return programs
+
+
+
