@@ -132,7 +132,8 @@ IB_HOST = env_str("IB_HOST", "127.0.0.1")
 IB_PORT = env_int("IB_PORT", 4002, minimum=1, maximum=65535)
 IB_CLIENT_ID = env_int("IB_CLIENT_ID", 1, minimum=0, maximum=2**31 - 1)
 IB_ACCOUNT = env_str("IB_ACCOUNT")
-IB_DAEMON_HANDLERS = env_str("IB_DAEMON_HANDLERS")
+IB_DAEMON_HANDLERS = env_str("IB_DAEMON_HANDLERS")  # read by trading.handlers (Django-free) itself too
+INTENT_PATHS = env_str("INTENT_PATHS")  # user intent files/folders; default: the top-level intents/ folder
 # A real gateway is configured when IB_HOST or IB_PORT is given; otherwise `up` starts the paper gateway.
 IB_GATEWAY_CONFIGURED = bool(env_str("IB_HOST") or env_str("IB_PORT"))
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 15, minimum=1)

@@ -57,3 +57,13 @@ def test_production_settings_refuse_to_start_without_their_secrets():
     result = manage("check", DJANGO_SETTINGS_MODULE="console.settings_production", SECRET_KEY="")
     assert result.returncode == 2
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_readme_configuration_table_names_every_variable_the_settings_read():
+    import re
+
+    read = set()
+    for path in (ROOT / "console").glob("settings*.py"):
+        read |= set(re.findall(r'env_(?:str|bool|int|list|choice)\("([A-Z_]+)"', path.read_text()))
+    table = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M))
+    assert read and read <= table, f"missing from README: {sorted(read - table)}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -78,9 +77,11 @@ def intents_load() -> None:
 
 
 def user_intent_files() -> list[Path]:
+    from django.conf import settings
+
     from trading.handlers import discover_handler_files
 
-    raw = os.environ.get("INTENT_PATHS")
+    raw = settings.INTENT_PATHS or None
     if raw is None and not DEFAULT_USER_DIR.exists():
         return []
     discovery = discover_handler_files(raw if raw is not None else str(DEFAULT_USER_DIR))
