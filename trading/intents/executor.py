@@ -58,6 +58,8 @@ class IntentExecutor:
     async def on_stop(self, worker) -> None:
         for task in self._loops:
             task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
         # Let running intents finish briefly; what remains is marked interrupted at the next start.
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)

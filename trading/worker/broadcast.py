@@ -68,6 +68,7 @@ class Broadcaster:
             await self._send(self.outbox.get_nowait())
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _send_loop(self) -> None:
         while True:

@@ -44,9 +44,10 @@ class LoopLagMonitor:
             if self.last_ms > LAG_WARN_MS:
                 log.warning("event loop lag %.0f ms: something blocked the worker's loop", self.last_ms)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self._task:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict]) -> None:

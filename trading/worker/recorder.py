@@ -76,6 +76,7 @@ class Recorder:
             log.error("database still unavailable at shutdown: %d event(s) kept in %s", self.queue.qsize(), self.dead_letter_path)
         if self._task:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         while not self.queue.empty():
             op = self.queue.get_nowait()
             self._dead_letter(op, RuntimeError("not written before shutdown"))

@@ -189,10 +189,11 @@ class IBWorker:
         await self.handlers.drain(timeout=5)
         for task in self._background:
             task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.recorder.stop()
         await self._write_heartbeat()
         await self.broadcaster.stop()
-        self.lag.stop()
+        await self.lag.stop()
         loop = asyncio.get_running_loop()
         for executor in (self._heartbeat_executor, self._db_executor):
             await loop.run_in_executor(executor, _close_db_connection)
