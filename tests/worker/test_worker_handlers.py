@@ -103,3 +103,22 @@ def test_reload_picks_up_a_new_file_without_reconnecting(paper_gateway, start_wo
     paper_gateway.set_price("SPY", 100.0)
     place_limit(worker, "SPY", "BUY", 1, 90.0)
     wait_until(lambda: any("explode" in m for m in handler_errors()), what="the reloaded handler to run")
+
+
+def test_the_admin_reload_button_reloads_the_running_workers_handlers(paper_gateway, start_worker, tmp_path, client, django_user_model):
+    from django.urls import reverse
+
+    folder = tmp_path / "handlers"
+    folder.mkdir()
+    write(folder, "a_good.py", GOOD)
+    worker = start_worker(handler_paths=[folder])
+    loads_before = worker.worker.handlers.loads
+    write(folder, "b_raises.py", RAISES)
+    client.force_login(django_user_model.objects.create_superuser("alice", "a@example.com", "pw-alice-1"))
+
+    response = client.post(reverse("admin:trading_handlerstat_reload"))
+
+    assert response.status_code == 302
+    wait_until(lambda: worker.worker.handlers.loads == loads_before + 1, what="the worker to reload")
+    assert sorted(h["name"] for h in worker.worker.handlers.stats()) == ["explode", "remember_status"]
+    assert worker.worker.connects == 1

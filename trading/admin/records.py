@@ -1,11 +1,17 @@
 """Orders, fills, positions and the activity log: read-only, searchable, filterable."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 
+from trading.activity import activity_record
 from trading.admin.base import ReadOnlyAdmin
+from trading.live import worker_command_send
 from trading.models import (
     AccountValue,
     ActivityEntry,
+    ActivityKind,
     Fill,
     HandlerStat,
     Holding,
@@ -119,6 +125,7 @@ class PortfolioSnapshotAdmin(ReadOnlyAdmin):
 
 @admin.register(HandlerStat)
 class HandlerStatAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/trading/handlerstat/change_list.html"
     list_display = (
         "name",
         "event",
@@ -135,6 +142,29 @@ class HandlerStatAdmin(ReadOnlyAdmin):
     )
     list_filter = ("event", "is_async", "loaded")
     search_fields = ("name", "file")
+
+    def get_urls(self):
+        reload_url = path("reload/", self.admin_site.admin_view(self.reload_view), name="trading_handlerstat_reload")
+        return [reload_url, *super().get_urls()]
+
+    def reload_view(self, request):
+        """Ask the running worker to reload its handler files (it keeps its IB connection)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.is_staff:
+            raise PermissionDenied
+        try:
+            worker_command_send({"type": "handlers.reload"})
+        except Exception as exc:
+            self.message_user(request, f"Could not reach the worker: {type(exc).__name__}: {exc}", messages.ERROR)
+        else:
+            activity_record(
+                kind=ActivityKind.WORKER,
+                message=f"{request.user.username} asked the worker to reload its handlers",
+                actor=request.user,
+            )
+            self.message_user(request, "Reload requested: the worker reloads its handler files now (see the activity log).")
+        return HttpResponseRedirect(reverse("admin:trading_handlerstat_changelist"))
 
 
 @admin.register(WorkerHeartbeat)

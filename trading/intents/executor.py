@@ -1,6 +1,6 @@
 """Intent execution inside the IB worker: claim a queued run, run its body on the loop, record the outcome.
 
-Runs arrive on the worker's channel (from the q2 task) and by a sweep of queued runs, so a hand-off
+Runs arrive as commands on the worker's channel (from the q2 task) and by a sweep of queued runs, so a hand-off
 lost during a restart is still picked up before the run's start deadline. Order-placing intents run
 one at a time; read-only ones run alongside. At the worker's first connect, runs a dead worker left
 `running` become `interrupted`, with the orders found again through their orderRef.
@@ -12,13 +12,11 @@ import asyncio
 import logging
 import traceback
 
-from channels.layers import get_channel_layer
-
 from trading.intents.context import IntentContext, IntentError
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
 from trading.intents.runs import run_claim, run_finish, run_interrupt_orphans
-from trading.live import live_event, worker_channel
+from trading.live import live_event
 from trading.models import IntentRun, RunStatus
 
 log = logging.getLogger("trading.intents.executor")
@@ -50,10 +48,7 @@ class IntentExecutor:
             for run in await worker.db(run_interrupt_orphans):
                 self._publish(run)
         if not self._loops:
-            self._loops = [
-                asyncio.create_task(self._listen(), name="intent-listen"),
-                asyncio.create_task(self._sweep(), name="intent-sweep"),
-            ]
+            self._loops = [asyncio.create_task(self._sweep(), name="intent-sweep")]
 
     async def on_stop(self, worker) -> None:
         for task in self._loops:
@@ -64,21 +59,10 @@ class IntentExecutor:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
 
-    async def _listen(self) -> None:
-        layer = get_channel_layer()
-        while True:
-            try:
-                message = await layer.receive(worker_channel())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("worker channel unavailable (%s); relying on the sweep", exc)
-                await asyncio.sleep(self.sweep_interval)
-                continue
-            if message.get("type") == "run.execute":
-                self.submit(int(message["run_id"]))
-            elif message.get("type") == "handlers.reload" and self.worker is not None:
-                await self.worker.reload_handlers()
+    async def on_command(self, message: dict) -> None:
+        """Commands from the worker's channel (the q2 task's hand-off)."""
+        if message.get("type") == "run.execute":
+            self.submit(int(message["run_id"]))
 
     async def _sweep(self) -> None:
         while True:

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from channels.layers import get_channel_layer
 from django.utils import timezone
 from ib_insync import IB
 
 from trading.handlers import CallbackReporter, HandlerManager
-from trading.live import live_event
+from trading.live import live_event, worker_channel
 from trading.models import ActivityKind
 from trading.models.activity import Severity
 from trading.worker import connection as codes
@@ -109,6 +110,7 @@ class IBWorker:
         self.lag.start()
         await self.handlers.reload_async()
         self._background.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
+        self._background.append(asyncio.create_task(self._command_loop(), name="commands"))
         self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, client id {self.options.client_id})")
         try:
             while not self.stopping.is_set():
@@ -214,6 +216,29 @@ class IBWorker:
         self._activity(ActivityKind.WORKER, message, Severity.WARNING if handler_set.errors else Severity.INFO)
         return self.handlers.snapshot()
 
+    async def _command_loop(self) -> None:
+        """Commands sent to the worker's channel (trading.live.worker_command_send): reload handlers, runs."""
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(worker_channel())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis down: commands wait; runs are also found by the sweep
+                log.warning("worker channel unavailable (%s: %s)", type(exc).__name__, exc)
+                await self._pause(2.0)
+                continue
+            await self.handle_command(message)
+
+    async def handle_command(self, message: dict) -> None:
+        if message.get("type") == "handlers.reload":
+            await self.reload_handlers()
+            return
+        for extension in self.extensions:
+            handler = getattr(extension, "on_command", None)
+            if handler is not None:
+                await handler(message)
+
     # ----- reconciliation and subscriptions ----------------------------------------------------
 
     async def _reconcile(self) -> None:
@@ -239,9 +264,13 @@ class IBWorker:
         self.last_reconcile = summary
 
     def _subscribe(self) -> None:
+        """(Re)subscribe to account PnL; after 1101 IB has dropped it, ib_insync still holds the key."""
         account = self.options.account or (self.ib.managedAccounts() or [""])[0]
-        if account:
-            self.ib.reqPnL(account)
+        if not account:
+            return
+        if (account, "") in self.ib.wrapper.pnlKey2ReqId:
+            self.ib.cancelPnL(account)
+        self.ib.reqPnL(account)
 
     # ----- IB events → recorder ----------------------------------------------------------------
 
