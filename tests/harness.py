@@ -86,12 +86,17 @@ class WorkerThread:
         """Wait until the recorder has written every event received so far."""
         self.call(self.worker.recorder.flush(), timeout)
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float = 30.0) -> int | None:
         if self.loop is not None and self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.worker.request_stop)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            raise AssertionError(f"the worker did not stop within {timeout:.0f}s")
+            import faulthandler
+            import sys
+
+            faulthandler.dump_traceback(sys.stderr)  # where every thread is stuck, for the failure report
+            tasks = [repr(t) for t in asyncio.all_tasks(self.loop)] if self.loop else []
+            raise AssertionError(f"the worker did not stop within {timeout:.0f}s; tasks: {tasks}")
         if self.error:
             raise self.error
         return self.exit_code

@@ -68,7 +68,9 @@ def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict]) -> No
                 "slow_calls": stat.get("slow", stat.get("slow_calls", 0)),
                 "mean_ms": stat.get("mean_ms", 0.0),
                 "max_ms": stat.get("max_ms", 0.0),
-                "last_error": (stat.get("last_error") or {}).get("message", "") if isinstance(stat.get("last_error"), dict) else (stat.get("last_error") or ""),
+                "last_error": (stat.get("last_error") or {}).get("message", "")
+                if isinstance(stat.get("last_error"), dict)
+                else (stat.get("last_error") or ""),
                 "loaded": True,
             },
         )

@@ -79,7 +79,8 @@ def reconcile_apply(
     severity = Severity.WARNING if external else Severity.INFO
     message = (
         f"reconciled with {gateway}: {len(trades)} orders, {len(recovered)} fill(s) recovered, "
-        f"{len(positions)} positions" + (f", external changes in {', '.join(external)}" if external else "")
+        f"{len(positions)} positions"
+        + (f", external changes in {', '.join(external)}" if external else "")
         + (" (baseline)" if baseline else "")
     )
     events += activity_write(mode=mode, kind=ActivityKind.RECONCILIATION, message=message, severity=severity, payload=summary)

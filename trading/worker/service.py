@@ -28,24 +28,21 @@ from trading.models.activity import Severity
 from trading.worker import connection as codes
 from trading.worker.broadcast import Broadcaster
 from trading.worker.connection import Backoff, State
+from trading.worker.events import EventRouter
 from trading.worker.health import LoopLagMonitor, heartbeat_write
-from trading.worker.positions import PositionLedger, position_observe, position_verify
+from trading.worker.positions import PositionLedger
 from trading.worker.reconcile import reconcile_apply
 from trading.worker.recorder import Recorder
 from trading.worker.snapshots import (
     account_value_snapshot,
-    commission_snapshot,
     fill_snapshot,
-    pnl_snapshot,
     portfolio_snapshot,
     position_snapshot,
     trade_snapshot,
 )
-from trading.worker.store import account_value_upsert, activity_write, commission_record, fill_record, order_upsert
+from trading.worker.store import activity_write
 
 log = logging.getLogger("trading.worker")
-
-POSITION_GRACE = 2.0  # seconds IB may report a position before the execution that explains it
 
 
 @dataclass
@@ -80,6 +77,7 @@ class IBWorker:
             publish=self.broadcaster.publish, dead_letter_path=options.var_dir / "recorder-dead-letters.jsonl"
         )
         self.lag = LoopLagMonitor()
+        self.events = EventRouter(self)
         self.handlers = HandlerManager(
             self.ib,
             options.handler_paths,
@@ -88,7 +86,6 @@ class IBWorker:
             ),
         )
         self.started_at = timezone.now()
-        self.last_event_at = None
         self.last_error_code: int | None = None
         self._last_failure: str | None = None
         self.farms: dict[str, int] = {}
@@ -275,64 +272,9 @@ class IBWorker:
     # ----- IB events → recorder ----------------------------------------------------------------
 
     def _bind_ib_events(self) -> None:
-        ib = self.ib
-        ib.openOrderEvent += self._on_trade
-        ib.orderStatusEvent += self._on_trade
-        ib.execDetailsEvent += self._on_exec
-        ib.commissionReportEvent += self._on_commission
-        ib.positionEvent += self._on_position
-        ib.updatePortfolioEvent += self._on_portfolio
-        ib.accountValueEvent += self._on_account_value
-        ib.pnlEvent += self._on_pnl
-        ib.errorEvent += self._on_error
-        ib.disconnectedEvent += self._on_disconnected
-
-    def _touch(self) -> bool:
-        self.last_event_at = timezone.now()
-        return self.synced
-
-    def _on_trade(self, trade) -> None:
-        if self._touch():
-            self.recorder.submit(order_upsert, mode=self.mode, snap=trade_snapshot(trade))
-
-    def _on_exec(self, trade, fill) -> None:
-        if self._touch():
-            snap = fill_snapshot(fill)
-            self.recorder.submit(_fill_and_ledger, mode=self.mode, snap=snap, ledger=self.ledger)
-
-    def _on_commission(self, trade, fill, report) -> None:
-        if self._touch():
-            snap = {"exec_id": report.execId, **commission_snapshot(report)}
-            self.recorder.submit(commission_record, mode=self.mode, snap=snap)
-
-    def _on_position(self, position) -> None:
-        if self._touch():
-            self._observe_position(position_snapshot(position))
-
-    def _on_portfolio(self, item) -> None:
-        if self._touch():
-            self._observe_position(portfolio_snapshot(item))
-
-    def _observe_position(self, snap: dict) -> None:
-        key = (snap["account"], snap["con_id"])
-
-        def verify_later(result) -> None:
-            _, needs_verify = result
-            if needs_verify:
-                asyncio.get_running_loop().call_later(
-                    POSITION_GRACE,
-                    lambda: self.recorder.submit(position_verify, mode=self.mode, key=key, ledger=self.ledger),
-                )
-
-        self.recorder.submit(position_observe, on_done=verify_later, mode=self.mode, snap=snap, ledger=self.ledger)
-
-    def _on_account_value(self, value) -> None:
-        if self._touch():
-            self.recorder.submit(account_value_upsert, mode=self.mode, snap=account_value_snapshot(value))
-
-    def _on_pnl(self, pnl) -> None:
-        if self._touch():
-            self.broadcaster.publish(live_event("pnl.update", pnl_snapshot(pnl), mode=self.mode))
+        self.events.bind(self.ib)
+        self.ib.errorEvent += self._on_error
+        self.ib.disconnectedEvent += self._on_disconnected
 
     def _on_error(self, req_id: int, code: int, message: str, contract) -> None:
         self.last_error_code = code
@@ -420,7 +362,7 @@ class IBWorker:
             "connected": conn["connected"] and self.synced,
             "gateway": conn["gateway"],
             "server_version": conn["server_version"],
-            "last_event_at": self.last_event_at,
+            "last_event_at": self.events.last_event_at,
             "loop_lag_ms": round(self.lag.take_max(), 1),
             "started_at": self.started_at,
             "runs_in_progress": [],
@@ -441,13 +383,6 @@ class IBWorker:
         except Exception as exc:  # the database may be down: the next beat tries again
             log.warning("heartbeat not written: %s: %s", type(exc).__name__, exc)
         self.broadcaster.publish(live_event("worker.heartbeat", {**conn, "loop_lag_ms": fields["loop_lag_ms"]}, mode=self.mode))
-
-
-def _fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger):
-    events, new = fill_record(mode=mode, snap=snap)
-    if new:
-        ledger.fill_seen(snap)
-    return events, new
 
 
 def _close_db_connection() -> None:

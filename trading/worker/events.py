@@ -1,0 +1,100 @@
+"""IB events → the recorder: each ib_insync event is snapshotted on the loop and queued for writing.
+
+Events arriving while the worker is not synced (during connect and reconciliation) are skipped: the
+reconciliation that follows every connect covers them from IB's own state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.utils import timezone
+
+from trading.live import live_event
+from trading.worker.positions import PositionLedger, position_observe, position_verify
+from trading.worker.snapshots import (
+    account_value_snapshot,
+    commission_snapshot,
+    fill_snapshot,
+    pnl_snapshot,
+    portfolio_snapshot,
+    position_snapshot,
+    trade_snapshot,
+)
+from trading.worker.store import account_value_upsert, commission_record, fill_record, order_upsert
+
+POSITION_GRACE = 2.0  # seconds IB may report a position before the execution that explains it
+
+
+class EventRouter:
+    def __init__(self, worker):
+        self.worker = worker
+        self.last_event_at = None
+
+    @property
+    def mode(self) -> str:
+        return self.worker.mode
+
+    def bind(self, ib) -> None:
+        ib.openOrderEvent += self._on_trade
+        ib.orderStatusEvent += self._on_trade
+        ib.execDetailsEvent += self._on_exec
+        ib.commissionReportEvent += self._on_commission
+        ib.positionEvent += self._on_position
+        ib.updatePortfolioEvent += self._on_portfolio
+        ib.accountValueEvent += self._on_account_value
+        ib.pnlEvent += self._on_pnl
+
+    def _submit(self, apply, on_done=None, **kwargs) -> None:
+        self.worker.recorder.submit(apply, on_done, mode=self.mode, **kwargs)
+
+    def _touch(self) -> bool:
+        self.last_event_at = timezone.now()
+        return self.worker.synced
+
+    def _on_trade(self, trade) -> None:
+        if self._touch():
+            self._submit(order_upsert, snap=trade_snapshot(trade))
+
+    def _on_exec(self, trade, fill) -> None:
+        if self._touch():
+            self._submit(fill_and_ledger, snap=fill_snapshot(fill), ledger=self.worker.ledger)
+
+    def _on_commission(self, trade, fill, report) -> None:
+        if self._touch():
+            self._submit(commission_record, snap={"exec_id": report.execId, **commission_snapshot(report)})
+
+    def _on_position(self, position) -> None:
+        if self._touch():
+            self._observe_position(position_snapshot(position))
+
+    def _on_portfolio(self, item) -> None:
+        if self._touch():
+            self._observe_position(portfolio_snapshot(item))
+
+    def _observe_position(self, snap: dict) -> None:
+        key, ledger = (snap["account"], snap["con_id"]), self.worker.ledger
+
+        def verify_later(result) -> None:
+            _, needs_verify = result
+            if needs_verify:
+                asyncio.get_running_loop().call_later(
+                    POSITION_GRACE, lambda: self._submit(position_verify, key=key, ledger=ledger)
+                )
+
+        self._submit(position_observe, on_done=verify_later, snap=snap, ledger=ledger)
+
+    def _on_account_value(self, value) -> None:
+        if self._touch():
+            self._submit(account_value_upsert, snap=account_value_snapshot(value))
+
+    def _on_pnl(self, pnl) -> None:
+        if self._touch():
+            self.worker.broadcaster.publish(live_event("pnl.update", pnl_snapshot(pnl), mode=self.mode))
+
+
+def fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger):
+    events, new = fill_record(mode=mode, snap=snap)
+    if new:
+        ledger.fill_seen(snap)
+    return events, new
