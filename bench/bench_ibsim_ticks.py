@@ -64,11 +64,12 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()} ({platform.python_implementation()})")  # fmt: skip
-    print(f"settings: {args.symbols} symbols streamed, tick interval {args.tick_interval}s, {args.seconds}s measured")
-    print(f"received: {result['messages']} messages in {result['seconds']:.2f}s by one ib_insync client "
-          f"({result['tickers_moved']}/{args.symbols} tickers moved)")  # fmt: skip
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
+    print(f"settings: {args.symbols} symbols, tick interval {args.tick_interval}s, {args.seconds}s measured")
+    moved = f"{result['tickers_moved']}/{args.symbols} tickers moved"
+    received = f"{result['messages']} messages in {result['seconds']:.2f}s"
+    print(f"received: {received} by one ib_insync client ({moved})")
     print(f"rate: {result['rate']:,.0f} tick messages/s")
 
 

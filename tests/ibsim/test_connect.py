@@ -1,9 +1,10 @@
 """Connecting: handshake, startup sync, contract qualification, client ids."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from ib_insync import IB, Contract, Forex, Stock
+from ib_insync import IB, Contract, Forex, MarketOrder, Stock
 
 from tests.ibsim.helpers import ErrorLog, connect, until
 
@@ -29,13 +30,30 @@ async def test_it_completes_the_whole_startup_sync(paper_gateway):
     client.disconnect()
 
 
-async def test_it_answers_current_time_and_next_ids(ib):
+async def test_it_tells_the_time(ib):
     server_time = await ib.reqCurrentTimeAsync()
-    assert abs(server_time.timestamp() - asyncio.get_running_loop().time()) >= 0  # parsed as a datetime
-    assert server_time.year >= 2024
-    first = ib.client.getReqId()
-    ib.client.reqIds(1)
-    await until(lambda: ib.client._reqIdSeq >= first, what="nextValidId")
+
+    assert abs(server_time - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+async def test_next_valid_id_is_above_every_id_the_client_id_used(paper_gateway):
+    first = await connect(paper_gateway.port, 6)
+    spy = Stock("SPY", "SMART", "USD")
+    await first.qualifyContractsAsync(spy)
+    for _ in range(30):
+        first.client.getReqId()  # burn ids, as requests do
+    trade = first.placeOrder(spy, MarketOrder("BUY", 1))
+    await until(trade.isDone)
+    first.disconnect()
+    await until(lambda: paper_gateway.connected_clients() == [])
+
+    again = await connect(paper_gateway.port, 6)
+    other = await connect(paper_gateway.port, 7)
+
+    assert again.client.getReqId() > trade.order.orderId  # ids are kept per client id
+    assert other.client.getReqId() < trade.order.orderId
+    again.disconnect()
+    other.disconnect()
 
 
 async def test_it_qualifies_stocks_and_fx_with_ibs_conids(ib):
@@ -84,3 +102,27 @@ async def test_a_client_id_is_free_again_after_disconnecting(paper_gateway):
 
     assert again.isConnected()
     again.disconnect()
+
+
+async def test_symbol_search_market_rules_and_head_timestamp(ib):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+
+    found = await ib.reqMatchingSymbolsAsync("MS")
+    rule = await ib.reqMarketRuleAsync(26)
+    first_bar = await ib.reqHeadTimeStampAsync(spy, "TRADES", useRTH=True, formatDate=1)
+
+    assert [d.contract.symbol for d in found] == ["MSFT"]
+    assert rule[0].increment == 0.01
+    assert first_bar.year == 2004
+
+
+async def test_a_request_the_gateway_does_not_serve_is_refused_with_321(ib):
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    errors = ErrorLog(ib)
+
+    report = await ib.reqFundamentalDataAsync(spy, "ReportsFinSummary")
+
+    assert not report
+    assert errors.has(321)

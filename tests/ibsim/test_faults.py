@@ -56,13 +56,17 @@ async def test_delayed_replies_arrive_late_and_in_order(ib, paper_gateway):
     loop = asyncio.get_running_loop()
     started = loop.time()
 
-    details = await asyncio.gather(
-        ib.reqContractDetailsAsync(Stock("SPY", "SMART", "USD")),
-        ib.reqContractDetailsAsync(Stock("QQQ", "SMART", "USD")),
-    )
+    answered = []
+    requests = [
+        asyncio.ensure_future(ib.reqContractDetailsAsync(Stock(s, "SMART", "USD"))) for s in ("SPY", "QQQ")
+    ]
+    for request in requests:
+        request.add_done_callback(lambda done: answered.append(done.result()[0].contract.symbol))
+
+    await asyncio.gather(*requests)
 
     assert loop.time() - started >= 0.3
-    assert [d[0].contract.symbol for d in details] == ["SPY", "QQQ"]
+    assert answered == ["SPY", "QQQ"]
     paper_gateway.set_reply_delay(0)
 
 

@@ -125,3 +125,26 @@ async def test_real_time_bars_arrive_every_window(ib):
     await until(lambda: len(bars) >= 2, what="two real-time bars")
     assert all(b.low <= b.close <= b.high for b in bars)
     ib.cancelRealTimeBars(bars)
+
+
+@pytest.mark.parametrize(
+    ("duration", "bar_size", "at_least", "at_most"),
+    [
+        ("3600 S", "1 min", 60, 60),
+        ("1 W", "1 hour", 4 * 7, 5 * 7),  # today may be partial or not started
+        ("1 M", "1 day", 21, 21),
+        ("1 Y", "1 week", 50, 54),
+        ("2 Y", "1 month", 24, 25),
+    ],
+)
+async def test_the_usual_durations_and_bar_sizes(ib, paper_gateway, duration, bar_size, at_least, at_most):
+    tlt = Stock("TLT", "SMART", "USD")
+    await ib.qualifyContractsAsync(tlt)
+    paper_gateway.set_tick_interval(0)
+    live = paper_gateway.quote("TLT")["price"]
+
+    bars = await ib.reqHistoricalDataAsync(tlt, "", duration, bar_size, "TRADES", useRTH=True)
+
+    assert at_least <= len(bars) <= at_most
+    assert bars[-1].close == live
+    assert [b.date for b in bars] == sorted({b.date for b in bars})

@@ -2,7 +2,7 @@
 
 import pytest
 import pytest_asyncio
-from ib_insync import LimitOrder, MarketOrder, Order, Stock, StopOrder, TagValue
+from ib_insync import LimitOrder, MarketOrder, Order, Stock, StopLimitOrder, StopOrder, TagValue
 
 from tests.ibsim.helpers import ErrorLog, until
 
@@ -199,3 +199,33 @@ async def test_a_bracket_works_its_children_after_the_parent_fills(ib, spy, pape
     await until(lambda: trades[1].isDone() and trades[2].isDone(), what="the bracket to finish")
     assert trades[1].orderStatus.status == "Filled"
     assert trades[2].orderStatus.status == "Cancelled"
+
+
+async def test_a_reject_can_report_the_order_inactive_first(ib, spy, paper_gateway):
+    errors = ErrorLog(ib)
+    statuses = []
+    ib.orderStatusEvent += lambda trade: statuses.append(trade.orderStatus.status)
+    paper_gateway.reject_next_order(
+        code=201, message="Order rejected - reason:insufficient margin", inactive=True
+    )
+
+    trade = ib.placeOrder(spy, MarketOrder("BUY", 1_000_000))
+
+    await until(lambda: errors.has(201, trade.order.orderId))
+    assert "Inactive" in statuses
+    assert trade.isDone() and not trade.fills
+    completed = await ib.reqCompletedOrdersAsync(apiOnly=True)
+    assert [t.orderStatus.status for t in completed] == ["Inactive"]
+
+
+async def test_a_buy_stop_limit_triggers_then_works_as_a_limit(ib, spy, paper_gateway):
+    trade = ib.placeOrder(spy, StopLimitOrder("BUY", 20, lmtPrice=101.00, stopPrice=100.50))
+    await until(lambda: trade.orderStatus.status == "PreSubmitted")
+
+    paper_gateway.set_price("SPY", 102.00)  # triggers, but the ask is above the limit
+    await until(lambda: trade.orderStatus.status == "Submitted", what="the trigger")
+    assert not trade.fills
+
+    paper_gateway.set_price("SPY", 100.80)
+    await until(trade.isDone, what="the limit fill")
+    assert trade.orderStatus.avgFillPrice == 100.81

@@ -289,6 +289,13 @@ class Account:
             "equity_after": money(nlv - fee),
         }  # fmt: skip
 
+    def start_new_day(self) -> None:
+        """Daily P&L restarts from the current marks; today's realized P&L goes back to zero."""
+        for pos in self.open_positions():
+            pos.day_ref = self.market.mark(pos.con_id)
+        self.realized_today = 0.0
+        self.start_of_day_equity = self.net_liquidation()
+
     # --- persistence ------------------------------------------------------------------------
 
     def to_state(self) -> dict:

@@ -8,9 +8,10 @@ closes before it are walked backwards through those returns. Two requests theref
 every bar's return and differ only by the live price they are anchored to.
 
 Sessions follow IB for US listings: regular hours 09:30-16:00 New York with ``useRTH=1``,
-04:00-20:00 without; FX trades around the clock on weekdays. Holidays are not modelled. The
-simulator's live market never closes, so a request made outside the session ends at the last
-session bar, whose close is still the live price.
+04:00-20:00 without; FX trades around the clock on weekdays. Holidays are not modelled. D/W/M/Y
+durations count trading days back from the last session that had started (so "1 D" before the
+open is yesterday); S counts session time. The simulator's live market never closes, so a request
+made outside the session ends at the last session bar, whose close is still the live price.
 """
 
 from __future__ import annotations
@@ -117,31 +118,45 @@ def _business_days_back(day: dt.date, count: int) -> dt.date:
 def intraday_bar_times(
     inst: Instrument, end: dt.datetime, duration: tuple[int, str], bar_seconds: int, use_rth: bool
 ) -> list[dt.datetime]:
-    """Start times of the intraday bars a request covers, oldest first."""
+    """Start times of the intraday bars a request covers, oldest first.
+
+    D/W/M/Y count business days back from the end; S counts session seconds, so "3600 S" asked at
+    night or on a weekend is the last trading hour rather than nothing.
+    """
     count, unit = duration
     end = end.astimezone(NEW_YORK)
     if unit == "S":
-        start = end - dt.timedelta(seconds=count)
-        first_day = start.date()
-    else:
-        first_day = _business_days_back(end.date(), count * BUSINESS_DAYS_PER_UNIT[unit])
-        start = dt.datetime.combine(first_day, dt.time(0), NEW_YORK)
+        wanted = max(1, math.ceil(count / bar_seconds))
+        first_day = _business_days_back(end.date(), math.ceil(count / (6.5 * 3600)) + 1)
+        return _session_bar_times(inst, first_day, end, bar_seconds, use_rth)[-wanted:]
+    first_day = _business_days_back(
+        _last_session_day(inst, end, use_rth), count * BUSINESS_DAYS_PER_UNIT[unit]
+    )
+    return _session_bar_times(inst, first_day, end, bar_seconds, use_rth)
+
+
+def _last_session_day(inst: Instrument, end: dt.datetime, use_rth: bool) -> dt.date:
+    """The day of the last session that had started by ``end`` ("1 D" before the open is yesterday)."""
+    day = end.date()
+    bounds = session_bounds(inst, day, use_rth)
+    if bounds is None or end < bounds[0]:
+        day = _business_days_back(day - dt.timedelta(days=1), 1)
+    return day
+
+
+def _session_bar_times(inst, first_day: dt.date, end: dt.datetime, bar_seconds: int, use_rth: bool):
+    """Every bar start inside the sessions from ``first_day`` up to ``end``."""
     times: list[dt.datetime] = []
+    step = dt.timedelta(seconds=bar_seconds)
     day = first_day
     while day <= end.date():
         bounds = session_bounds(inst, day, use_rth)
-        if bounds:
-            opens, closes = bounds
-            step = dt.timedelta(seconds=bar_seconds)
-            bar = opens
-            while bar < closes and bar <= end:
-                if bar + step > start:
-                    times.append(bar)
-                    if len(times) > MAX_BARS:
-                        raise HistoryError(
-                            162, "Historical Market Data Service error message:Time length exceed max."
-                        )
-                bar += step
+        bar, closes = bounds if bounds else (None, None)
+        while bar is not None and bar < closes and bar <= end:
+            times.append(bar)
+            bar += step
+        if len(times) > MAX_BARS:
+            raise HistoryError(162, "Historical Market Data Service error message:Time length exceed max.")
         day += dt.timedelta(days=1)
     return times
 
@@ -205,14 +220,12 @@ _GENERATORS: dict[str, tuple[random.Random, list[tuple[float, float, float]]]] =
 def _draw_for(seed: int, inst: Instrument, bar_size: str, use_rth: bool, when) -> tuple[float, float, float]:
     """The (return, high-wick, low-wick) normals of the bar at ``when``, fixed by its timestamp."""
     if isinstance(when, dt.datetime):
-        block, index = (
-            when.date().isoformat(),
-            int((when - when.replace(hour=0, minute=0, second=0)).total_seconds()),
-        )
-        index //= BAR_SECONDS[bar_size]
+        midnight = when.replace(hour=0, minute=0, second=0)
+        index = int((when - midnight).total_seconds()) // BAR_SECONDS[bar_size]
+        block = f"{int(use_rth)}:{when.date().isoformat()}"  # extended-hours bars differ from RTH ones
     else:
         block, index = str(when.year), when.timetuple().tm_yday
-    key = f"{seed}:{inst.con_id}:{bar_size}:{int(use_rth)}:{block}"
+    key = f"{seed}:{inst.con_id}:{bar_size}:{block}"
     entry = _GENERATORS.get(key)
     if entry is None:
         if len(_GENERATORS) > 20_000:

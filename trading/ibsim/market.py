@@ -141,6 +141,13 @@ class Market:
         self.quotes[inst.con_id] = quote
         return quote
 
+    def start_new_day(self) -> None:
+        """Session rollover: today's close becomes the prior close, statistics restart."""
+        for inst in self.universe.instruments:
+            quote = self.quotes[inst.con_id]
+            quote.close = quote.open = quote.high = quote.low = quote.price
+            quote.volume = 0.0
+
     def prices(self) -> dict[int, float]:
         """The unrounded prices, for saving state."""
         return dict(self._raw)

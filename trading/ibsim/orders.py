@@ -107,6 +107,7 @@ class OrderRecord:
     last_fill_price: float = 0.0
     why_held: str = ""
     triggered: bool = False
+    rested: bool = False
     slices: int = 1
     commission: float = 0.0
     manual: bool = False

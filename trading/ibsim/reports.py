@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from trading.ibsim.accounts import Account, Position
+from trading.ibsim.accounts import LEDGER_TAGS, Account, Position
 from trading.ibsim.contracts import Universe
 from trading.ibsim.messages import account as msg
 
@@ -67,8 +67,8 @@ def account_refresh(account: Account, universe: Universe, con_ids=None) -> list[
 
 def account_multi(account: Account, req_id: int, ledger_and_nlv: bool = False) -> list[bytes]:
     rows = account.account_values()
-    if ledger_and_nlv:
-        rows = [row for row in rows if row[2] or row[0] == "NetLiquidation"]
+    if ledger_and_nlv:  # only the per-currency ledger and the net liquidation value
+        rows = [row for row in rows if row[0] in LEDGER_TAGS or row[0] in ("Currency", "NetLiquidation")]
     return [msg.account_update_multi(req_id, account.account_id, *row) for row in rows]
 
 

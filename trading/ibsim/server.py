@@ -11,7 +11,7 @@ client connections (each a :class:`~trading.ibsim.session.ClientSession`), and r
 
 It listens on 127.0.0.1 unless told otherwise. Control and fault-injection methods come from
 :class:`~trading.ibsim.controls.GatewayControls`. Every method must run on the gateway's own event
-loop; from another thread use :class:`~trading.ibsim.testing.ThreadedGateway`.
+loop; from another thread use :class:`~trading.ibsim.threaded.ThreadedGateway`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from trading.ibsim.accounts import Account
 from trading.ibsim.broker import Broker, BrokerSettings
 from trading.ibsim.config import GatewayConfig
 from trading.ibsim.contracts import Universe
+from trading.ibsim.control import start_control_server
 from trading.ibsim.controls import GatewayControls
 from trading.ibsim.faults import Faults
+from trading.ibsim.history import NEW_YORK
 from trading.ibsim.market import Market
 from trading.ibsim.messages import account as account_msg
 from trading.ibsim.messages import common
@@ -39,6 +41,7 @@ from trading.ibsim.subscriptions import QuoteTails
 
 log = logging.getLogger("trading.ibsim")
 
+MAX_CATCH_UP_STEPS = 20
 FARM_BROKEN_NOTICES = (
     (2103, "Market data farm connection is broken:usfarm"),
     (2105, "HMDS data farm connection is broken:ushmds"),
@@ -79,7 +82,9 @@ class PaperGateway(GatewayControls):
         self._server: asyncio.AbstractServer | None = None
         self._control: asyncio.AbstractServer | None = None
         self._tasks: list[asyncio.Task] = []
+        self._restart_task: asyncio.Task | None = None
         self._port = self.config.port
+        self._trading_day = dt.datetime.now(NEW_YORK).date()
         self._load_state()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -98,38 +103,39 @@ class PaperGateway(GatewayControls):
     async def start(self) -> PaperGateway:
         self._loop = asyncio.get_running_loop()
         await self._listen()
-        self._tasks = [
-            asyncio.create_task(self._price_loop(), name="ibsim-prices"),
-            asyncio.create_task(
-                self._every(lambda: self.config.pnl_interval, self._push_pnl), name="ibsim-pnl"
-            ),
-            asyncio.create_task(
-                self._every(lambda: self.config.account_update_interval, self._push_account),
-                name="ibsim-account",
-            ),  # fmt: skip
-            asyncio.create_task(
-                self._every(lambda: self.config.realtime_bar_seconds, self._emit_realtime_bars),
-                name="ibsim-rtbars",
-            ),  # fmt: skip
-            asyncio.create_task(
-                self._every(lambda: self.config.save_interval, self._save_if_dirty), name="ibsim-save"
-            ),
+        config = self.config
+        clocks = {  # name: (seconds between runs, read each time so controls can change it; action)
+            "pnl": (lambda: config.pnl_interval, self._push_pnl),
+            "account": (lambda: config.account_update_interval, self._push_account),
+            "rtbars": (lambda: config.realtime_bar_seconds, self._emit_realtime_bars),
+            "save": (lambda: config.save_interval, self._save_if_dirty),
+            "day": (lambda: 1.0, self._roll_day),
+        }
+        self._tasks = [asyncio.create_task(self._price_loop(), name="ibsim-prices")]
+        self._tasks += [
+            asyncio.create_task(self._every(interval, action), name=f"ibsim-{name}")
+            for name, (interval, action) in clocks.items()
         ]
-        if self.config.control_port is not None:
-            from trading.ibsim.control import start_control_server
-
-            self._control = await start_control_server(self, self.config.host, self.config.control_port)
-        log.info("paper gateway listening on %s:%s (account %s, seed %s)", self.config.host, self.port,
-                 self.account.account_id, self.seed)  # fmt: skip
+        if config.control_port is not None:
+            self._control = await start_control_server(self, config.host, config.control_port)
+        log.info(
+            "paper gateway on %s:%s, account %s, seed %s",
+            config.host,
+            self.port,
+            self.account.account_id,
+            self.seed,
+        )
         return self
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Stop serving: clocks stopped, sockets closed, state saved."""
+        tasks = [*self._tasks, self._restart_task] if self._restart_task else list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        self._tasks, self._restart_task = [], None
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -192,10 +198,21 @@ class PaperGateway(GatewayControls):
     # --- prices -----------------------------------------------------------------------------
 
     async def _price_loop(self) -> None:
+        """Step prices every ``tick_interval``. The event loop wakes at most about once a
+        millisecond, so shorter intervals are honoured by catching up several steps per wake."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
         while True:
             interval = self.config.tick_interval
             await asyncio.sleep(interval if interval > 0 else 0.05)
-            if self.config.tick_interval > 0:  # re-read: prices may have been frozen meanwhile
+            interval = self.config.tick_interval  # re-read: prices may have been frozen meanwhile
+            now = loop.time()
+            if interval <= 0:
+                last = now
+                continue
+            steps = min(int((now - last) / interval), MAX_CATCH_UP_STEPS) or 1
+            last = max(last + steps * interval, now - interval)
+            for _ in range(steps):
                 self.publish_prices(self.market.step())
 
     def publish_prices(self, con_ids) -> None:
@@ -255,7 +272,14 @@ class PaperGateway(GatewayControls):
                 session.send_many(reports.account_refresh(self.account, self.universe))
             for req_id, tags in session.account_summaries.items():
                 session.send_many(reports.account_summary(self.account, req_id, tags))
-                session.send_raw(account_msg.account_summary_end(req_id))
+
+    def _roll_day(self) -> None:
+        """At New York midnight: prior closes, daily P&L and today's realized P&L start over."""
+        today = dt.datetime.now(NEW_YORK).date()
+        if today != self._trading_day:
+            self._trading_day = today
+            self.market.start_new_day()
+            self.account.start_new_day()
 
     def _emit_realtime_bars(self) -> None:
         seconds = self.config.realtime_bar_seconds

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from trading.ibsim.handlers import HANDLERS, unsupported
+from trading.ibsim.handlers import HANDLERS, request_id, unsupported
 from trading.ibsim.messages import common
 from trading.ibsim.protocol import (
     FieldReader,
@@ -163,8 +163,11 @@ class ClientSession(asyncio.Protocol):
         handler = HANDLERS.get(msg_id, unsupported)
         try:
             handler(self, FieldReader(fields))
-        except Exception:
+        except Exception as exc:
             log.exception("client %s: request %s failed: %r", self.client_id, msg_id, fields[:12])
+            req_id = request_id(fields)
+            if req_id is not None:  # so the client is not left waiting for an answer
+                self.error(req_id, 322, f"Error processing request.-'ibsim' : cause - {exc}")
 
     def _over_rate_limit(self) -> bool:
         """IB's 50 messages/second cap (error 100, then the connection is dropped); off by default."""

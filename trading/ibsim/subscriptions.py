@@ -8,7 +8,6 @@ once and only the price/size tail is formatted per quote, once per instrument pe
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from trading.ibsim.contracts import Instrument
 from trading.ibsim.history import Bar, bar_start_for
@@ -92,9 +91,8 @@ def quote_price(quote: Quote, what_to_show: str) -> float:
 
 
 class LiveBarsSub:
-    """reqHistoricalData with keepUpToDate: the last bar is re-sent as it changes, new bars as they start."""
-
-    MIN_INTERVAL = 0.1
+    """reqHistoricalData with keepUpToDate: the forming bar is re-sent whenever it changes, and a new
+    bar starts when the clock crosses into the next bar period of the session."""
 
     def __init__(self, req_id: int, inst: Instrument, request, last_bar: Bar) -> None:
         self.req_id = req_id
@@ -104,28 +102,31 @@ class LiveBarsSub:
         self.what_to_show = request.what_to_show
         self.format_date = request.format_date
         self.bar = last_bar
-        self._last_sent = 0.0
 
     def update(self, quote: Quote, now: dt.datetime) -> bytes | None:
+        """Fold a new quote into the forming bar; the update message, or None if nothing changed."""
         price = quote_price(quote, self.what_to_show)
         start = bar_start_for(self.inst, self.bar_size, self.use_rth, now, self.bar.time)
         bar = self.bar
-        if start != bar.time and start > bar.time:
-            bar = Bar(start, bar.close, bar.close, bar.close, bar.close, 0.0 if bar.volume >= 0 else -1.0,
-                      bar.close if bar.wap >= 0 else -1.0, 0 if bar.count >= 0 else -1)  # fmt: skip
-            self.bar = bar
-            self._last_sent = 0.0
-        changed = price != bar.close or not self._last_sent
+        new_bar = start > bar.time
+        if new_bar:
+            bar = self.bar = _next_bar(bar, start)
+        if not new_bar and price == bar.close:
+            return None
         bar.close, bar.high, bar.low = price, max(bar.high, price), min(bar.low, price)
         if bar.volume >= 0 and quote.last_size:
             bar.volume += quote.last_size
             bar.count += 1
             bar.wap = round((bar.high + bar.low + bar.close) / 3, 4)
-        stamp = time.monotonic()
-        if not changed or stamp - self._last_sent < self.MIN_INTERVAL:
-            return None
-        self._last_sent = stamp
         return msg.historical_data_update(self.req_id, bar, self.format_date)
+
+
+def _next_bar(previous: Bar, start) -> Bar:
+    """A new bar opening at the previous close (volume -1 stays -1 for non-TRADES data)."""
+    price = previous.close
+    has_volume = previous.volume >= 0
+    return Bar(start, price, price, price, price, 0.0 if has_volume else -1.0, price if has_volume else -1.0,
+               0 if has_volume else -1)  # fmt: skip
 
 
 class RealtimeBarsSub:

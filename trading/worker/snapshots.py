@@ -37,6 +37,14 @@ def contract_fields(contract) -> dict:
 
 def trade_snapshot(trade) -> dict:
     order, status = trade.order, trade.orderStatus
+    filled, remaining, avg_price = status.filled, status.remaining, status.avgFillPrice
+    completed_fill = number(getattr(order, "filledQuantity", None))
+    if not filled and completed_fill and float(completed_fill) > 0:
+        # A completedOrder carries no order status fields: ib_insync leaves filled at 0. The order's
+        # own filledQuantity is IB's answer; the average price is then unknown (kept from the row).
+        filled = float(completed_fill)
+        remaining = max(float(order.totalQuantity) - filled, 0.0)
+        avg_price = None
     return {
         **contract_fields(trade.contract),
         "client_id": order.clientId,
@@ -51,9 +59,9 @@ def trade_snapshot(trade) -> dict:
         "aux_price": number(order.auxPrice),
         "tif": order.tif or "",
         "status": status.status,
-        "filled": number(status.filled) or "0",
-        "remaining": number(status.remaining) or "0",
-        "avg_fill_price": number(status.avgFillPrice) or "0",
+        "filled": number(filled) or "0",
+        "remaining": number(remaining) or "0",
+        "avg_fill_price": number(avg_price),
         "last_error": _last_error(trade),
     }
 

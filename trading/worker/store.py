@@ -96,6 +96,10 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
             continue  # never forget ids IB already gave (completed orders come back with orderId 0)
         if field == "client_id" and not snap["order_id"] and not created:
             continue
+        if field == "avg_fill_price" and value is None:
+            if created:
+                order.avg_fill_price = Decimal(0)
+            continue  # unknown here (a completed order): keep what the fills told us
         setattr(order, field, value)
     if snap.get("last_error"):
         order.last_error = snap["last_error"]

@@ -50,21 +50,36 @@ HANDLERS = {
     In.CANCEL_PNL_SINGLE: account.cancel_pnl_single,
 }
 
-# Where the request id sits in requests we do not serve (market depth, scanners, news, fundamentals,
-# option calculations, tick-by-tick, ...): answering them with an error ends the client's wait.
-_UNSUPPORTED_REQ_ID_POSITION = {
+# Where the request id (order id for placeOrder) sits in each request that has one, so a request
+# that cannot be served can be answered with an error, which ends the client's wait. Besides the
+# served requests: market depth, scanners, fundamentals, option calculations, news, histograms,
+# historical ticks, tick-by-tick, WSH - which the paper gateway does not implement.
+_REQ_ID_POSITION = {
+    In.REQ_MKT_DATA: 2, In.PLACE_ORDER: 1, In.REQ_EXECUTIONS: 2, In.REQ_CONTRACT_DETAILS: 2,
+    In.REQ_HISTORICAL_DATA: 1, In.REQ_REAL_TIME_BARS: 2, In.REQ_ACCOUNT_SUMMARY: 2,
+    In.REQ_POSITIONS_MULTI: 2, In.REQ_ACCOUNT_UPDATES_MULTI: 2, In.REQ_MATCHING_SYMBOLS: 1,
+    In.REQ_HEAD_TIMESTAMP: 1, In.REQ_PNL: 1, In.REQ_PNL_SINGLE: 1,
     10: 2, 21: 2, 22: 1, 52: 2, 54: 2, 55: 2, 78: 1, 79: 1, 83: 1, 84: 1, 86: 1, 88: 1, 96: 1, 97: 1,
     100: 1, 102: 1,
 }  # fmt: skip
 
 
+def request_id(fields: list[str]) -> int | None:
+    """The request id of a request, or None for requests without one."""
+    position = _REQ_ID_POSITION.get(int(fields[0]))
+    if position is None or position >= len(fields):
+        return None
+    try:
+        return int(fields[position])
+    except ValueError:
+        return None
+
+
 def unsupported(session, r) -> None:
     """Refuse a request the paper gateway does not implement with error 321, when it has a reqId."""
-    fields = r.fields
-    msg_id = int(fields[0])
-    position = _UNSUPPORTED_REQ_ID_POSITION.get(msg_id)
-    if position is None or position >= len(fields):
-        log.info("client %s: request %s not supported, ignored", session.client_id, msg_id)
+    req_id = request_id(r.fields)
+    if req_id is None:
+        log.info("client %s: request %s not supported, ignored", session.client_id, r.fields[0])
         return
-    cause = f"request {msg_id} is not supported by the paper gateway"
-    session.error(int(fields[position] or -1), 321, f"Error validating request.-'ibsim' : cause - {cause}")
+    cause = f"request {r.fields[0]} is not supported by the paper gateway"
+    session.error(req_id, 321, f"Error validating request.-'ibsim' : cause - {cause}")

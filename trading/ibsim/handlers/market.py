@@ -18,6 +18,7 @@ from trading.ibsim.subscriptions import (
 
 ERR_NO_SECURITY = (200, "No security definition has been found for the request")
 MSG_PACING = "Historical Market Data Service error message:Historical data request pacing violation"
+MSG_NO_DATA = "Historical Market Data Service error message:HMDS query returned no data"
 MSG_UPDATE_WITH_END = "Error validating request.-'bP' : cause - End date not supported with live updates"
 
 
@@ -128,15 +129,17 @@ def _send_history(
         )
     else:
         times = history.daily_bar_dates(end, span, request.bar_size)
+    if not times:
+        raise history.HistoryError(162, MSG_NO_DATA)
     gateway = session.gateway
     live = quote_price(gateway.market.quote(inst.con_id), request.what_to_show)
     bars = history.make_bars(
         inst, gateway.seed, live, times, request.bar_size, request.use_rth, request.what_to_show
     )
-    start_text = history.format_bar_time(times[0], 1) if times else ""
+    start_text = history.format_bar_time(times[0], 1)
     end_text = history.format_bar_time(end, 1)
     session.send_raw(msg.historical_data(req_id, start_text, end_text, bars, request.format_date))
-    if keep_up_to_date and bars:
+    if keep_up_to_date:
         session.live_bars[req_id] = LiveBarsSub(req_id, inst, request, bars[-1])
 
 
