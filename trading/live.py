@@ -5,6 +5,9 @@ Schema (version 1), sent as the `event` of a Channels message of type `live.even
     {"v": 1, "type": "order.status", "time": "2026-11-21T14:30:00.123456+00:00", "mode": "paper",
      "payload": {...}}
 
+The worker's broadcaster adds `seq` (1, 2, 3, … per worker run) and `epoch` (which run): a client that
+sees a gap in `seq` within one epoch missed a push and should resync from a fresh snapshot.
+
 Types: `connection.state`, `order.status`, `fill.new`, `position.update`, `account.value`, `pnl.update`,
 `ticker.update`, `activity.new`, `run.update`, `handler.error`, `worker.heartbeat`. Payload keys are
 snake_case; decimals are strings; times are ISO 8601 in UTC.

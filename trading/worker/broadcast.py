@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 from channels.layers import get_channel_layer
@@ -44,6 +45,9 @@ class Broadcaster:
         self.failed = 0
         self.coalesced = 0
         self._last_failure_log = 0.0
+        # Every pushed event is numbered; a client that sees a gap (a dropped push) resyncs from a snapshot.
+        self.epoch = f"{os.getpid()}-{int(time.time())}"
+        self.seq = 0
         self._tasks: list[asyncio.Task] = []
 
     def publish(self, event: dict) -> None:
@@ -87,6 +91,8 @@ class Broadcaster:
     async def _send(self, event: dict) -> None:
         if self.layer is None:
             return
+        self.seq += 1
+        event = {**event, "seq": self.seq, "epoch": self.epoch}
         try:
             await self.layer.group_send(self.group, channel_message(event))
             self.sent += 1

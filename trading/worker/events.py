@@ -30,6 +30,7 @@ class EventRouter:
     def __init__(self, worker):
         self.worker = worker
         self.last_event_at = None
+        self._account_values: dict[tuple, str] = {}  # last value queued per (account, tag, currency)
 
     @property
     def mode(self) -> str:
@@ -45,8 +46,8 @@ class EventRouter:
         ib.accountValueEvent += self._on_account_value
         ib.pnlEvent += self._on_pnl
 
-    def _submit(self, apply, on_done=None, **kwargs) -> None:
-        self.worker.recorder.submit(apply, on_done, mode=self.mode, **kwargs)
+    def _submit(self, apply, on_done=None, coalesce_key=None, **kwargs) -> None:
+        self.worker.recorder.submit(apply, on_done, coalesce_key=coalesce_key, mode=self.mode, **kwargs)
 
     def _touch(self) -> bool:
         self.last_event_at = timezone.now()
@@ -54,7 +55,9 @@ class EventRouter:
 
     def _on_trade(self, trade) -> None:
         if self._touch():
-            self._submit(order_upsert, snap=trade_snapshot(trade))
+            order = trade.order
+            key = ("order", order.clientId, order.orderId) if order.orderId > 0 else ("order-perm", order.permId)
+            self._submit(order_upsert, coalesce_key=key, snap=trade_snapshot(trade))
 
     def _on_exec(self, trade, fill) -> None:
         if self._touch():
@@ -86,7 +89,12 @@ class EventRouter:
 
     def _on_account_value(self, value) -> None:
         if self._touch():
-            self._submit(account_value_upsert, snap=account_value_snapshot(value))
+            snap = account_value_snapshot(value)
+            key = (snap["account"], snap["tag"], snap["currency"])
+            if self._account_values.get(key) == snap["value"]:
+                return  # IB re-sends every unchanged value with each account update: nothing to write
+            self._account_values[key] = snap["value"]
+            self._submit(account_value_upsert, coalesce_key=("account-value", *key), snap=snap)
 
     def _on_pnl(self, pnl) -> None:
         if self._touch():

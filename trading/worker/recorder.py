@@ -34,6 +34,9 @@ class Op:
     kwargs: dict
     on_done: Callable[[object], None] | None = None
     queued_at: float = field(default_factory=time.monotonic)
+    # Ops with the same key in one batch collapse into one: the first one's place, the last one's data
+    # (an order's PreSubmitted→Submitted→Filled burst is one write of its final state).
+    key: tuple | None = None
 
     def describe(self) -> str:
         return f"{self.apply.__name__}({json.dumps(self.kwargs, default=str)[:300]})"
@@ -45,6 +48,7 @@ class RecorderStats:
     batches: int = 0
     retries: int = 0
     dead_letters: int = 0
+    coalesced: int = 0
     last_commit_ms: float = 0.0
 
 
@@ -58,8 +62,10 @@ class Recorder:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self._task: asyncio.Task | None = None
 
-    def submit(self, apply: Callable[..., object], on_done: Callable[[object], None] | None = None, **kwargs) -> None:
-        self.queue.put_nowait(Op(apply, kwargs, on_done))
+    def submit(
+        self, apply: Callable[..., object], on_done: Callable[[object], None] | None = None, *, coalesce_key=None, **kwargs
+    ) -> None:
+        self.queue.put_nowait(Op(apply, kwargs, on_done, key=coalesce_key))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="recorder")
@@ -90,12 +96,15 @@ class Recorder:
             batch = [await self.queue.get()]
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            taken = len(batch)
             try:
+                batch = coalesce(batch)
+                self.stats.coalesced += taken - len(batch)
                 results = await self._write_with_retry(loop, batch)
                 for op, result in zip(batch, results, strict=True):
                     self._deliver(op, result)
             finally:
-                for _ in batch:
+                for _ in range(taken):
                     self.queue.task_done()
 
     def _deliver(self, op: Op, result) -> None:
@@ -155,6 +164,22 @@ class Recorder:
         self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
         with self.dead_letter_path.open("a") as out:
             out.write(json.dumps({"op": op.apply.__name__, "kwargs": op.kwargs, "error": repr(exc)}, default=str) + "\n")
+
+
+def coalesce(batch: list[Op]) -> list[Op]:
+    """Keep one op per key: at the first one's position (so what depends on it still follows it), with
+    the last one's data (the newest state)."""
+    first: dict[tuple, Op] = {}
+    kept: list[Op] = []
+    for op in batch:
+        if op.key is None:
+            kept.append(op)
+        elif op.key in first:
+            first[op.key].kwargs = op.kwargs
+        else:
+            first[op.key] = op
+            kept.append(op)
+    return kept
 
 
 def _is_transient(exc: DatabaseError) -> bool:

@@ -121,7 +121,7 @@ class IBWorker:
 
     async def db(self, fn, /, *args, **kwargs):
         """Run blocking (database) work off the loop, on the worker's database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._db_executor, partial(fn, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, partial(_db_call, fn, *args, **kwargs))
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -383,6 +383,13 @@ class IBWorker:
         except Exception as exc:  # the database may be down: the next beat tries again
             log.warning("heartbeat not written: %s: %s", type(exc).__name__, exc)
         self.broadcaster.publish(live_event("worker.heartbeat", {**conn, "loop_lag_ms": fields["loop_lag_ms"]}, mode=self.mode))
+
+
+def _db_call(fn, /, *args, **kwargs):
+    from django.db import close_old_connections
+
+    close_old_connections()  # a connection the database dropped (restart, pg_terminate_backend) is replaced
+    return fn(*args, **kwargs)
 
 
 def _close_db_connection() -> None:
