@@ -1,3 +1,5 @@
-"""Websocket routes (the live dashboard's consumer is added by the dashboard)."""
+"""Websocket routes: the live dashboard's consumer at /ws/live/."""
 
-websocket_urlpatterns: list = []
+from trading.dashboard.routing import websocket_urlpatterns as dashboard_websockets
+
+websocket_urlpatterns: list = [*dashboard_websockets]

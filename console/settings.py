@@ -104,6 +104,8 @@ Q_CLUSTER = {
     "orm": None,
     "label": "Task queue",
     "ack_failures": True,
+    # Cron schedules are read in this zone (the seed's daily orchestrator runs at 16:15 New York time).
+    "time_zone": env_str("SCHEDULE_TIME_ZONE", "America/New_York"),
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "IB trading console"
@@ -8,5 +8,9 @@ admin.site.index_title = "Control surface"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("dashboard/", include("trading.dashboard.urls")),
+    path("api/", include("trading.api.urls")),
+    path("", include("trading.api.seed_urls")),  # the seed's /summary, /close-all, …
+    # The dashboard asks anonymous visitors to log in first (LOGIN_URL), then brings them back.
+    path("", RedirectView.as_view(pattern_name="dashboard:index", permanent=False)),
 ]

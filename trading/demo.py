@@ -7,6 +7,7 @@ gateway is configured. Every change goes through config_update, so it is in the 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -24,7 +25,8 @@ def demo_enable() -> list[str]:
         return ["active mode is not paper: demo settings not applied"]
     config_update(
         scope=ConfigScope.PAPER,
-        changes={"trading_enabled": True, "dry_run_default": False},
+        # A tenth of net liquidation keeps the strategies' orders inside the seeded risk limits.
+        changes={"trading_enabled": True, "dry_run_default": False, "overall_exposure": Decimal("0.1")},
         source="demo",
     )
     Schedule.objects.update_or_create(
@@ -39,6 +41,6 @@ def demo_enable() -> list[str]:
         },
     )
     return [
-        "paper trading enabled (paper settings: trading on, intents run for real on the paper gateway)",
+        "paper trading enabled (paper settings: trading on, real runs on the paper gateway, exposure 0.1)",
         f"schedule '{DEMO_SCHEDULE}' runs the {DEMO_INTENT} intent; first run in ~20 s",
     ]

@@ -127,7 +127,7 @@ class OrderGateway:
             raise OrderRefused(MAX_QUANTITY.format(quantity=quantity, symbol=symbol, limit=config.max_order_quantity))
         if config.max_order_notional is not None:
             price = order.lmtPrice if order.orderType == "LMT" else await ctx.price(contract)
-            notional = Decimal(str(price)) * Decimal(str(quantity))
+            notional = base_notional(contract, price, quantity)
             if notional > config.max_order_notional:
                 raise OrderRefused(
                     MAX_NOTIONAL.format(quantity=quantity, symbol=symbol, price=price, notional=notional, limit=config.max_order_notional)
@@ -170,6 +170,18 @@ class OrderGateway:
     async def cancel(self, trade) -> None:
         """Cancels always pass (they only reduce risk); recorded by the worker from IB's answer."""
         self.ctx.ib.cancelOrder(trade.order)
+
+
+def base_notional(contract, price: float, quantity: float) -> Decimal:
+    """An order's value in the account's base currency (USD), which the notional limit is written in.
+
+    FX pairs are quoted IB's way: USD.JPY's quantity is already USD; EUR.USD's value is quantity × price.
+    Other cross pairs are valued in their quote currency (an approximation noted in the docs).
+    """
+    quantity_d, price_d = Decimal(str(quantity)), Decimal(str(price))
+    if contract.secType == "CASH" and contract.symbol == "USD":
+        return quantity_d
+    return quantity_d * price_d
 
 
 def _symbol_key(contract) -> str:

@@ -27,6 +27,15 @@ BUILTIN_MODULES = (
     "trading.intents.builtin.summary",
     "trading.intents.builtin.cancel_order",
     "trading.intents.builtin.close_all",
+    "trading.intents.builtin.cash_balancer",
+    "trading.intents.builtin.trade_reconciliation",
+    "trading.intents.builtin.reconcile",
+    "trading.intents.builtin.allocation",
+    "trading.intents.builtin.orchestrator",
+    "trading.intents.builtin.testsignalgenerator",
+    "trading.intents.builtin.spy_macd_vixy",
+    "trading.intents.builtin.risk_check",
+    "trading.intents.builtin.eod_check",
 )
 DEFAULT_USER_DIR = Path(__file__).resolve().parent.parent.parent / "intents"
 

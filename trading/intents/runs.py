@@ -62,7 +62,7 @@ def params_validate(intent_cls, params: dict) -> dict:
     return parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _split_dry_run(params: dict, dry_run: bool | None) -> tuple[dict, bool | None]:
+def split_dry_run(params: dict, dry_run: bool | None) -> tuple[dict, bool | None]:
     """The seed sent `dryRun` in the body; it is a property of the run, not of the intent's schema."""
     params = dict(params or {})
     for alias in ("dryRun", "dry_run"):
@@ -86,7 +86,7 @@ def run_submit(
 ) -> tuple[IntentRun, bool]:
     """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run."""
     intent_cls = intent_get(intent)
-    params, dry_run = _split_dry_run(params or {}, dry_run)
+    params, dry_run = split_dry_run(params or {}, dry_run)
     clean = params_validate(intent_cls, params)
     config = effective_config()
     if dry_run is None:

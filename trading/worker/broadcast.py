@@ -49,6 +49,7 @@ class Broadcaster:
         self.epoch = f"{os.getpid()}-{int(time.time())}"
         self.seq = 0
         self._tasks: list[asyncio.Task] = []
+        self._stopping = False
 
     def publish(self, event: dict) -> None:
         """Queue an event for the group (non-blocking; callable from the loop only)."""
@@ -67,19 +68,21 @@ class Broadcaster:
         ]
 
     async def stop(self) -> None:
+        # A flag as well as cancel(): redis-py can swallow a cancellation that lands inside group_send.
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.wait(self._tasks, timeout=2) if self._tasks else None
         await self._flush_latest()
         while not self.outbox.empty():
             await self._send(self.outbox.get_nowait())
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _send_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._send(await self.outbox.get())
 
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.flush_interval)
             await self._flush_latest()
 

@@ -85,7 +85,8 @@ class EventRouter:
                     POSITION_GRACE, lambda: self._submit(position_verify, key=key, ledger=ledger)
                 )
 
-        self._submit(position_observe, on_done=verify_later, snap=snap, ledger=ledger)
+        # position and portfolio reports of one contract in one batch: one write (suspects settle the order)
+        self._submit(position_observe, on_done=verify_later, coalesce_key=("position", *key), snap=snap, ledger=ledger)
 
     def _on_account_value(self, value) -> None:
         if self._touch():

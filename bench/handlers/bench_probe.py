@@ -1,0 +1,58 @@
+"""A benchmark-only handler file: stamps when handlers are called, and subscribes the worker to ticks.
+
+Bound next to the example handlers (top-level handlers/). On connect it asks for streaming market data
+for the symbols in ``BENCH_SYMBOLS`` (comma-separated); then it records, per volume tick, the symbol,
+the cumulative volume (the gateway stamps the same pair when it sends the quote) and the time its
+handler ran, and per execution its execId and time. ``$BENCH_OUT/handlers-<pid>.json`` at exit.
+"""
+
+import atexit
+import json
+import os
+import time
+from pathlib import Path
+
+from ib_insync import Stock
+
+from trading.handlers import IBEventRegistry
+
+VOLUME = 8
+KEEP = os.environ.get("BENCH_STAMPS", "1") != "0"  # off for the memory benchmark: stamps would grow the heap
+ticks: list[tuple[str, float, float]] = []
+executions: list[tuple[str, float]] = []
+tick_events: list[tuple[float, int]] = []  # (time, ticks in the event)
+
+
+@IBEventRegistry.collect("connected")
+def subscribe(ib) -> None:
+    for symbol in filter(None, os.environ.get("BENCH_SYMBOLS", "").split(",")):
+        ib.reqMktData(Stock(symbol, "SMART", "USD"))
+
+
+@IBEventRegistry.collect("pendingTickers")
+def stamp_ticks(ib, tickers) -> None:
+    if not KEEP:
+        return
+    now = time.time()
+    tick_events.append((now, sum(len(ticker.ticks) for ticker in tickers)))
+    for ticker in tickers:
+        symbol = ticker.contract.symbol
+        for tick in ticker.ticks:
+            if tick.tickType == VOLUME:
+                ticks.append((symbol, tick.size, now))
+
+
+@IBEventRegistry.collect("execDetails")
+def stamp_execution(ib, trade, fill) -> None:
+    if KEEP:
+        executions.append((fill.execution.execId, time.time()))
+
+
+def _dump() -> None:
+    out = os.environ.get("BENCH_OUT")
+    if out:
+        data = {"ticks": ticks, "executions": executions, "tick_events": tick_events}
+        Path(out, f"handlers-{os.getpid()}.json").write_text(json.dumps(data))
+
+
+atexit.register(_dump)

@@ -1,0 +1,302 @@
+"""Typed shapes in and out of the API. Records reuse the worker's live-event payload builders
+(trading.worker.store), so a row read here has the keys the dashboard receives over the socket.
+Decimals are strings (no precision lost); times are ISO 8601.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from django.urls import reverse
+from ninja import Field, Schema
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from trading.api.filters import Name
+from trading.models import ActivityEntry, ConfigScope, Fill, IntentRun, Order, Position, RunStatus, TradingMode
+from trading.worker.store import activity_event, fill_event, order_event, position_event
+
+
+class ErrorItem(Schema):
+    loc: list[Any]
+    msg: str
+    type: str
+
+
+# --- runs and intents ---
+
+
+class RunOut(Schema):
+    id: int
+    intent: str
+    status: RunStatus
+    dry_run: bool
+    mode: str
+    source: str
+    requested_by: str | None = None
+    idempotency_key: str | None = None
+    params: dict[str, Any]
+    result: Any = None
+    error: str
+    created_at: datetime
+    start_deadline: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    url: str
+
+    @staticmethod
+    def resolve_requested_by(run: IntentRun) -> str | None:
+        return run.requested_by.get_username() if run.requested_by_id else None
+
+    @staticmethod
+    def resolve_url(run: IntentRun) -> str:
+        return reverse("api:run_get", kwargs={"run_id": run.pk})
+
+
+class ErrorOut(Schema):
+    """Every failure: `error` is a stable code, `detail` a message for people; the rest is optional."""
+
+    error: str
+    detail: str
+    errors: list[ErrorItem] | None = None
+    run_id: int | None = None
+    run: RunOut | None = None
+
+
+class IntentOut(Schema):
+    name: str
+    description: str
+    params: dict[str, Any] = Field(description="The parameters' JSON schema (the seed's names, e.g. dryRun, strategies).")
+    timeout: float
+    places_orders: bool
+    allowed_when_killed: bool
+
+
+class WebhookIn(Schema):
+    """A TradingView-style alert: the token rides in the body because the sender cannot set headers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=200)
+    intent: Name
+    alert_id: Annotated[str, StringConstraints(min_length=1, max_length=150, pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
+        description="The sender's alert id: a repeated id returns the first run (de-duplication)."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="The intent's parameters; may carry dryRun.")
+
+
+# --- records ---
+
+
+class _FromRecord(BaseModel):
+    """Out-schemas built by a serialiser function from a model instance (dicts pass through)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    record_model: ClassVar[type]
+
+    @classmethod
+    def serialise(cls, record) -> dict:
+        raise NotImplementedError
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, value):
+        if isinstance(value, cls.record_model):
+            return cls.serialise(value)
+        return value
+
+
+class OrderOut(_FromRecord):
+    record_model: ClassVar[type] = Order
+    id: int
+    mode: str
+    account: str
+    order_id: int
+    perm_id: int
+    client_id: int
+    symbol: str
+    sec_type: str
+    currency: str
+    action: str
+    total_quantity: str
+    order_type: str
+    lmt_price: str | None
+    tif: str
+    status: str
+    filled: str
+    remaining: str
+    avg_fill_price: str
+    strategy: str
+    order_ref: str
+    run_id: int | None
+    last_error: str
+    dry_run: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def serialise(cls, order: Order) -> dict:
+        extra = ("mode", "account", "currency", "tif", "dry_run", "created_at", "updated_at")
+        return {**order_event(order), **{name: getattr(order, name) for name in extra}}
+
+
+class FillOut(_FromRecord):
+    record_model: ClassVar[type] = Fill
+    id: int
+    mode: str
+    account: str
+    exec_id: str
+    symbol: str
+    sec_type: str
+    currency: str
+    side: str
+    shares: str
+    price: str
+    commission: str | None
+    commission_currency: str
+    realized_pnl: str | None
+    executed_at: datetime
+    strategy: str
+    order: int | None = Field(description="The console's order row id.")
+    run_id: int | None
+
+    @classmethod
+    def serialise(cls, fill: Fill) -> dict:
+        extra = ("mode", "account", "sec_type", "currency", "commission_currency")
+        return {**fill_event(fill), **{name: getattr(fill, name) for name in extra}}
+
+
+class PositionOut(_FromRecord):
+    record_model: ClassVar[type] = Position
+    mode: str
+    account: str
+    con_id: int
+    symbol: str
+    sec_type: str
+    currency: str
+    quantity: str
+    avg_cost: str
+    market_price: str | None
+    market_value: str | None
+    unrealized_pnl: str | None
+    realized_pnl: str | None
+    updated_at: datetime
+
+    @classmethod
+    def serialise(cls, position: Position) -> dict:
+        realized = None if position.realized_pnl is None else str(position.realized_pnl)
+        return {**position_event(position), "mode": position.mode, "realized_pnl": realized, "updated_at": position.updated_at}
+
+
+class ActivityOut(_FromRecord):
+    record_model: ClassVar[type] = ActivityEntry
+    id: int
+    kind: str
+    severity: str
+    mode: str
+    message: str
+    strategy: str
+    run_id: int | None
+    actor: str | None
+    payload: Any
+    created_at: datetime
+
+    @classmethod
+    def serialise(cls, entry: ActivityEntry) -> dict:
+        actor = entry.actor.get_username() if entry.actor_id else None
+        return {**activity_event(entry)["payload"], "mode": entry.mode, "actor": actor, "created_at": entry.created_at}
+
+
+class AccountValueOut(Schema):
+    account: str
+    tag: str
+    currency: str
+    value: str
+    updated_at: datetime
+
+
+class SummaryOut(Schema):
+    mode: str
+    as_of: datetime | None = Field(description="When the newest account value was recorded (null: none yet).")
+    accounts: list[str]
+    account_values: list[AccountValueOut]
+    positions: list[PositionOut]
+    open_orders: list[OrderOut]
+    fills_today: list[FillOut]
+    worker_alive: bool
+    worker_connected: bool
+
+
+# --- settings, worker, identity ---
+
+
+class ConfigOut(Schema):
+    mode: TradingMode
+    trading_enabled: bool
+    soft_stop: bool
+    market_data_type: int
+    account: str
+    overall_exposure: str
+    default_order_type: str
+    default_tif: str
+    max_order_quantity: int | None
+    max_order_notional: str | None
+    allowed_symbols: list[str] | None
+    daily_loss_limit: str | None
+    max_gross_exposure: str | None
+    cash_balancer_threshold: str
+    enforce_flat_eod: bool
+    flatten_unowned_positions: bool
+    what_if_check: bool
+    dry_run_default: bool
+
+
+class KillSwitchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
+    scope: ConfigScope = ConfigScope.COMMON
+
+
+class SoftStopIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    soft_stop: bool = Field(description="true refuses orders that would increase an absolute position.")
+    scope: ConfigScope = ConfigScope.COMMON
+
+
+class SwitchOut(Schema):
+    scope: ConfigScope
+    trading_enabled: bool | None = Field(description="The scope's own value (null: inherits common).")
+    soft_stop: bool | None = Field(description="The scope's own value (null: inherits common).")
+    effective: ConfigOut = Field(description="What is in force now for the active mode.")
+    masked_by: ConfigScope | None = Field(
+        description="Set when the active mode's own value overrides the one just written (change it there, or in the admin)."
+    )
+
+
+class WorkerOut(Schema):
+    alive: bool
+    connected: bool
+    reason: str = ""
+    age_seconds: float | None = None
+    gateway: str = ""
+    server_version: int | None = None
+    mode: str = ""
+    last_event_at: str | None = None
+    loop_lag_ms: float | None = None
+    runs_in_progress: list[Any] = []
+    details: dict[str, Any] = {}
+
+
+class HealthOut(Schema):
+    status: Literal["ok"]
+    worker_connected: bool
+
+
+class MeOut(Schema):
+    username: str
+    is_staff: bool
+    via: Literal["token", "session"]
+    token_name: str | None
+    read_only: bool

@@ -1,0 +1,93 @@
+"""The API's side of the one submission path (`run_submit`): who asked, from where, and waiting.
+
+Idempotency keys are namespaced per user (`api:<user id>:<key>`, `webhook:<user id>:<alert id>`), so two
+callers who happen to pick the same key never receive each other's run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trading.api.auth import Need, Principal, principal_allow, principal_from_token
+from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
+from trading.api.schemas import RunOut, WebhookIn
+from trading.intents.runs import run_submit, run_wait
+from trading.models import IntentRun, RunSource, RunStatus
+
+API_NAMESPACE = "api"
+WEBHOOK_NAMESPACE = "webhook"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    run: IntentRun
+    created: bool
+
+    @property
+    def status_code(self) -> int:
+        """200 once the outcome is known, 202 while the run is queued or running."""
+        return 200 if self.run.status in RunStatus.final_values() else 202
+
+
+def idempotency_key_for(namespace: str, user, key: str | None) -> str | None:
+    return f"{namespace}:{user.pk}:{key}" if key else None
+
+
+def intent_submit(
+    *,
+    principal: Principal,
+    intent: str,
+    params: dict | None,
+    idempotency_key: str | None = None,
+    wait: float | None = None,
+    source: str | None = None,
+    namespace: str = API_NAMESPACE,
+) -> Submitted:
+    """Submit through `run_submit`; with `wait`, poll for the outcome and raise WaitTimedOut (504) if it is late."""
+    params = params or {}
+    _reject_nul(params)
+    run, created = run_submit(
+        intent=intent,
+        params=params,
+        source=source or principal.source,
+        requested_by=principal.user,
+        idempotency_key=idempotency_key_for(namespace, principal.user, idempotency_key),
+    )
+    if wait and run.status not in RunStatus.final_values():
+        run = run_wait(run.pk, timeout=wait)
+        if run.status not in RunStatus.final_values():
+            raise WaitTimedOut(
+                MSG_WAIT_TIMEOUT.format(run_id=run.pk, wait=wait),
+                run_id=run.pk,
+                run=RunOut.from_orm(run).model_dump(mode="json"),
+            )
+    return Submitted(run=run, created=created)
+
+
+def webhook_submit(alert: WebhookIn) -> Submitted:
+    """Authenticate by the token in the body, then only enqueue: an alert sender never waits."""
+    principal = principal_allow(principal_from_token(alert.token), Need.WRITE)
+    return intent_submit(
+        principal=principal,
+        intent=alert.intent,
+        params=alert.params,
+        idempotency_key=alert.alert_id,
+        source=RunSource.WEBHOOK,
+        namespace=WEBHOOK_NAMESPACE,
+    )
+
+
+def _reject_nul(value, loc: tuple = ()) -> None:
+    """JSON may carry \\u0000; PostgreSQL cannot store it, so refuse it here with the error shape."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ApiError(
+                MSG_NUL, status=422, code=VALIDATION_ERROR, errors=[{"loc": ["body", *loc], "msg": MSG_NUL, "type": "nul"}]
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, loc)
+            _reject_nul(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_nul(item, (*loc, index))

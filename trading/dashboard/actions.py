@@ -1,0 +1,174 @@
+"""What the dashboard's buttons do, enforced here on the server whatever the page sends.
+
+Each action re-reads the user (a socket may outlive a demotion), checks what it needs, then calls the
+same services as every other way in: `run_submit` (the one submission path; runs and cancels) and
+`config_update` (kill switch, soft stop). A refusal raises `ActionRefused` with a code and a message
+for the trader, and nothing is half-done: run_submit and config_update write in one transaction.
+An outcome carries the live events to broadcast, so every open dashboard sees a queued run or a
+flipped switch at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+
+from trading.config import config_update, effective_config
+from trading.dashboard.selectors import run_payload
+from trading.intents.registry import IntentNotFound
+from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit
+from trading.live import live_event
+from trading.models import ActivityEntry, ActivityKind, ConfigScope, Order, OrderStatus, RunSource, TradingConfig, TradingMode
+from trading.worker.store import activity_event
+
+SOURCE = "dashboard"
+NOT_LOGGED_IN = "your session has ended: log in again"
+STAFF_ONLY = "only staff users may flip the kill switch or the soft stop"
+CONFIRM_LIVE = "this run sends real orders in LIVE mode; confirm it to go ahead"
+BAD_REQUEST_ID = "request_id must be 1-64 letters, digits, '-' or '_'"
+BAD_PARAMS = "params must be a JSON object"
+BAD_DRY_RUN = "dry_run must be true or false"
+ORDER_UNKNOWN = "order #{pk} does not exist"
+ORDER_NOT_OPEN = "order #{pk} ({symbol}) is {status}: there is nothing to cancel"
+ORDER_OTHER_MODE = "order #{pk} belongs to {mode} mode but the console trades {active}"
+ORDER_NO_IB_ID = "order #{pk} has no IB order id yet; wait for IB to acknowledge it"
+UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
+ALREADY = "{label} is already {state}"
+SWITCHES = {
+    # switch name: (settings field, value of the field when the switch is on, label)
+    "kill_switch": ("trading_enabled", False, "the kill switch"),
+    "soft_stop": ("soft_stop", True, "soft stop"),
+}
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ActionRefused(Exception):
+    """An action the server will not do; `code` is stable for the page, `message` is for the trader."""
+
+    def __init__(self, code: str, message: str, details: list | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+@dataclass
+class ActionOutcome:
+    message: str
+    run: dict | None = None
+    created: bool = False
+    events: list[dict] = field(default_factory=list)  # live events for every dashboard
+
+
+def dashboard_intent_run(
+    *, user, intent: str, params: dict | None, dry_run: bool = True, confirmed: bool = False, request_id: str = ""
+) -> ActionOutcome:
+    """Submit an intent run. Dry run unless asked otherwise; a real run in live mode needs `confirmed`."""
+    user = _current_user(user)
+    if params is not None and not isinstance(params, dict):
+        raise ActionRefused("invalid", BAD_PARAMS)
+    if not isinstance(dry_run, bool):
+        raise ActionRefused("invalid", BAD_DRY_RUN)
+    _require_confirmation(dry_run=dry_run, confirmed=confirmed)
+    return _submit(user=user, intent=intent, params=params or {}, dry_run=dry_run, request_id=request_id)
+
+
+def dashboard_order_cancel(*, user, order: int, confirmed: bool = False, request_id: str = "") -> ActionOutcome:
+    """Cancel one open order (by its row id) through the `cancel_order` intent, never as a dry run."""
+    user = _current_user(user)
+    row = Order.objects.filter(pk=order).first() if isinstance(order, int) else None
+    if row is None:
+        raise ActionRefused("order_unknown", ORDER_UNKNOWN.format(pk=order))
+    active = effective_config().mode
+    if row.mode != active:
+        raise ActionRefused("order_not_open", ORDER_OTHER_MODE.format(pk=row.pk, mode=row.mode, active=active))
+    if row.status not in OrderStatus.open_values():
+        raise ActionRefused("order_not_open", ORDER_NOT_OPEN.format(pk=row.pk, symbol=row.symbol, status=row.status))
+    if row.order_id <= 0:
+        raise ActionRefused("order_not_open", ORDER_NO_IB_ID.format(pk=row.pk))
+    _require_confirmation(dry_run=False, confirmed=confirmed)
+    return _submit(user=user, intent="cancel_order", params={"orderId": row.order_id}, dry_run=False, request_id=request_id)
+
+
+def dashboard_switch_set(*, user, switch: str, on: bool) -> ActionOutcome:
+    """Turn the kill switch or soft stop on or off (staff only), where it takes effect for the active mode."""
+    user = _current_user(user)
+    if not user.is_staff:
+        raise ActionRefused("permission_denied", STAFF_ONLY)
+    if switch not in SWITCHES or not isinstance(on, bool):
+        raise ActionRefused("invalid", UNKNOWN_SWITCH.format(switch=switch))
+    field_name, value_when_on, label = SWITCHES[switch]
+    value = value_when_on if on else not value_when_on
+    config = effective_config()
+    state = "on" if on else "off"
+    if getattr(config, field_name) == value:
+        return ActionOutcome(message=ALREADY.format(label=label, state=state), events=[_config_event()])
+    before = ActivityEntry.objects.aggregate(last=Max("pk"))["last"] or 0
+    try:
+        config_update(scope=_scope_in_force(config.mode, field_name), changes={field_name: value}, user=user, source=SOURCE)
+    except (ValidationError, ValueError) as exc:
+        raise ActionRefused("invalid", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
+    entries = ActivityEntry.objects.filter(pk__gt=before, kind=ActivityKind.CONFIG_CHANGE, actor=user).order_by("pk")
+    events = [_config_event(), *(activity_event(entry) for entry in entries)]
+    return ActionOutcome(message=f"{label} is now {state}", events=events)
+
+
+def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str) -> ActionOutcome:
+    if request_id and not REQUEST_ID.match(str(request_id)):
+        raise ActionRefused("invalid", BAD_REQUEST_ID)
+    # The page's request id makes a resend (after a reconnect) return the same run, never a second one.
+    key = f"{SOURCE}:{user.pk}:{request_id}" if request_id else None
+    try:
+        run, created = run_submit(
+            intent=intent, params=params, dry_run=dry_run, source=RunSource.DASHBOARD, requested_by=user, idempotency_key=key
+        )
+    except IntentNotFound as exc:
+        raise ActionRefused("intent_unknown", str(exc)) from None
+    except IntentParamsInvalid as exc:
+        raise ActionRefused("params_invalid", str(exc), exc.errors) from None
+    except WorkerUnavailable as exc:
+        raise ActionRefused("worker_unavailable", str(exc)) from None
+    except IdempotencyConflict as exc:
+        raise ActionRefused("duplicate_request", str(exc)) from None
+    payload = run_payload(run)
+    label = f"run #{run.pk} {run.intent}{' (dry run)' if run.dry_run else ''}"
+    if not created:
+        return ActionOutcome(message=f"{label} was already submitted ({run.status})", run=payload)
+    events = [live_event("run.update", payload, mode=run.mode)]
+    events += [activity_event(entry) for entry in run.activity.order_by("pk")]
+    return ActionOutcome(message=f"{label} queued", run=payload, created=True, events=events)
+
+
+def _current_user(user):
+    """The user as the database has them now (staff rights or activity may have changed since login)."""
+    fresh = get_user_model().objects.filter(pk=getattr(user, "pk", None), is_active=True).first()
+    if fresh is None or not getattr(user, "is_authenticated", False):
+        raise ActionRefused("not_authenticated", NOT_LOGGED_IN)
+    return fresh
+
+
+def _require_confirmation(*, dry_run: bool, confirmed: bool) -> None:
+    if not dry_run and confirmed is not True and effective_config().mode == TradingMode.LIVE:
+        raise ActionRefused("confirmation_required", CONFIRM_LIVE)
+
+
+def _scope_in_force(mode: str, field_name: str) -> str:
+    """The settings row that decides `field_name` for `mode`: the mode's override if set, else common."""
+    override = TradingConfig.objects.filter(scope=mode).values_list(field_name, flat=True).first()
+    return mode if override is not None else ConfigScope.COMMON
+
+
+def _config_event() -> dict:
+    config = effective_config()
+    payload = {
+        "mode": config.mode,
+        "trading_enabled": config.trading_enabled,
+        "kill_switch": not config.trading_enabled,
+        "soft_stop": config.soft_stop,
+        "dry_run_default": config.dry_run_default,
+    }
+    return live_event("config.update", payload, mode=config.mode)

@@ -1,0 +1,115 @@
+"""Reads for the dashboard: what the snapshot shows, shaped like the worker's live event payloads.
+
+The queries are trading.selectors' (shared with the API); rows go through the worker's own payload
+builders (trading.worker.store), so a row in the snapshot and the same row in a later delta have the
+same keys and the browser has one way to apply both.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from trading import selectors as records
+from trading.models import HandlerStat, IntentRun, OrderStatus, PortfolioSnapshot
+from trading.worker.store import activity_event, fill_event, order_event, position_event
+
+# The account tags the page shows (IB sends a few hundred; the rest stay in the admin).
+ACCOUNT_TAGS = (
+    "NetLiquidation",
+    "AvailableFunds",
+    "BuyingPower",
+    "ExcessLiquidity",
+    "GrossPositionValue",
+    "TotalCashValue",
+    "CashBalance",
+    "UnrealizedPnL",
+    "RealizedPnL",
+)
+RECENT_DONE_ORDERS = 100  # the page keeps as many
+RECENT_FILLS = 50
+RECENT_RUNS = 30
+RECENT_ACTIVITY = 100
+# Orders that never reached IB (dry-run plans, gateway refusals) are shown in the run's result and the
+# activity log, not among IB's orders.
+NOT_AT_IB = (OrderStatus.PLANNED, OrderStatus.REFUSED)
+
+
+def order_list(*, mode: str) -> list[dict]:
+    """Every open order, then the most recent finished ones (so a fill stays visible for a while)."""
+    open_rows = list(records.order_list(mode=mode, status=records.OPEN))
+    done_rows = list(records.order_list(mode=mode, status=records.DONE).exclude(status__in=NOT_AT_IB)[:RECENT_DONE_ORDERS])
+    return [order_event(order) for order in open_rows + done_rows]
+
+
+def position_list(*, mode: str) -> list[dict]:
+    return [position_event(position) for position in records.position_list(mode=mode)]
+
+
+def account_value_list(*, mode: str) -> list[dict]:
+    values = records.account_value_list(mode=mode).filter(tag__in=ACCOUNT_TAGS)
+    return [{"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value} for v in values]
+
+
+def fill_list(*, mode: str, limit: int = RECENT_FILLS) -> list[dict]:
+    return [fill_event(fill) for fill in records.fill_list(mode=mode)[:limit]]
+
+
+def run_payload(run: IntentRun) -> dict:
+    """An intent run as the dashboard shows it; the keys of the worker's `run.update` payload, and more."""
+    return {
+        "id": run.pk,
+        "intent": run.intent,
+        "status": run.status,
+        "dry_run": run.dry_run,
+        "mode": run.mode,
+        "source": run.source,
+        "requested_by": run.requested_by.get_username() if run.requested_by_id else "",
+        "error": run.error.splitlines()[0] if run.error else "",
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def run_list(*, limit: int = RECENT_RUNS) -> list[dict]:
+    return [run_payload(run) for run in records.run_list()[:limit]]
+
+
+def activity_list(*, mode: str, after: int | None = None, limit: int = RECENT_ACTIVITY) -> list[dict]:
+    """Recent activity entries as `activity.new` events, newest first; `after` gives only newer ones."""
+    entries = records.activity_list(mode=mode)
+    if after is not None:
+        entries = entries.filter(pk__gt=after)
+    return [activity_event(entry) for entry in entries[:limit]]
+
+
+def handler_problem_list() -> list[dict]:
+    """Loaded handlers that have raised, with where they live (the admin has the full stats)."""
+    stats = HandlerStat.objects.filter(loaded=True, errors__gt=0)
+    return [
+        {"name": s.name, "event": s.event, "file": s.file, "line": s.line, "errors": s.errors, "last_error": s.last_error}
+        for s in stats
+    ]
+
+
+def net_liquidation_series(*, mode: str) -> list[list]:
+    """Today's net liquidation points [epoch seconds, value] from the portfolio snapshots, oldest first."""
+    midnight, _ = records.day_bounds(timezone.localdate())
+    rows = (
+        PortfolioSnapshot.objects.filter(mode=mode, taken_at__gte=midnight, net_liquidation__isnull=False)
+        .order_by("taken_at")
+        .values_list("taken_at", "net_liquidation")
+    )
+    return [[round(taken_at.timestamp(), 3), float(value)] for taken_at, value in rows]
+
+
+def digest(*, mode: str) -> dict:
+    """What the page checks itself against: every open order's status, the recent runs' statuses, the
+    newest fill. A delta the channel layer dropped shows up as a difference, and the page resyncs."""
+    open_orders = records.order_list(mode=mode, status=records.OPEN).values_list("pk", "status")
+    runs = records.run_list()[:RECENT_RUNS].values_list("pk", "status")
+    newest_fill = records.fill_list(mode=mode).values_list("pk", flat=True).first()
+    return {
+        "orders": {str(pk): status for pk, status in open_orders},
+        "runs": {str(pk): status for pk, status in runs},
+        "fill": newest_fill,
+    }

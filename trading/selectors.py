@@ -1,0 +1,222 @@
+"""Reads for the API (and anyone else): filtered querysets of the recorded state, newest first.
+
+Everything here reads the database as the worker recorded it; nothing asks IB. Filters are
+keyword-only and optional; a `day` is a calendar day in the console's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from trading.config import active_mode
+from trading.models import (
+    AccountValue,
+    ActivityEntry,
+    ApiToken,
+    Fill,
+    IntentRun,
+    Order,
+    OrderStatus,
+    Position,
+)
+from trading.tokens import TOKEN_PREFIX
+from trading.worker.health import heartbeat_state
+
+TOKEN_PREFIX_LENGTH = 10  # trading.tokens keeps the plaintext's first 10 characters
+
+OPEN = "open"  # order status filter: any status IB still works on
+DONE = "done"  # order status filter: any final status
+
+
+# Nothing is recorded outside these bounds; clamping to them keeps far-off dates (year 1, 9999) from
+# overflowing when the database adapter converts them to UTC.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+NOTHING = Q(pk__in=[])
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in the console's time zone."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def _clamped(moment: datetime) -> datetime:
+    aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    return min(max(aware, EARLIEST), LATEST)
+
+
+def _between(field: str, *, day: date | None, since: datetime | None, until: datetime | None) -> Q:
+    q = Q()
+    if day is not None:
+        if not EARLIEST.year <= day.year < LATEST.year:
+            return NOTHING
+        start, end = day_bounds(day)
+        q &= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    if since is not None:
+        q &= Q(**{f"{field}__gte": _clamped(since)})
+    if until is not None:
+        q &= Q(**{f"{field}__lt": _clamped(until)})
+    return q
+
+
+def _in_mode(mode: str | None) -> Q:
+    """Rows of `mode` (default: the active mode)."""
+    return Q(mode=mode or active_mode())
+
+
+def order_list(
+    *,
+    mode: str | None = None,
+    status: str | None = None,
+    strategy: str | None = None,
+    symbol: str | None = None,
+    run_id: int | None = None,
+    day: date | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Order]:
+    """Orders of a mode; `status` is an IB status, `open` or `done`; dates filter on creation."""
+    orders = Order.objects.filter(_in_mode(mode), _between("created_at", day=day, since=since, until=until))
+    if status == OPEN:
+        orders = orders.filter(status__in=OrderStatus.open_values())
+    elif status == DONE:
+        orders = orders.filter(status__in=OrderStatus.done_values())
+    elif status:
+        orders = orders.filter(status=status)
+    if strategy:
+        orders = orders.filter(strategy=strategy)
+    if symbol:
+        orders = orders.filter(symbol__iexact=symbol)
+    if run_id is not None:
+        orders = orders.filter(run_id=run_id)
+    return orders
+
+
+def fill_list(
+    *,
+    mode: str | None = None,
+    strategy: str | None = None,
+    symbol: str | None = None,
+    run_id: int | None = None,
+    day: date | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Fill]:
+    """Executions of a mode, newest first; dates filter on the execution time."""
+    fills = Fill.objects.filter(_in_mode(mode), _between("executed_at", day=day, since=since, until=until))
+    if strategy:
+        fills = fills.filter(strategy=strategy)
+    if symbol:
+        fills = fills.filter(symbol__iexact=symbol)
+    if run_id is not None:
+        fills = fills.filter(run_id=run_id)
+    return fills
+
+
+def position_list(*, mode: str | None = None, account: str | None = None, symbol: str | None = None) -> QuerySet[Position]:
+    """The latest non-flat position per account and contract."""
+    positions = Position.objects.filter(_in_mode(mode)).exclude(quantity=0)
+    if account:
+        positions = positions.filter(account=account)
+    if symbol:
+        positions = positions.filter(symbol__iexact=symbol)
+    return positions
+
+
+def account_value_list(*, mode: str | None = None, account: str | None = None) -> QuerySet[AccountValue]:
+    values = AccountValue.objects.filter(_in_mode(mode))
+    return values.filter(account=account) if account else values
+
+
+def activity_list(
+    *,
+    mode: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    strategy: str | None = None,
+    run_id: int | None = None,
+    day: date | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ActivityEntry]:
+    """The activity log, newest first; `mode` also keeps entries that belong to no mode (settings, worker)."""
+    entries = ActivityEntry.objects.select_related("actor").filter(_between("created_at", day=day, since=since, until=until))
+    if mode:
+        entries = entries.filter(Q(mode=mode) | Q(mode=""))
+    if kind:
+        entries = entries.filter(kind=kind)
+    if severity:
+        entries = entries.filter(severity=severity)
+    if strategy:
+        entries = entries.filter(strategy=strategy)
+    if run_id is not None:
+        entries = entries.filter(run_id=run_id)
+    return entries
+
+
+def run_list(
+    *,
+    intent: str | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    day: date | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[IntentRun]:
+    """Intent runs, newest first; dates filter on submission."""
+    runs = IntentRun.objects.select_related("requested_by").filter(_between("created_at", day=day, since=since, until=until))
+    if intent:
+        runs = runs.filter(intent=intent)
+    if status:
+        runs = runs.filter(status=status)
+    if source:
+        runs = runs.filter(source=source)
+    return runs
+
+
+def run_find(run_id: int) -> IntentRun | None:
+    return IntentRun.objects.select_related("requested_by").filter(pk=run_id).first()
+
+
+def summary_latest(*, mode: str | None = None) -> dict:
+    """The account as last recorded: account values, positions, open orders, today's fills, worker state.
+
+    Built from the database (what the worker recorded), never a new IB round trip; `as_of` is the newest
+    account-value update, so a caller can tell stale numbers from fresh ones.
+    """
+    mode = mode or active_mode()
+    values = list(account_value_list(mode=mode))
+    worker = heartbeat_state()
+    return {
+        "mode": mode,
+        "as_of": max((v.updated_at for v in values), default=None),
+        "accounts": sorted({v.account for v in values}),
+        "account_values": values,
+        "positions": list(position_list(mode=mode)),
+        "open_orders": list(order_list(mode=mode, status=OPEN)),
+        "fills_today": list(fill_list(mode=mode, day=timezone.localdate())),
+        "worker_alive": worker["alive"],
+        "worker_connected": worker["connected"],
+    }
+
+
+def token_list(*, username: str | None = None, include_revoked: bool = False) -> QuerySet[ApiToken]:
+    tokens = ApiToken.objects.select_related("user")
+    if username:
+        tokens = tokens.filter(user__username=username)
+    return tokens if include_revoked else tokens.filter(revoked_at__isnull=True)
+
+
+def token_match(ref: str) -> list[ApiToken]:
+    """Tokens a person means by `ref`: a numeric id, or the start of the shown prefix (`ibc_AbC…`)."""
+    ref = ref.strip().rstrip("…")
+    tokens = ApiToken.objects.select_related("user")
+    if ref.isdigit():
+        return list(tokens.filter(pk=int(ref)))
+    if len(ref) <= len(TOKEN_PREFIX):
+        return []  # every token starts with the common prefix: that names none of them
+    return list(tokens.filter(prefix__startswith=ref[:TOKEN_PREFIX_LENGTH]))
