@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_q",
+    "ninja",  # serves the Swagger UI assets for /api/docs itself (no CDN)
     "trading",
 ]
 
