@@ -90,7 +90,13 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # Receives block up to 5 s (BZPOPMIN): the socket timeout must be longer than that.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": f"{CONSOLE_PREFIX}:asgi"},
+        # A dashboard socket may fall 1,000 messages behind before pushes to it are dropped (it then
+        # sees a gap in the events' seq and resyncs from a snapshot).
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": f"{CONSOLE_PREFIX}:asgi",
+            "capacity": 1000,
+        },
     }
 }
 

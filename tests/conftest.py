@@ -30,3 +30,26 @@ def bob(django_user_model):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _main_thread_event_loop():
+    """Give the main thread an event loop back after a test that closed it (pytest-asyncio, asyncio.run):
+    ib_insync's synchronous API, used by some tests, asks for the current loop."""
+    _ensure_main_loop()
+    yield
+    _ensure_main_loop()
+
+
+def _ensure_main_loop() -> None:
+    import asyncio
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_closed():
+            raise RuntimeError
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())

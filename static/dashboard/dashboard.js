@@ -21,6 +21,7 @@
   const MODE_SCOPED = new Set(["order.status", "fill.new", "position.update", "account.value", "pnl.update", "activity.new"]);
   const LIMITS = { doneOrders: 100, fills: 100, runs: 50, activity: 200, chartPoints: 5000 };
   const STATUS_POLL_MS = 5000;
+  const RESYNC_MIN_MS = 1000;
   const HIGHLIGHT_LIMIT = 40; // rows changed in one frame above which changes are not highlighted
 
   const state = {
@@ -38,6 +39,8 @@
     watched: new Map(), // run id -> what to do when it ends (the run form's message, a cancel button)
     fillIds: new Set(),
     suspects: new Set(), // differences from the server's digest seen at the last status poll
+    sequence: { epoch: null, last: 0 }, // the worker numbers its pushes: a gap is a lost one
+    resyncing: false,
   };
 
   // ----- small helpers ----------------------------------------------------------------------------
@@ -98,7 +101,7 @@
 
   // ----- redraw batching: state changes now, the DOM once per frame --------------------------------
 
-  const stats = (window.dashboardStats = { messages: 0, frames: 0, snapshots: 0, slowestFrameMs: 0 }); // for tests and the curious
+  const stats = (window.dashboardStats = { messages: 0, frames: 0, snapshots: 0, resyncs: 0, slowestFrameMs: 0 }); // for tests and the curious
   const dirty = { orders: new Set(), positions: new Set(), runs: new Set(), fills: [], activity: [], status: false, account: false, chart: false };
   let frame = 0;
 
@@ -728,8 +731,10 @@
 
   function disagrees(digest) {
     /* The channel layer drops messages for a socket that falls too far behind, so deltas are
-       best-effort. Compare what the page shows with the server's digest; a difference seen at two
-       polls in a row is no delta in flight but a lost one: resync from a snapshot. */
+       best-effort. Most losses show as a gap in the worker's numbering (checkSequence); this catches
+       the rest (a loss right after a snapshot, pushes that are not the worker's). Compare what the
+       page shows with the server's digest; a difference seen at two polls in a row is no delta in
+       flight but a lost one: resync from a snapshot. */
     const problems = [];
     for (const [id, status] of Object.entries(digest.orders)) {
       const shown = state.orders.get(Number(id));
@@ -762,6 +767,7 @@
 
   const handlers = {
     "snapshot": (p) => {
+      state.resyncing = false;
       applySnapshot(p);
       setSocketState("ok", `live · synced ${clock(new Date().toISOString())}`);
     },
@@ -770,7 +776,7 @@
       state.status = p.status;
       p.activity.forEach(addActivity);
       dirty.status = true;
-      if (modeChanged || disagrees(p.digest)) socketSend({ type: "snapshot.get" }); // every table is per mode
+      if (modeChanged || disagrees(p.digest)) resync(); // every table is per mode
     },
     "config.update": (p) => {
       state.status = { ...state.status, ...p };
@@ -811,8 +817,33 @@
     },
   };
 
+  let lastResync = 0;
+  function resync() {
+    // One snapshot at a time and at most one a second, however many gaps a burst shows.
+    if (state.resyncing) return;
+    state.resyncing = true;
+    const wait = Math.max(0, lastResync + RESYNC_MIN_MS - Date.now());
+    setTimeout(() => {
+      lastResync = Date.now();
+      stats.resyncs += 1;
+      socketSend({ type: "snapshot.get" });
+    }, wait);
+  }
+
+  function checkSequence(message) {
+    const sequence = state.sequence;
+    if (message.seq === undefined) return; // not the worker's (a dashboard action's broadcast)
+    if (message.epoch !== sequence.epoch) {
+      sequence.epoch = message.epoch; // a new worker run numbers from 1 again
+    } else if (message.seq > sequence.last + 1) {
+      resync();
+    }
+    sequence.last = message.seq;
+  }
+
   function handle(message) {
     stats.messages += 1;
+    checkSequence(message);
     const handler = handlers[message.type];
     if (!handler) return; // e.g. ticker.update: not shown here
     if (MODE_SCOPED.has(message.type) && message.mode && message.mode !== state.status.mode) return;

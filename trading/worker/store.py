@@ -68,6 +68,18 @@ def _find_order(mode: str, snap: dict) -> Order | None:
             return found
     if snap["order_id"] > 0:
         return Order.objects.filter(mode=mode, client_id=snap["client_id"], order_id=snap["order_id"]).first()
+    if snap.get("order_ref") and order_ref_parse(snap["order_ref"]) is not None:
+        # A completed order comes back with permId only. If the worker died between writing the row
+        # and IB's first answer, the row has no permId yet: find it by its tag, contract and size.
+        return (
+            Order.objects.filter(
+                mode=mode, perm_id=0, order_ref=snap["order_ref"], con_id=snap["con_id"], action=snap["action"],
+                total_quantity=Decimal(snap["total_quantity"]),
+            )
+            .exclude(status__in=[OrderStatus.PLANNED, OrderStatus.REFUSED])
+            .order_by("id")
+            .first()
+        )  # fmt: skip
     return None
 
 
@@ -132,6 +144,8 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
             _apply_commission(existing, snap)
         return [], False
     order = _find_order(mode, {"perm_id": snap["perm_id"], "order_id": snap["ib_order_id"], "client_id": snap["client_id"]})
+    if order is not None and not order.perm_id and snap["perm_id"]:
+        Order.objects.filter(pk=order.pk).update(perm_id=snap["perm_id"])  # the execution tells us
     run_id, strategy = _attribution(snap["order_ref"])
     fill = Fill.objects.create(
         mode=mode,
