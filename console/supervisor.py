@@ -121,19 +121,23 @@ class Supervisor:
             await self._start(program)
 
     async def _stop_all(self) -> None:
+        """Stop in reverse start order, each before the next, so the worker still has Redis and the
+        gateway while it shuts down cleanly."""
         self.stopping.set()
-        running = [p for p in reversed(self.programs) if p.process and p.process.returncode is None]
-        for program in running:
-            _signal_group(program.process.pid, signal.SIGTERM)
-        waits = [asyncio.wait_for(p.process.wait(), self.stop_timeout) for p in running]
-        results = await asyncio.gather(*waits, return_exceptions=True)
-        for program, result in zip(running, results, strict=True):
-            if isinstance(result, TimeoutError):
-                self.say("up", f"{program.name} did not stop in {self.stop_timeout:.0f}s: killing it")
-                _signal_group(program.process.pid, signal.SIGKILL)
-                await program.process.wait()
+        for program in reversed(self.programs):
+            process = program.process
+            if process is None:
+                continue
+            if process.returncode is None:
+                _signal_group(process.pid, signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), self.stop_timeout)
+                except TimeoutError:
+                    self.say("up", f"{program.name} did not stop in {self.stop_timeout:.0f}s: killing it")
+                    _signal_group(process.pid, signal.SIGKILL)
+                    await process.wait()
             # Anything the child left in its group (q2 workers, for instance) goes with it.
-            _signal_group(program.process.pid, signal.SIGKILL)
+            _signal_group(process.pid, signal.SIGKILL)
         for task in self._watchers:
             task.cancel()
         self.say("up", "all processes stopped")

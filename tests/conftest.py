@@ -8,10 +8,22 @@ from console.embedded_redis import ensure_embedded_redis, socket_from_url
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """The Redis the console is configured with; the embedded one is started when REDIS_URL is unset."""
+    """The Redis the console is configured with; the embedded one is started when REDIS_URL is unset.
+
+    At the end of the session every key under this run's prefix is removed (queued q2 tasks nobody
+    consumed, channel layer leftovers), so a shared Redis does not fill up with test debris."""
     if settings.REDIS_EMBEDDED:
         ensure_embedded_redis(socket_from_url(settings.REDIS_URL))
-    return settings.REDIS_URL
+    yield settings.REDIS_URL
+    redis_purge_test_keys()
+
+
+def redis_purge_test_keys() -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(f"*{settings.CONSOLE_PREFIX}*", count=500):
+        client.delete(key)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import redis_purge_test_keys
 from tests.harness import WorkerThread, subprocess_env, wait_until
 from tests.intents.conftest import gateway_positions
 from trading.config import config_update
@@ -45,6 +46,7 @@ def test_runintent_close_all_from_a_shell_goes_through_qcluster_and_the_worker(p
     worker = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[IntentExecutor(sweep_interval=3)])
     worker.start().wait_connected()
     wait_until(lambda: WorkerHeartbeat.objects.filter(connected=True).exists(), what="heartbeat")
+    redis_purge_test_keys()  # earlier tests' tasks (queued with no cluster running) are not this test's
     cluster = start("qcluster")
     try:
         result = subprocess.run(
@@ -55,7 +57,8 @@ def test_runintent_close_all_from_a_shell_goes_through_qcluster_and_the_worker(p
         run = IntentRun.objects.get()
         assert f"run #{run.pk} close_all: succeeded" in result.stdout
         assert gateway_positions(paper_gateway) == {}
-        wait_until(lambda: Task.objects.filter(name=f"intent-run-{run.pk}", success=True).exists(), what="the q2 task's success")
+        wait_until(lambda: Task.objects.filter(name=f"intent-run-{run.pk}", success=True).exists(), timeout=60,
+                   what="the q2 task's success")  # fmt: skip
     finally:
         stop(cluster)
         worker.stop()

@@ -118,7 +118,7 @@ def run_submit(
                 actor=run.requested_by,
                 payload={"params": clean, "source": source},
             )
-            transaction.on_commit(lambda: run_enqueue(run.pk, intent_cls))
+            transaction.on_commit(lambda: run_enqueue(run, intent_cls))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
@@ -143,15 +143,23 @@ def _require_worker() -> None:
         raise WorkerUnavailable(WORKER_DOWN.format(reason=reason))
 
 
-def run_enqueue(run_id: int, intent_cls) -> None:
-    """Hand the run to django-q2 (after commit): the task passes it to the worker and mirrors its outcome."""
+def run_enqueue(run: IntentRun, intent_cls) -> None:
+    """Hand the run to django-q2 (after commit): the task passes it to the worker and mirrors its outcome.
+
+    The task names the run by id *and* creation time, so a task left in the broker from another
+    database (a restored backup, a flushed test database reusing ids) never waits on the wrong run.
+    """
     from django_q.tasks import async_task
 
     task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
     task_id = async_task(
-        "trading.intents.tasks.intent_task", run_id, task_name=f"intent-run-{run_id}", q_options={"timeout": task_timeout}
+        "trading.intents.tasks.intent_task",
+        run.pk,
+        run.created_at.isoformat(),
+        task_name=f"intent-run-{run.pk}",
+        q_options={"timeout": task_timeout},
     )
-    IntentRun.objects.filter(pk=run_id).update(task_id=task_id or "")
+    IntentRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
 
 
 def run_claim(run_id: int) -> bool:

@@ -21,8 +21,14 @@ class IntentRunFailed(RuntimeError):
     pass
 
 
-def intent_task(run_id: int) -> dict | None:
-    run = IntentRun.objects.get(pk=run_id)
+class StaleTask(RuntimeError):
+    pass
+
+
+def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
+    run = IntentRun.objects.filter(pk=run_id).first()
+    if run is None or (created_at is not None and run.created_at.isoformat() != created_at):
+        raise StaleTask(f"run #{run_id} created at {created_at} no longer exists; this task is stale and does nothing")
     if run.status != RunStatus.QUEUED:
         return _outcome(run)
     intent_cls = intent_get(run.intent)

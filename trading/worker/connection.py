@@ -13,7 +13,8 @@ CLIENT_ID_IN_USE = 326  # another session holds our client id (often a gateway m
 FARM_DOWN = {2103, 2105, 2157}  # market data / HMDS / sec-def farm broken
 FARM_UP = {2104, 2106, 2158}  # farm connection OK (sent at every connect)
 FARM_INACTIVE = {2107, 2108}  # farm inactive but available on demand
-INFO_CODES = FARM_UP | FARM_INACTIVE | {2119, 2100, 2150, 2109}
+ORDER_CANCELLED = 202  # the normal confirmation of a cancel: the order status says it already
+INFO_CODES = FARM_UP | FARM_INACTIVE | {2119, 2100, 2150, 2109, ORDER_CANCELLED}
 
 
 class State:
