@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.core.management.base import CommandError
 
 from tests.handlers.factories import status_handler
@@ -66,7 +65,6 @@ def manage(*args, **env):
     )
 
 
-@pytest.mark.skipif(not (REPO_ROOT / "manage.py").exists(), reason="the Django project is not there yet")
 def test_manage_py_handlers_exit_code_follows_the_load(handlers_dir, write):
     write("good.py", status_handler("good"))
     assert manage("handlers", "--path", str(handlers_dir)).returncode == 0
