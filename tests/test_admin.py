@@ -129,3 +129,23 @@ def test_a_token_created_in_the_admin_is_shown_once_and_works(alice_client, alic
     assert token_authenticate(plaintext).pk == token.pk
     page = alice_client.get(reverse("admin:trading_apitoken_change", args=[token.pk])).content.decode()
     assert plaintext not in page
+
+
+def test_a_kill_switch_flip_in_the_admin_is_pushed_to_open_dashboards(alice_client, redis_url, django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from trading.live import live_group
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(live_group(), channel)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            alice_client.post(toggle_url("trading_enabled"))
+        message = async_to_sync(layer.receive)(channel)
+    finally:
+        async_to_sync(layer.group_discard)(live_group(), channel)
+    event = message["event"]
+    assert event["type"] == "config.update"
+    assert event["payload"]["trading_enabled"] is True and event["payload"]["kill_switch"] is False

@@ -105,6 +105,36 @@ def config_update(*, scope: str, changes: dict, user=None, source: str = "code")
     return config
 
 
+def config_event() -> dict:
+    """The live `config.update` event: what is in force now, for the dashboard's status bar."""
+    from trading.live import live_event
+
+    config = effective_config()
+    payload = {
+        "mode": config.mode,
+        "trading_enabled": config.trading_enabled,
+        "kill_switch": not config.trading_enabled,
+        "soft_stop": config.soft_stop,
+        "dry_run_default": config.dry_run_default,
+    }
+    return live_event("config.update", payload, mode=config.mode)
+
+
+def config_publish() -> None:
+    """Push the settings now in force to every dashboard (best effort: a page also polls every 5 s)."""
+    import logging
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from trading.live import channel_message, live_group
+
+    try:
+        async_to_sync(get_channel_layer().group_send)(live_group(), channel_message(config_event()))
+    except Exception as exc:
+        logging.getLogger("trading.config").warning("config change not pushed live: %s: %s", type(exc).__name__, exc)
+
+
 def config_change_record(*, config: TradingConfig, before: dict, user=None, source: str) -> None:
     """The activity entry for a settings change: field, old and new value, who and from where."""
     changed = {
@@ -114,6 +144,7 @@ def config_change_record(*, config: TradingConfig, before: dict, user=None, sour
     }
     if not changed:
         return
+    transaction.on_commit(config_publish)  # admin and API flips show on open dashboards at once
     who = getattr(user, "username", None) or "system"
     summary = ", ".join(f"{f}: {c['from']} → {c['to']}" for f, c in changed.items())
     activity_record(

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from trading.config import config_update, effective_config
+from trading.config import config_event, config_update, effective_config
 from trading.dashboard.selectors import run_payload
 from trading.intents.registry import IntentNotFound
 from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit
@@ -163,12 +163,4 @@ def _scope_in_force(mode: str, field_name: str) -> str:
 
 
 def _config_event() -> dict:
-    config = effective_config()
-    payload = {
-        "mode": config.mode,
-        "trading_enabled": config.trading_enabled,
-        "kill_switch": not config.trading_enabled,
-        "soft_stop": config.soft_stop,
-        "dry_run_default": config.dry_run_default,
-    }
-    return live_event("config.update", payload, mode=config.mode)
+    return config_event()
