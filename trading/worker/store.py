@@ -38,6 +38,11 @@ def _decimal(value) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+def _text(value) -> str | None:
+    """A decimal for a live event payload: exact as a string, None stays None."""
+    return None if value is None else str(value)
+
+
 def order_event(value: Order) -> dict:
     return {
         "id": value.pk,
@@ -49,7 +54,7 @@ def order_event(value: Order) -> dict:
         "action": value.action,
         "total_quantity": str(value.total_quantity),
         "order_type": value.order_type,
-        "lmt_price": None if value.lmt_price is None else str(value.lmt_price),
+        "lmt_price": _text(value.lmt_price),
         "status": value.status,
         "filled": str(value.filled),
         "remaining": str(value.remaining),
@@ -197,8 +202,8 @@ def fill_event(fill: Fill) -> dict:
         "side": fill.side,
         "shares": str(fill.shares),
         "price": str(fill.price),
-        "commission": None if fill.commission is None else str(fill.commission),
-        "realized_pnl": None if fill.realized_pnl is None else str(fill.realized_pnl),
+        "commission": _text(fill.commission),
+        "realized_pnl": _text(fill.realized_pnl),
         "executed_at": fill.executed_at.isoformat(),
         "strategy": fill.strategy,
         "order": fill.order_id,
@@ -251,9 +256,9 @@ def position_event(position: Position) -> dict:
         "currency": position.currency,
         "quantity": str(position.quantity),
         "avg_cost": str(position.avg_cost),
-        "market_price": None if position.market_price is None else str(position.market_price),
-        "market_value": None if position.market_value is None else str(position.market_value),
-        "unrealized_pnl": None if position.unrealized_pnl is None else str(position.unrealized_pnl),
+        "market_price": _text(position.market_price),
+        "market_value": _text(position.market_value),
+        "unrealized_pnl": _text(position.unrealized_pnl),
     }
 
 
