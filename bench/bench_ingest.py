@@ -6,9 +6,12 @@ a hook stamps recorder commits) and the web process (daphne) with one real webso
 Order load comes from a second ib_insync client (client id 2) placing market orders tagged with a
 console orderRef; the gateway's master client id is the worker's, so the worker sees them all.
 
-For each rate step: achieved events/s, and p50/p99 latency from the gateway's send time to
-(a) the handler call, (b) the database commit, (c) the websocket client (fills). Zero loss is checked
-at the end: every gateway execution is one Fill row, every order one Order row, all Filled::
+For each rate step: the IB order/fill events the worker received per second (openOrder, orderStatus,
+execDetails, commissionReport, counted by the probe), the rate they were recorded at (those events
+over the time from the step's start to the commit of its last order or fill: a recorder that falls
+behind stretches the denominator), and p50/p99 latency from the gateway's send time to (a) the handler
+call, (b) the database commit, (c) the websocket client (fills). Zero loss is checked at the end: every
+gateway execution is one Fill row, every order one Order row, all Filled::
 
     python bench/bench_ingest.py --backend sqlite [--quick]
 """
@@ -33,7 +36,7 @@ from bench.wsclient import LiveSocket, session_cookie_for  # noqa: E402
 TICK_SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA")
 ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 TICK_STEPS = {"full": (1000, 2500, 5000, 10000, 20000), "quick": (1000, 5000, 10000)}
-ORDER_STEPS = {"full": (10, 25, 50, 75), "quick": (25, 75)}  # orders/s; ~8 events per market order
+ORDER_STEPS = {"full": (10, 25, 50, 75, 100, 150), "quick": (25, 75, 150)}  # orders/s; ~7 IB events per market order
 
 
 async def tick_steps(stack: Stack, steps, seconds: float) -> list[dict]:
@@ -115,16 +118,18 @@ def analyse_orders(windows, gateway: dict, handlers: dict, recorder: dict, arriv
     called = dict(handlers["executions"])
     committed = dict(recorder["fills"])
     rows = []
-    for window in windows:
+    for window, after in zip(windows, [*[w["start"] for w in windows[1:]], float("inf")], strict=True):
         seconds = window["end"] - window["start"]
         ids = [exec_id for exec_id, at in sent.items() if in_window(at, window)]
-        end = window["end"] + 2.0  # the step's tail: events of its orders recorded after it
-        span = {"start": window["start"], "end": end}
-        order_events = sum(1 for _, _, at in recorder["orders"] if in_window(at, span))
-        fill_events = sum(1 for _, at in recorder["fills"] if in_window(at, span))
+        span = {"start": window["start"], "end": after}  # the step and its drain, up to the next step
+        received = sum(1 for at in handlers["order_events"] if in_window(at, span))
+        commits = [at for _, _, at in recorder["orders"] if in_window(at, span)] + [committed[i] for i in ids if i in committed]
+        recording_seconds = max(max(commits, default=window["end"]) - window["start"], seconds)
         rows.append({
             "orders_per_s": window["orders_per_s"], "fills": len(ids),
-            "events_recorded_per_s": round((order_events + fill_events) / seconds),
+            "ib_events": received, "ib_events_per_s": round(received / seconds),
+            "events_recorded_per_s": round(received / recording_seconds),
+            "recording_seconds": round(recording_seconds, 2),
             "handler_latency_ms": summary_ms([called[i] - sent[i] for i in ids if i in called]),
             "commit_latency_ms": summary_ms([committed[i] - sent[i] for i in ids if i in committed]),
             "websocket_latency_ms": summary_ms([arrivals[i] - sent[i] for i in ids if i in arrivals]),
@@ -208,7 +213,8 @@ def report(result: dict) -> None:
     print("order/fill events (market orders from client 2, seen by the worker as master client)")
     for row in result["orders"]:
         h, c, w = row["handler_latency_ms"], row["commit_latency_ms"], row["websocket_latency_ms"]
-        print(f"  {row['orders_per_s']:>4} orders/s -> {row['events_recorded_per_s']:>5} order/fill events/s recorded;"
+        print(f"  {row['orders_per_s']:>4} orders/s -> {row['ib_events_per_s']:>5} IB order/fill events/s in,"
+              f" {row['events_recorded_per_s']:>5}/s recorded ({row['ib_events']} events in {row['recording_seconds']} s);"
               f" handler p50/p99 {h.get('p50')}/{h.get('p99')} ms; commit p50/p99 {c.get('p50')}/{c.get('p99')} ms;"
               f" websocket p50/p95/p99 {w.get('p50')}/{w.get('p95')}/{w.get('p99')} ms"
               f" ({row['websocket_received']}/{row['fills']} fills); load {row['load']}")  # fmt: skip

@@ -58,7 +58,7 @@ def table(results: dict) -> str:
 
     def orders(rate):
         return lambda r: next(
-            f"{row['events_recorded_per_s']}/s recorded; handler p99 {row['handler_latency_ms'].get('p99')} ms; commit p50 {row['commit_latency_ms'].get('p50')} / p99 "
+            f"{row['ib_events_per_s']}/s in, {row['events_recorded_per_s']}/s recorded; handler p99 {row['handler_latency_ms'].get('p99')} ms; commit p50 {row['commit_latency_ms'].get('p50')} / p99 "
             f"{row['commit_latency_ms'].get('p99')} ms; ws p95 {row['websocket_latency_ms'].get('p95')} ms (load {row['load'].split()[0]})"
             for row in r["ingest"]["orders"] if row["orders_per_s"] == rate)  # fmt: skip
 
@@ -74,7 +74,7 @@ def table(results: dict) -> str:
         )
     for rate in ingest_orders:
         rows.append(
-            f"| market orders {rate}/s (~{8 * rate} order/fill events/s) | "
+            f"| market orders {rate}/s: IB order/fill events/s in and recorded, latencies | "
             + " | ".join(cell(b, orders(rate)) for b in results)
             + " |"
         )

@@ -18,6 +18,7 @@ def activity_record(
     mode: str = "",
     strategy: str = "",
     run=None,
+    run_id: int | None = None,
     actor=None,
     payload: dict | None = None,
 ) -> ActivityEntry:
@@ -26,7 +27,7 @@ def activity_record(
         severity=severity,
         mode=mode,
         strategy=strategy,
-        run=run,
+        run_id=run.pk if run is not None else run_id,
         actor=actor,
         message=message[:500],
         payload=payload or {},

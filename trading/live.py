@@ -1,6 +1,7 @@
 """Live events: the one place that names the Channels group and shapes what the dashboard receives.
 
-Schema (version 1), sent as the `event` of a Channels message of type `live.event`:
+Schema (version 1), sent as the `event` of a Channels message of type `live.event`, or several at once
+as the `events` of a `live.batch` message (the worker's broadcaster: one Redis round trip per burst):
 
     {"v": 1, "type": "order.status", "time": "2026-11-21T14:30:00.123456+00:00", "mode": "paper",
      "payload": {...}}
@@ -21,6 +22,7 @@ from django.conf import settings
 
 SCHEMA_VERSION = 1
 CHANNEL_MESSAGE_TYPE = "live.event"  # handled by a consumer's `live_event` method
+CHANNEL_BATCH_TYPE = "live.batch"  # handled by a consumer's `live_batch` method
 
 
 def live_group(mode: str | None = None) -> str:
@@ -40,6 +42,11 @@ def live_event(event_type: str, payload: dict, *, mode: str = "", time: datetime
 
 def channel_message(event: dict) -> dict:
     return {"type": CHANNEL_MESSAGE_TYPE, "event": event}
+
+
+def channel_batch_message(events: list[dict]) -> dict:
+    """Several events in one Channels message, in order; a socket forwards them one by one."""
+    return {"type": CHANNEL_BATCH_TYPE, "events": events}
 
 
 def worker_channel() -> str:

@@ -3,7 +3,9 @@
 Bound next to the example handlers (top-level handlers/). On connect it asks for streaming market data
 for the symbols in ``BENCH_SYMBOLS`` (comma-separated); then it records, per volume tick, the symbol,
 the cumulative volume (the gateway stamps the same pair when it sends the quote) and the time its
-handler ran, and per execution its execId and time. ``$BENCH_OUT/handlers-<pid>.json`` at exit.
+handler ran, per execution its execId and time, and the time of every IB order/fill event the worker
+receives (openOrder, orderStatus, execDetails, commissionReport: what "order/fill events/s" counts).
+``$BENCH_OUT/handlers-<pid>.json`` at exit.
 """
 
 import atexit
@@ -21,6 +23,7 @@ KEEP = os.environ.get("BENCH_STAMPS", "1") != "0"  # off for the memory benchmar
 ticks: list[tuple[str, float, float]] = []
 executions: list[tuple[str, float]] = []
 tick_events: list[tuple[float, int]] = []  # (time, ticks in the event)
+order_events: list[float] = []  # times of openOrder, orderStatus, execDetails, commissionReport
 
 
 @IBEventRegistry.collect("connected")
@@ -45,13 +48,33 @@ def stamp_ticks(ib, tickers) -> None:
 @IBEventRegistry.collect("execDetails")
 def stamp_execution(ib, trade, fill) -> None:
     if KEEP:
-        executions.append((fill.execution.execId, time.time()))
+        now = time.time()
+        executions.append((fill.execution.execId, now))
+        order_events.append(now)
+
+
+@IBEventRegistry.collect("openOrder")
+def stamp_open_order(ib, trade) -> None:
+    if KEEP:
+        order_events.append(time.time())
+
+
+@IBEventRegistry.collect("orderStatus")
+def stamp_order_status(ib, trade) -> None:
+    if KEEP:
+        order_events.append(time.time())
+
+
+@IBEventRegistry.collect("commissionReport")
+def stamp_commission(ib, trade, fill, report) -> None:
+    if KEEP:
+        order_events.append(time.time())
 
 
 def _dump() -> None:
     out = os.environ.get("BENCH_OUT")
     if out:
-        data = {"ticks": ticks, "executions": executions, "tick_events": tick_events}
+        data = {"ticks": ticks, "executions": executions, "tick_events": tick_events, "order_events": order_events}
         Path(out, f"handlers-{os.getpid()}.json").write_text(json.dumps(data))
 
 

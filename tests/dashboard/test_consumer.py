@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.dashboard.conftest import db, live_socket, next_event
 from trading.dashboard.consumers import CLOSE_NOT_AUTHENTICATED, LiveConsumer
-from trading.live import channel_message, live_event, live_group
+from trading.live import channel_batch_message, channel_message, live_event, live_group
 from trading.models import AccountValue, ActivityEntry, ActivityKind, Fill, IntentRun, Order, Position
 from trading.worker.store import order_upsert
 
@@ -135,6 +135,16 @@ async def test_any_worker_event_is_forwarded_unchanged(bob):
     async with live_socket(bob) as (communicator, _):
         await get_channel_layer().group_send(live_group(), channel_message(event))
         assert await next_event(communicator, "pnl.update") == event
+
+
+async def test_a_batch_of_worker_events_reaches_the_browser_one_by_one_in_order(bob):
+    events = [
+        {**live_event("order.status", {"id": n, "status": "Submitted"}, mode="paper"), "seq": n, "epoch": "e"} for n in (1, 2, 3)
+    ]
+    async with live_socket(bob) as (communicator, _):
+        await get_channel_layer().group_send(live_group(), channel_batch_message(events))
+        received = [await next_event(communicator, "order.status") for _ in events]
+    assert received == events
 
 
 async def test_status_get_returns_switches_worker_state_and_newer_activity(bob, fresh_heartbeat):

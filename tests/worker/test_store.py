@@ -37,7 +37,9 @@ def fill_snap(**changes):
 def test_an_order_is_mirrored_once_and_follows_ibs_status():
     order_upsert(mode="paper", snap=order_snap())
     order_upsert(mode="paper", snap=order_snap(perm_id=555, status="Submitted"))
-    events = order_upsert(mode="paper", snap=order_snap(perm_id=555, status="Filled", filled="10", remaining="0", avg_fill_price="400.25"))
+    events = order_upsert(
+        mode="paper", snap=order_snap(perm_id=555, status="Filled", filled="10", remaining="0", avg_fill_price="400.25")
+    )
     order = Order.objects.get()
     assert (order.status, order.perm_id, order.filled, order.avg_fill_price) == ("Filled", 555, 10, Decimal("400.25"))
     assert [e["type"] for e in events] == ["order.status", "activity.new"]
@@ -54,7 +56,9 @@ def test_an_order_tagged_by_the_console_is_linked_to_its_run_and_strategy():
 def test_a_fill_is_stored_exactly_once_and_its_commission_filled_in_later():
     _, new = fill_record(mode="paper", snap=fill_snap())
     _, again = fill_record(mode="paper", snap=fill_snap())
-    commission_record(mode="paper", snap={"exec_id": "0001.01", "commission": "1.0", "commission_currency": "USD", "realized_pnl": "0"})
+    commission_record(
+        mode="paper", snap={"exec_id": "0001.01", "commission": "1.0", "commission_currency": "USD", "realized_pnl": "0"}
+    )
     assert (new, again) == (True, False)
     fill = Fill.objects.get()
     assert fill.commission == Decimal("1.0") and fill.side == "BUY"

@@ -105,7 +105,9 @@ def test_reload_picks_up_a_new_file_without_reconnecting(paper_gateway, start_wo
     wait_until(lambda: any("explode" in m for m in handler_errors()), what="the reloaded handler to run")
 
 
-def test_the_admin_reload_button_reloads_the_running_workers_handlers(paper_gateway, start_worker, tmp_path, client, django_user_model):
+def test_the_admin_reload_button_reloads_the_running_workers_handlers(
+    paper_gateway, start_worker, tmp_path, client, django_user_model
+):
     from django.urls import reverse
 
     folder = tmp_path / "handlers"

@@ -50,6 +50,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """A worker (or another dashboard) event for the group: forwarded to the browser unchanged."""
         await self.send_json(message["event"])
 
+    async def live_batch(self, message: dict) -> None:
+        """A burst of worker events in one message: forwarded to the browser one by one, in order."""
+        for event in message["events"]:
+            await self.send_json(event)
+
     async def receive_json(self, content, **kwargs) -> None:
         if self.group is None:
             return

@@ -1,9 +1,13 @@
 """The broadcaster: recorded events go to the dashboard's Channels group, fast streams coalesced.
 
-Order, fill and activity events are sent one by one, in order. Streams that can fire hundreds of
-times a second (tickers, PnL, account values) keep only the latest value per key and are flushed at a
-bounded rate, so a busy market never floods the browser or Redis. A Redis outage costs live pushes
-only (the dashboard resyncs from the database on reconnect); each failure is logged and counted.
+Order, fill and activity events are sent in order, whatever has queued up since the last send going
+out as one Channels message (a burst of fills costs one Redis round trip, not one per event). Streams
+that can fire hundreds of times a second (tickers, PnL, account values) keep only the latest value per
+key and are flushed at a bounded rate, so a busy market never floods the browser or Redis. A Redis
+outage costs live pushes only (the dashboard resyncs from the database on reconnect); each failure is
+logged and counted. A push channels_redis refuses because a web process's queue is full ("over capacity": the pages of one
+web process share one Redis list, so one slow process loses the push for all its pages) is counted as
+`dropped` and logged as a warning; the pages see the gap in `seq` and resync.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import time
 
 from channels.layers import get_channel_layer
 
-from trading.live import channel_message, live_group
+from trading.live import channel_batch_message, live_group
 
 log = logging.getLogger("trading.worker.broadcast")
 
 COALESCED_TYPES = {"ticker.update", "pnl.update", "account.value", "position.update", "worker.heartbeat"}
 FLUSH_INTERVAL = 0.25  # seconds: at most 4 updates a second per key
+MAX_BATCH = 200  # events per Channels message
 
 
 def coalesce_key(event: dict) -> tuple:
@@ -34,6 +39,24 @@ def coalesce_key(event: dict) -> tuple:
     )
 
 
+class OverCapacityCounter(logging.Filter):
+    """channels_redis reports a group message it could not queue only as an INFO line on its logger:
+    turn those into a count and a (rate-limited) warning of ours."""
+
+    def __init__(self, on_drop):
+        super().__init__()
+        self.on_drop = on_drop
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "over capacity" in str(record.msg) and record.args:
+            self.on_drop(int(record.args[0]))
+            return False
+        return True
+
+
+CHANNELS_REDIS_LOGGER = logging.getLogger("channels_redis.core")
+
+
 class Broadcaster:
     def __init__(self, *, flush_interval: float = FLUSH_INTERVAL):
         self.layer = get_channel_layer()
@@ -43,8 +66,11 @@ class Broadcaster:
         self.latest: dict[tuple, dict] = {}
         self.sent = 0
         self.failed = 0
+        self.dropped = 0  # pushes a web process's full queue refused (per process queue, not per page)
         self.coalesced = 0
         self._last_failure_log = 0.0
+        self._last_drop_log = 0.0
+        self._over_capacity = OverCapacityCounter(self._on_dropped)
         # Every pushed event is numbered; a client that sees a gap (a dropped push) resyncs from a snapshot.
         self.epoch = f"{os.getpid()}-{int(time.time())}"
         self.seq = 0
@@ -61,7 +87,19 @@ class Broadcaster:
         else:
             self.outbox.put_nowait(event)
 
+    def _on_dropped(self, queues: int) -> None:
+        self.dropped += queues
+        now = time.monotonic()
+        if now - self._last_drop_log > 10:
+            self._last_drop_log = now
+            log.warning(
+                "live push refused: a web process's channel queue is full (%d dropped so far; pages resync)", self.dropped
+            )
+
     def start(self) -> None:
+        CHANNELS_REDIS_LOGGER.addFilter(self._over_capacity)
+        if not CHANNELS_REDIS_LOGGER.isEnabledFor(logging.INFO):
+            CHANNELS_REDIS_LOGGER.setLevel(logging.INFO)  # its only report of a refused push is at INFO
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="broadcast-send"),
             asyncio.create_task(self._flush_loop(), name="broadcast-flush"),
@@ -75,11 +113,17 @@ class Broadcaster:
         await asyncio.wait(self._tasks, timeout=2) if self._tasks else None
         await self._flush_latest()
         while not self.outbox.empty():
-            await self._send(self.outbox.get_nowait())
+            await self._send(self._take([self.outbox.get_nowait()]))
+        CHANNELS_REDIS_LOGGER.removeFilter(self._over_capacity)
 
     async def _send_loop(self) -> None:
         while not self._stopping:
-            await self._send(await self.outbox.get())
+            await self._send(self._take([await self.outbox.get()]))
+
+    def _take(self, events: list[dict]) -> list[dict]:
+        while len(events) < MAX_BATCH and not self.outbox.empty():
+            events.append(self.outbox.get_nowait())
+        return events
 
     async def _flush_loop(self) -> None:
         while not self._stopping:
@@ -87,20 +131,22 @@ class Broadcaster:
             await self._flush_latest()
 
     async def _flush_latest(self) -> None:
-        pending, self.latest = self.latest, {}
-        for event in pending.values():
-            await self._send(event)
+        pending, self.latest = list(self.latest.values()), {}
+        for start in range(0, len(pending), MAX_BATCH):
+            await self._send(pending[start : start + MAX_BATCH])
 
-    async def _send(self, event: dict) -> None:
-        if self.layer is None:
+    async def _send(self, events: list[dict]) -> None:
+        if self.layer is None or not events:
             return
-        self.seq += 1
-        event = {**event, "seq": self.seq, "epoch": self.epoch}
+        numbered = []
+        for event in events:
+            self.seq += 1
+            numbered.append({**event, "seq": self.seq, "epoch": self.epoch})
         try:
-            await self.layer.group_send(self.group, channel_message(event))
-            self.sent += 1
+            await self.layer.group_send(self.group, channel_batch_message(numbered))
+            self.sent += len(numbered)
         except Exception as exc:
-            self.failed += 1
+            self.failed += len(numbered)
             now = time.monotonic()
             if now - self._last_failure_log > 10:
                 self._last_failure_log = now

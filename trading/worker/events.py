@@ -21,7 +21,13 @@ from trading.worker.snapshots import (
     position_snapshot,
     trade_snapshot,
 )
-from trading.worker.store import account_value_upsert, commission_record, fill_record, order_upsert
+from trading.worker.store import (
+    account_value_upsert,
+    account_values_upsert,
+    commission_record,
+    fill_record,
+    order_upsert,
+)
 
 POSITION_GRACE = 2.0  # seconds IB may report a position before the execution that explains it
 
@@ -46,8 +52,8 @@ class EventRouter:
         ib.accountValueEvent += self._on_account_value
         ib.pnlEvent += self._on_pnl
 
-    def _submit(self, apply, on_done=None, coalesce_key=None, **kwargs) -> None:
-        self.worker.recorder.submit(apply, on_done, coalesce_key=coalesce_key, mode=self.mode, **kwargs)
+    def _submit(self, apply, on_done=None, coalesce_key=None, merge=None, **kwargs) -> None:
+        self.worker.recorder.submit(apply, on_done, coalesce_key=coalesce_key, merge=merge, mode=self.mode, **kwargs)
 
     def _touch(self) -> bool:
         self.last_event_at = timezone.now()
@@ -95,7 +101,7 @@ class EventRouter:
             if self._account_values.get(key) == snap["value"]:
                 return  # IB re-sends every unchanged value with each account update: nothing to write
             self._account_values[key] = snap["value"]
-            self._submit(account_value_upsert, coalesce_key=("account-value", *key), snap=snap)
+            self._submit(account_value_upsert, coalesce_key=("account-value", *key), merge=account_values_upsert, snap=snap)
 
     def _on_pnl(self, pnl) -> None:
         if self._touch():

@@ -12,10 +12,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trading.live import live_event
-from trading.models import ActivityKind, Position
+from trading.models import ActivityKind
 from trading.models.activity import Severity
 from trading.orderref import order_ref_parse
-from trading.worker.store import activity_write, position_upsert
+from trading.worker.store import activity_write, position_find, position_upsert
 
 Key = tuple[str, int]  # (account, con_id)
 
@@ -50,7 +50,7 @@ class PositionLedger:
 def position_observe(*, mode: str, snap: dict, ledger: PositionLedger) -> tuple[list[dict], bool]:
     """Record a position report; returns (events, needs_verify) — True when part of the move is unexplained."""
     key = (snap["account"], snap["con_id"])
-    row = Position.objects.filter(mode=mode, account=snap["account"], con_id=snap["con_id"]).first()
+    row = position_find(mode=mode, account=snap["account"], con_id=snap["con_id"])
     old = row.quantity if row else Decimal(0)
     new = Decimal(snap["quantity"])
     unexplained = new - old - ledger.pending.pop(key, Decimal(0))

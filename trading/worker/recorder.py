@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,9 @@ class Op:
     # Ops with the same key in one batch collapse into one: the first one's place, the last one's data
     # (an order's PreSubmitted→Submitted→Filled burst is one write of its final state).
     key: tuple | None = None
+    # Ops naming the same `merge` function in one batch are written together, by one call of
+    # merge(items=[kwargs, ...]) at the first one's place (an account update's dozens of values: one statement).
+    merge: Callable[..., object] | None = None
 
     def describe(self) -> str:
         return f"{self.apply.__name__}({json.dumps(self.kwargs, default=str)[:300]})"
@@ -53,9 +57,17 @@ class RecorderStats:
 
 
 class Recorder:
-    def __init__(self, *, publish: Callable[[dict], None], dead_letter_path: Path):
+    def __init__(
+        self,
+        *,
+        publish: Callable[[dict], None],
+        dead_letter_path: Path,
+        batch_scope: Callable[[list[dict]], AbstractContextManager] | None = None,
+    ):
         self.queue: asyncio.Queue[Op] = asyncio.Queue()
         self.publish = publish
+        # Entered inside each batch's transaction with the ops' kwargs (e.g. to read their rows up front).
+        self.batch_scope = batch_scope or (lambda items: nullcontext())
         self.dead_letter_path = dead_letter_path
         self.stats = RecorderStats()
         # One thread: a single writer keeps event order and one database connection.
@@ -63,9 +75,15 @@ class Recorder:
         self._task: asyncio.Task | None = None
 
     def submit(
-        self, apply: Callable[..., object], on_done: Callable[[object], None] | None = None, *, coalesce_key=None, **kwargs
+        self,
+        apply: Callable[..., object],
+        on_done: Callable[[object], None] | None = None,
+        *,
+        coalesce_key=None,
+        merge: Callable[..., object] | None = None,
+        **kwargs,
     ) -> None:
-        self.queue.put_nowait(Op(apply, kwargs, on_done, key=coalesce_key))
+        self.queue.put_nowait(Op(apply, kwargs, on_done, key=coalesce_key, merge=merge))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="recorder")
@@ -132,7 +150,7 @@ class Recorder:
         close_old_connections()
         started = time.perf_counter()
         try:
-            with transaction.atomic():
+            with transaction.atomic(), self.batch_scope([op.kwargs for op in batch]):
                 results = [op.apply(**op.kwargs) for op in batch]
         except TRANSIENT:
             raise
@@ -168,7 +186,7 @@ class Recorder:
 
 def coalesce(batch: list[Op]) -> list[Op]:
     """Keep one op per key: at the first one's position (so what depends on it still follows it), with
-    the last one's data (the newest state)."""
+    the last one's data (the newest state). Then ops sharing a `merge` function become one op there."""
     first: dict[tuple, Op] = {}
     kept: list[Op] = []
     for op in batch:
@@ -179,7 +197,17 @@ def coalesce(batch: list[Op]) -> list[Op]:
         else:
             first[op.key] = op
             kept.append(op)
-    return kept
+    merged: dict[Callable, Op] = {}
+    out: list[Op] = []
+    for op in kept:
+        if op.merge is None or op.on_done is not None:
+            out.append(op)
+        elif op.merge in merged:
+            merged[op.merge].kwargs["items"].append(op.kwargs)
+        else:
+            merged[op.merge] = Op(op.merge, {"items": [op.kwargs]}, queued_at=op.queued_at)
+            out.append(merged[op.merge])
+    return out
 
 
 def _is_transient(exc: DatabaseError) -> bool:

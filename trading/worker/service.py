@@ -40,7 +40,7 @@ from trading.worker.snapshots import (
     position_snapshot,
     trade_snapshot,
 )
-from trading.worker.store import activity_write
+from trading.worker.store import activity_write, batch_scope
 
 log = logging.getLogger("trading.worker")
 
@@ -74,7 +74,9 @@ class IBWorker:
         self.ledger = PositionLedger(options.client_id)
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
-            publish=self.broadcaster.publish, dead_letter_path=options.var_dir / "recorder-dead-letters.jsonl"
+            publish=self.broadcaster.publish,
+            dead_letter_path=options.var_dir / "recorder-dead-letters.jsonl",
+            batch_scope=batch_scope,
         )
         self.lag = LoopLagMonitor()
         self.events = EventRouter(self)
@@ -371,7 +373,11 @@ class IBWorker:
                 "connects": self.connects,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
-                "broadcast": {"sent": self.broadcaster.sent, "failed": self.broadcaster.failed},
+                "broadcast": {
+                    "sent": self.broadcaster.sent,
+                    "failed": self.broadcaster.failed,
+                    "dropped": self.broadcaster.dropped,
+                },
                 "handlers": self.handlers.snapshot(),
             },
         }

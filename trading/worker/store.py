@@ -3,12 +3,21 @@
 Each function takes a snapshot (trading.worker.snapshots) and returns the live events to broadcast
 once the batch commits. They are idempotent: replaying an event (a reconnect re-sends open orders and
 today's executions) updates rows to IB's truth and never stores a fill twice.
+
+The recorder runs a burst of events in one transaction inside `batch_scope`: the orders, fills,
+positions and runs the batch names are read in a few queries up front and every row read or written
+is remembered until the transaction ends, so an order's statuses, its execution and its commission
+cost one lookup between them instead of one each. Outside a batch scope every lookup queries.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from trading.activity import activity_record
@@ -66,13 +75,120 @@ def order_event(value: Order) -> dict:
     }
 
 
+# ----- the batch cache ---------------------------------------------------------------------------
+
+MISSING = None  # a cached None: the row is known not to exist
+
+
+class BatchCache:
+    """Rows one recorder transaction has read or written, by key; `None` = known not to exist.
+
+    Keys: ("order-perm", mode, perm_id), ("order-id", mode, client_id, order_id), ("fill", exec_id),
+    ("position", mode, account, con_id), ("holding", mode, strategy, con_id), ("run", run_id).
+    Only the recorder's thread writes orders (after the order gateway's first insert, committed before
+    IB hears of the order), fills, positions and holdings, so what the batch read stays true until it ends.
+    """
+
+    def __init__(self):
+        self.rows: dict[tuple, object] = {}
+
+    def lookup(self, key: tuple, query):
+        """The cached row for `key`, else `query()` (a row or None), remembered."""
+        if key in self.rows:
+            return self.rows[key]
+        row = self.rows[key] = query()
+        return row
+
+    def remember_order(self, order: Order) -> None:
+        if order.perm_id:
+            self.rows[("order-perm", order.mode, order.perm_id)] = order
+        if order.order_id > 0:
+            self.rows[("order-id", order.mode, order.client_id, order.order_id)] = order
+
+    def prefetch(self, items: list[dict]) -> None:
+        """Read what a batch of ops (their kwargs) will look up: a query per table, not one per event."""
+        perms, order_ids, exec_ids, positions, run_ids = set(), set(), set(), set(), set()
+        for kwargs in items:
+            mode, snap = kwargs.get("mode"), kwargs.get("snap")
+            if not mode or not isinstance(snap, dict):
+                continue
+            if snap.get("perm_id"):
+                perms.add((mode, snap["perm_id"]))
+            order_id = snap.get("ib_order_id", snap.get("order_id"))
+            if order_id and order_id > 0 and "client_id" in snap:
+                order_ids.add((mode, snap["client_id"], order_id))
+            if snap.get("exec_id"):
+                exec_ids.add(snap["exec_id"])
+            if "quantity" in snap and "con_id" in snap and "account" in snap:
+                positions.add((mode, snap["account"], snap["con_id"]))
+            ref = order_ref_parse(snap.get("order_ref") or "")
+            if ref is not None:
+                run_ids.add(ref.run_id)
+        if perms or order_ids:
+            for key in [("order-perm", *k) for k in perms] + [("order-id", *k) for k in order_ids]:
+                self.rows.setdefault(key, MISSING)
+            match = Q(pk__in=[])
+            for mode, perm in perms:
+                match |= Q(mode=mode, perm_id=perm)
+            for mode, client_id, order_id in order_ids:
+                match |= Q(mode=mode, client_id=client_id, order_id=order_id)
+            for order in Order.objects.filter(match):
+                self.remember_order(order)
+        if exec_ids:
+            for exec_id in exec_ids:
+                self.rows.setdefault(("fill", exec_id), MISSING)
+            for fill in Fill.objects.filter(exec_id__in=exec_ids):
+                self.rows[("fill", fill.exec_id)] = fill
+        if positions:
+            for key in positions:
+                self.rows.setdefault(("position", *key), MISSING)
+            match = Q(pk__in=[])
+            for mode, account, con_id in positions:
+                match |= Q(mode=mode, account=account, con_id=con_id)
+            for position in Position.objects.filter(match):
+                self.rows[("position", position.mode, position.account, position.con_id)] = position
+        if run_ids:
+            found = set(IntentRun.objects.filter(pk__in=run_ids).values_list("pk", flat=True))
+            for run_id in run_ids:
+                self.rows[("run", run_id)] = run_id in found
+
+
+_local = threading.local()
+
+
+def _cache() -> BatchCache:
+    """The running batch's cache, or a throwaway one (every lookup queries) outside a batch."""
+    return getattr(_local, "cache", None) or BatchCache()
+
+
+@contextmanager
+def batch_scope(items: list[dict]) -> Iterator[BatchCache]:
+    """Remember rows for the duration of one recorder transaction (enter it inside the transaction)."""
+    cache = BatchCache()
+    cache.prefetch(items)
+    _local.cache = cache
+    try:
+        yield cache
+    finally:
+        _local.cache = None
+
+
+# ----- orders and fills --------------------------------------------------------------------------
+
+
 def _find_order(mode: str, snap: dict) -> Order | None:
+    cache = _cache()
     if snap["perm_id"]:
-        found = Order.objects.filter(mode=mode, perm_id=snap["perm_id"]).first()
+        found = cache.lookup(
+            ("order-perm", mode, snap["perm_id"]), lambda: Order.objects.filter(mode=mode, perm_id=snap["perm_id"]).first()
+        )
         if found:
             return found
     if snap["order_id"] > 0:
-        return Order.objects.filter(mode=mode, client_id=snap["client_id"], order_id=snap["order_id"]).first()
+        return cache.lookup(
+            ("order-id", mode, snap["client_id"], snap["order_id"]),
+            lambda: Order.objects.filter(mode=mode, client_id=snap["client_id"], order_id=snap["order_id"]).first(),
+        )
     if snap.get("order_ref") and order_ref_parse(snap["order_ref"]) is not None:
         # A completed order comes back with permId only. If the worker died between writing the row
         # and IB's first answer, the row has no permId yet: find it by its tag, contract and size.
@@ -93,8 +209,8 @@ def _attribution(order_ref: str) -> tuple[int | None, str]:
     ref = order_ref_parse(order_ref)
     if ref is None:
         return None, ""
-    run_id = ref.run_id if IntentRun.objects.filter(pk=ref.run_id).exists() else None
-    return run_id, ref.owner
+    exists = _cache().lookup(("run", ref.run_id), lambda: IntentRun.objects.filter(pk=ref.run_id).exists())
+    return (ref.run_id if exists else None), ref.owner
 
 
 def order_upsert(*, mode: str, snap: dict) -> list[dict]:
@@ -121,6 +237,7 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
     if snap.get("last_error"):
         order.last_error = snap["last_error"]
     order.save()
+    _cache().remember_order(order)
     if not created and before == order.status:
         return [live_event("order.status", order_event(order), mode=mode)]
     events = [live_event("order.status", order_event(order), mode=mode)]
@@ -134,7 +251,7 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
             f" (order {order.order_id}, {order.status})",
             mode=mode,
             strategy=order.strategy,
-            run=order.run,
+            run_id=order.run_id,
             payload={"order": order.pk, "perm_id": order.perm_id, "status": order.status, "error": order.last_error},
         )
         events.append(activity_event(entry))
@@ -143,7 +260,8 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
 
 def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
     """Store one execution exactly once; returns (events, was_new). A replay only fills in commission."""
-    existing = Fill.objects.filter(exec_id=snap["exec_id"]).first()
+    cache = _cache()
+    existing = _find_fill(cache, snap["exec_id"])
     if existing is not None:
         if existing.commission is None and snap["commission"] is not None:
             _apply_commission(existing, snap)
@@ -151,6 +269,8 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
     order = _find_order(mode, {"perm_id": snap["perm_id"], "order_id": snap["ib_order_id"], "client_id": snap["client_id"]})
     if order is not None and not order.perm_id and snap["perm_id"]:
         Order.objects.filter(pk=order.pk).update(perm_id=snap["perm_id"])  # the execution tells us
+        order.perm_id = snap["perm_id"]
+        cache.remember_order(order)
     run_id, strategy = _attribution(snap["order_ref"])
     fill = Fill.objects.create(
         mode=mode,
@@ -166,6 +286,7 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
                                 "commission_currency", "con_id", "symbol", "sec_type", "exchange", "currency",
                                 "local_symbol")},
     )  # fmt: skip
+    cache.rows[("fill", fill.exec_id)] = fill
     if fill.strategy:
         holding_apply_fill(mode=mode, fill=fill)
     entry = activity_record(
@@ -173,14 +294,18 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
         message=f"fill: {fill.side} {fill.shares:f} {fill.symbol} @ {fill.price:f} (exec {fill.exec_id})",
         mode=mode,
         strategy=fill.strategy,
-        run=fill.run,
+        run_id=fill.run_id,
         payload={"fill": fill.pk, "exec_id": fill.exec_id, "order": fill.order_id},
     )
     return [live_event("fill.new", fill_event(fill), mode=mode), activity_event(entry)], True
 
 
+def _find_fill(cache: BatchCache, exec_id: str) -> Fill | None:
+    return cache.lookup(("fill", exec_id), lambda: Fill.objects.filter(exec_id=exec_id).first())
+
+
 def commission_record(*, mode: str, snap: dict) -> list[dict]:
-    fill = Fill.objects.filter(exec_id=snap["exec_id"]).first()
+    fill = _find_fill(_cache(), snap["exec_id"])
     if fill is None:
         return []  # the execution row comes first; a replay after reconnect fills this in
     _apply_commission(fill, snap)
@@ -213,11 +338,15 @@ def fill_event(fill: Fill) -> dict:
 
 def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
     """A strategy's holding moves with its fills; the average cost follows the position's opening side."""
-    holding, _ = Holding.objects.get_or_create(
-        mode=mode,
-        strategy=fill.strategy,
-        con_id=fill.con_id,
-        defaults={"symbol": fill.symbol, "sec_type": fill.sec_type, "exchange": fill.exchange, "currency": fill.currency},
+    cache = _cache()
+    holding = cache.lookup(
+        ("holding", mode, fill.strategy, fill.con_id),
+        lambda: Holding.objects.get_or_create(
+            mode=mode,
+            strategy=fill.strategy,
+            con_id=fill.con_id,
+            defaults={"symbol": fill.symbol, "sec_type": fill.sec_type, "exchange": fill.exchange, "currency": fill.currency},
+        )[0],
     )
     signed = fill.shares if fill.side == "BUY" else -fill.shares
     old, new = holding.quantity, holding.quantity + signed
@@ -232,19 +361,32 @@ def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
 
 def position_upsert(*, mode: str, snap: dict) -> list[dict]:
     """The latest position per account and contract; a flat position's row is removed."""
-    key = {"mode": mode, "account": snap["account"], "con_id": snap["con_id"]}
-    quantity = Decimal(snap["quantity"])
+    cache, quantity = _cache(), Decimal(snap["quantity"])
+    key = ("position", mode, snap["account"], snap["con_id"])
+    position = position_find(mode=mode, account=snap["account"], con_id=snap["con_id"])
     if quantity == 0:
-        Position.objects.filter(**key).delete()
+        if position is not None:
+            position.delete()
+        cache.rows[key] = MISSING
         return [live_event("position.update", {**snap, "quantity": "0"}, mode=mode)]
-    fields = {k: snap[k] for k in ("symbol", "sec_type", "exchange", "currency", "local_symbol")}
-    fields["quantity"] = quantity
-    fields["avg_cost"] = Decimal(snap["avg_cost"])
+    if position is None:
+        position = Position(mode=mode, account=snap["account"], con_id=snap["con_id"])
+    for name in ("symbol", "sec_type", "exchange", "currency", "local_symbol"):
+        setattr(position, name, snap[name])
+    position.quantity = quantity
+    position.avg_cost = Decimal(snap["avg_cost"])
     for name in ("market_price", "market_value", "unrealized_pnl", "realized_pnl"):
         if snap.get(name) is not None:
-            fields[name] = Decimal(snap[name])
-    position, _ = Position.objects.update_or_create(**key, defaults=fields)
+            setattr(position, name, Decimal(snap[name]))
+    position.save()
+    cache.rows[key] = position
     return [live_event("position.update", position_event(position), mode=mode)]
+
+
+def position_find(*, mode: str, account: str, con_id: int) -> Position | None:
+    return _cache().lookup(
+        ("position", mode, account, con_id), lambda: Position.objects.filter(mode=mode, account=account, con_id=con_id).first()
+    )
 
 
 def position_event(position: Position) -> dict:
@@ -263,10 +405,25 @@ def position_event(position: Position) -> dict:
 
 
 def account_value_upsert(*, mode: str, snap: dict) -> list[dict]:
-    AccountValue.objects.update_or_create(
-        mode=mode, account=snap["account"], tag=snap["tag"], currency=snap["currency"], defaults={"value": snap["value"]}
+    return account_values_upsert(items=[{"mode": mode, "snap": snap}])
+
+
+def account_values_upsert(*, items: list[dict]) -> list[dict]:
+    """Many account values in one statement (an account update re-sends dozens at once); last one wins."""
+    rows = {}
+    for item in items:
+        snap = item["snap"]
+        key = (item["mode"], snap["account"], snap["tag"], snap["currency"])
+        rows[key] = AccountValue(
+            mode=item["mode"], account=snap["account"], tag=snap["tag"], currency=snap["currency"], value=snap["value"]
+        )
+    AccountValue.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["mode", "account", "tag", "currency"],
+        update_fields=["value", "updated_at"],
     )
-    return [live_event("account.value", snap, mode=mode)]
+    return [live_event("account.value", item["snap"], mode=item["mode"]) for item in items]
 
 
 def activity_event(entry) -> dict:

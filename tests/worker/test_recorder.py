@@ -1,0 +1,102 @@
+"""The recorder's batching: coalescing and merging, the batch cache, and a bad event set aside alone."""
+
+import asyncio
+import json
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from tests.worker.test_store import fill_snap, order_snap
+from trading.models import AccountValue, Fill, Order
+from trading.worker.recorder import Op, Recorder, coalesce
+from trading.worker.store import (
+    account_value_upsert,
+    account_values_upsert,
+    batch_scope,
+    commission_record,
+    fill_record,
+    order_upsert,
+)
+
+
+def value(tag, amount, currency="USD"):
+    return {"mode": "paper", "snap": {"account": "DU1", "tag": tag, "currency": currency, "value": amount}}
+
+
+def test_coalescing_keeps_the_first_place_and_the_last_data_and_merging_groups_ops_into_one():
+    first = Op(order_upsert, {"snap": {"status": "Submitted"}}, key=("order", 1, 7))
+    fill = Op(fill_record, {"snap": {"exec_id": "x"}})
+    last = Op(order_upsert, {"snap": {"status": "Filled"}}, key=("order", 1, 7))
+    cash = Op(account_value_upsert, value("CashBalance", "1"), key=("av", "CashBalance"), merge=account_values_upsert)
+    net = Op(account_value_upsert, value("NetLiquidation", "2"), key=("av", "NetLiquidation"), merge=account_values_upsert)
+    cash_again = Op(account_value_upsert, value("CashBalance", "3"), key=("av", "CashBalance"), merge=account_values_upsert)
+
+    out = coalesce([first, cash, fill, last, net, cash_again])
+
+    assert [op.apply for op in out] == [order_upsert, account_values_upsert, fill_record]
+    assert out[0].kwargs["snap"]["status"] == "Filled"
+    assert [item["snap"]["value"] for item in out[1].kwargs["items"]] == ["3", "2"]
+
+
+@pytest.mark.django_db
+def test_account_values_are_upserted_in_one_statement_and_the_last_one_wins():
+    account_values_upsert(items=[value("CashBalance", "100"), value("NetLiquidation", "200")])
+    with CaptureQueriesContext(connection) as queries:
+        events = account_values_upsert(
+            items=[value("CashBalance", "150"), value("CashBalance", "175"), value("BuyingPower", "9")]
+        )
+    assert len(queries) == 1
+    assert dict(AccountValue.objects.values_list("tag", "value")) == {
+        "CashBalance": "175",
+        "NetLiquidation": "200",
+        "BuyingPower": "9",
+    }
+    assert [e["payload"]["value"] for e in events] == ["150", "175", "9"]
+
+
+@pytest.mark.django_db
+def test_in_a_batch_an_orders_statuses_fill_and_commission_cost_one_lookup_each_and_record_the_same_rows():
+    order_upsert(mode="paper", snap=order_snap(perm_id=555, status="PreSubmitted"))
+    ops = [
+        (order_upsert, {"mode": "paper", "snap": order_snap(perm_id=555, status="Submitted")}),
+        (order_upsert, {"mode": "paper", "snap": order_snap(perm_id=555, status="Filled", filled="10", remaining="0")}),
+        (fill_record, {"mode": "paper", "snap": fill_snap()}),
+        (commission_record, {"mode": "paper", "snap": {"exec_id": "0001.01", "commission": "1.25", "commission_currency": "USD", "realized_pnl": "0"}}),
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), batch_scope([kw for _, kw in ops]):
+        for apply, kwargs in ops:
+            apply(**kwargs)
+
+    order_reads = [q for q in queries if q["sql"].startswith("SELECT") and '"trading_order"' in q["sql"].split("WHERE")[0]]
+    fill_reads = [q for q in queries if q["sql"].startswith("SELECT") and '"trading_fill"' in q["sql"].split("WHERE")[0]]
+    assert (len(order_reads), len(fill_reads)) == (1, 1), [q["sql"][:120] for q in queries]
+    order, fill = Order.objects.get(), Fill.objects.get()
+    assert (order.status, order.filled, fill.order_id, fill.commission) == ("Filled", 10, order.pk, 1.25)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_bad_event_in_a_batch_is_set_aside_and_the_rest_written_once_without_the_rolled_back_rows(tmp_path):
+    published = []
+    dead = tmp_path / "dead.jsonl"
+
+    def explode(*, mode, snap):
+        raise ValueError("not a number: 'abc'")
+
+    async def scenario():
+        recorder = Recorder(publish=published.append, dead_letter_path=dead, batch_scope=batch_scope)
+        recorder.start()
+        # queued before the writer runs: one batch, whose transaction the bad op rolls back
+        recorder.submit(order_upsert, mode="paper", snap=order_snap(perm_id=555))
+        recorder.submit(explode, mode="paper", snap={"exec_id": "bad"})
+        recorder.submit(fill_record, mode="paper", snap=fill_snap())
+        await recorder.stop()
+        return recorder.stats
+
+    stats = asyncio.run(scenario())
+
+    assert Order.objects.count() == 1 and Fill.objects.get().order == Order.objects.get()
+    assert stats.dead_letters == 1 and stats.batches == 1
+    kept = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert [(k["op"], k["error"]) for k in kept] == [("explode", "ValueError(\"not a number: 'abc'\")")]
+    assert {e["type"] for e in published} >= {"order.status", "fill.new"}
