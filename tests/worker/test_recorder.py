@@ -100,3 +100,21 @@ def test_a_bad_event_in_a_batch_is_set_aside_and_the_rest_written_once_without_t
     kept = [json.loads(line) for line in dead.read_text().splitlines()]
     assert [(k["op"], k["error"]) for k in kept] == [("explode", "ValueError(\"not a number: 'abc'\")")]
     assert {e["type"] for e in published} >= {"order.status", "fill.new"}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_database_thread_keeps_its_connection_from_one_batch_to_the_next():
+    """(The database dropping it is the outage drill's part: tests/drills/test_outages.py.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trading.worker.dbconn import connection_refresh
+
+    def batch():
+        connection_refresh()
+        Order.objects.count()
+        return id(connection.connection)
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        first, second = thread.submit(batch).result(), thread.submit(batch).result()
+        thread.submit(lambda: connection.close()).result()
+    assert first == second

@@ -234,8 +234,11 @@ def run_interrupt_orphans(*, note: str = INTERRUPTED) -> list[IntentRun]:
 
 
 def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
-    """Poll until the run is final or `timeout` passes; expires it at its start deadline if still queued."""
+    """Poll until the run is final or `timeout` passes; expires it at its start deadline if still queued.
+
+    The first polls come quickly (a summary is done in tens of milliseconds), then every `poll` seconds."""
     deadline = time.monotonic() + timeout
+    pause = min(0.01, poll)
     while True:
         run = IntentRun.objects.get(pk=run_id)
         if run.status in RunStatus.final_values():
@@ -245,4 +248,5 @@ def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
             continue
         if time.monotonic() >= deadline:
             return run
-        time.sleep(poll)
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, poll)

@@ -8,10 +8,10 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from trading.models import HandlerStat, WorkerHeartbeat
+from trading.worker.dbconn import connection_refresh
 
 log = logging.getLogger("trading.worker.health")
 
@@ -52,7 +52,7 @@ class LoopLagMonitor:
 
 def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict]) -> None:
     """Upsert the heartbeat row and the handler stats (runs on the heartbeat thread)."""
-    close_old_connections()
+    connection_refresh()
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={**fields, "updated_at": timezone.now()})
     seen = []
     for stat in handler_stats:

@@ -18,7 +18,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+
+from trading.worker.dbconn import connection_refresh
 
 log = logging.getLogger("trading.worker.recorder")
 
@@ -147,7 +149,7 @@ class Recorder:
                 delay = min(delay * 2, RETRY_MAX)
 
     def _write_batch(self, batch: list[Op]) -> list:
-        close_old_connections()
+        connection_refresh()
         started = time.perf_counter()
         try:
             with transaction.atomic(), self.batch_scope([op.kwargs for op in batch]):

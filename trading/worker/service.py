@@ -28,6 +28,7 @@ from trading.models.activity import Severity
 from trading.worker import connection as codes
 from trading.worker.broadcast import Broadcaster
 from trading.worker.connection import Backoff, State
+from trading.worker.dbconn import connection_refresh
 from trading.worker.events import EventRouter
 from trading.worker.health import LoopLagMonitor, heartbeat_write
 from trading.worker.positions import PositionLedger
@@ -392,9 +393,7 @@ class IBWorker:
 
 
 def _db_call(fn, /, *args, **kwargs):
-    from django.db import close_old_connections
-
-    close_old_connections()  # a connection the database dropped (restart, pg_terminate_backend) is replaced
+    connection_refresh()  # a connection the database dropped (restart, pg_terminate_backend) is replaced
     return fn(*args, **kwargs)
 
 
