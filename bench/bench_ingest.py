@@ -56,15 +56,12 @@ async def tick_steps(stack: Stack, steps, seconds: float) -> list[dict]:
     return windows
 
 
-async def order_steps(
-    stack: Stack, steps, seconds: float, order_ref: str, socket: LiveSocket, arrivals: dict, profile: bool
-) -> tuple[list[dict], asyncio.Task]:
+async def order_steps(stack: Stack, steps, seconds: float, order_ref: str, profile: bool) -> list[dict]:
     ib = IB()
     await ib.connectAsync("127.0.0.1", stack.gateway_port, clientId=2, timeout=20)
     ib.client.MaxRequests = 0  # a load generator: no client-side throttling
     contracts = [Stock(s, "SMART", "USD") for s in ORDER_SYMBOLS]
     await ib.qualifyContractsAsync(*contracts)
-    listener = asyncio.create_task(_listen(socket, arrivals))
     windows, placed = [], 0
     for rate in steps:
         if profile:
@@ -82,14 +79,18 @@ async def order_steps(
         windows.append({"orders_per_s": rate, "start": start, "end": time.time(), "load": load_average()})
         await asyncio.sleep(2.0)  # let the step drain before the next one
     ib.disconnect()
-    return windows, listener
+    return windows
 
 
 async def _listen(socket: LiveSocket, arrivals: dict) -> None:
-    while True:
-        event = await socket.receive()
-        if event and event.get("type") == "fill.new":
-            arrivals.setdefault(event["payload"]["exec_id"], socket.received_at)
+    """Read from the moment it connects (an unread socket answers no ping: daphne closes it in ~50 s)."""
+    try:
+        while True:
+            event = await socket.receive()
+            if event and event.get("type") == "fill.new":
+                arrivals.setdefault(event["payload"]["exec_id"], socket.received_at)
+    except ConnectionError:
+        pass  # socket.closed_code says why; the report shows it
 
 
 def in_window(stamp: float, window: dict) -> bool:
@@ -178,10 +179,11 @@ async def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
     stack.start_web()
     await asyncio.to_thread(stack.start_worker, symbols=TICK_SYMBOLS)
     socket = await LiveSocket.connect(stack.web_port, cookie=cookie)
+    arrivals: dict[str, float] = {}
+    listener = asyncio.create_task(_listen(socket, arrivals))
     stack.control("stamps on")
     tick_windows = await tick_steps(stack, TICK_STEPS[mode], seconds)
-    arrivals: dict[str, float] = {}
-    order_windows, listener = await order_steps(stack, ORDER_STEPS[mode], seconds, order_ref, socket, arrivals, profile)
+    order_windows = await order_steps(stack, ORDER_STEPS[mode], seconds, order_ref, profile)
     executions = len([e for e in stack.control("executions") if e["order_ref"] == order_ref])
     from trading.models import Fill
 
@@ -190,6 +192,7 @@ async def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
     )
     await asyncio.sleep(3.0)  # the last pushes reach the socket (arrival times are stamped as they come)
     listener.cancel()
+    websocket_closed = socket.closed_code
     await socket.close()
     gateway = stack.gateway_stamps()
     recorder, handlers = stack.worker_stamps()
@@ -200,6 +203,7 @@ async def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
         "orders": analyse_orders(order_windows, gateway, handlers, recorder, arrivals),
         "loss": loss,
         "recorder_ops": recorder["ops"],
+        "websocket_closed_by_server": websocket_closed,
         "seconds_per_step": seconds,
     }
 
@@ -218,6 +222,8 @@ def report(result: dict) -> None:
               f" handler p50/p99 {h.get('p50')}/{h.get('p99')} ms; commit p50/p99 {c.get('p50')}/{c.get('p99')} ms;"
               f" websocket p50/p95/p99 {w.get('p50')}/{w.get('p95')}/{w.get('p99')} ms"
               f" ({row['websocket_received']}/{row['fills']} fills); load {row['load']}")  # fmt: skip
+    if result.get("websocket_closed_by_server"):
+        print(f"the server closed the websocket during the run (code {result['websocket_closed_by_server']})")
     print(f"loss check: {json.dumps(result['loss'])}")
     print(f"recorder writes by kind (whole run): {json.dumps(result['recorder_ops'])}")
 

@@ -1,4 +1,5 @@
-"""Writing to the append-only activity log. Every other module records through this one function."""
+"""Writing to the append-only activity log. Every other module records through `activity_record` (or,
+to insert many at once, builds entries with `activity_entry` and bulk-creates them: the recorder)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,28 @@ def activity_record(
     actor=None,
     payload: dict | None = None,
 ) -> ActivityEntry:
-    entry = ActivityEntry.objects.create(
+    entry = activity_entry(
+        kind=kind, message=message, severity=severity, mode=mode, strategy=strategy, run=run, run_id=run_id, actor=actor,
+        payload=payload,
+    )  # fmt: skip
+    entry.save()
+    return entry
+
+
+def activity_entry(
+    *,
+    kind: str,
+    message: str,
+    severity: str = Severity.INFO,
+    mode: str = "",
+    strategy: str = "",
+    run=None,
+    run_id: int | None = None,
+    actor=None,
+    payload: dict | None = None,
+) -> ActivityEntry:
+    """An entry not yet saved (logged now): for `activity_record`, or for a bulk insert."""
+    entry = ActivityEntry(
         kind=kind,
         severity=severity,
         mode=mode,

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.worker.test_store import fill_snap, order_snap
-from trading.models import AccountValue, Fill, Order
+from trading.models import AccountValue, ActivityEntry, Fill, Holding, Order
 from trading.worker.recorder import Op, Recorder, coalesce
 from trading.worker.store import (
     account_value_upsert,
@@ -64,15 +64,38 @@ def test_in_a_batch_an_orders_statuses_fill_and_commission_cost_one_lookup_each_
         (fill_record, {"mode": "paper", "snap": fill_snap()}),
         (commission_record, {"mode": "paper", "snap": {"exec_id": "0001.01", "commission": "1.25", "commission_currency": "USD", "realized_pnl": "0"}}),
     ]  # fmt: skip
+    events = []
     with CaptureQueriesContext(connection) as queries, transaction.atomic(), batch_scope([kw for _, kw in ops]):
         for apply, kwargs in ops:
-            apply(**kwargs)
+            result = apply(**kwargs)
+            events += result[0] if isinstance(result, tuple) else result
 
-    order_reads = [q for q in queries if q["sql"].startswith("SELECT") and '"trading_order"' in q["sql"].split("WHERE")[0]]
-    fill_reads = [q for q in queries if q["sql"].startswith("SELECT") and '"trading_fill"' in q["sql"].split("WHERE")[0]]
-    assert (len(order_reads), len(fill_reads)) == (1, 1), [q["sql"][:120] for q in queries]
+    def touching(verb, table):
+        return [q for q in queries if q["sql"].startswith(verb) and f'"{table}"' in q["sql"].split("WHERE")[0]]
+
+    assert (len(touching("SELECT", "trading_order")), len(touching("SELECT", "trading_fill"))) == (1, 1)
+    assert len(touching("INSERT", "trading_activityentry")) == 1  # "filled" and the fill: one statement
     order, fill = Order.objects.get(), Fill.objects.get()
     assert (order.status, order.filled, fill.order_id, fill.commission) == ("Filled", 10, order.pk, 1.25)
+    shown = {e["payload"]["id"]: e["payload"]["message"] for e in events if e["type"] == "activity.new"}
+    assert shown == dict(ActivityEntry.objects.filter(pk__in=shown).values_list("pk", "message")) and len(shown) == 2
+
+
+@pytest.mark.django_db
+def test_a_strategys_holding_moved_by_a_batch_of_fills_is_written_once_at_the_end():
+    from trading.orderref import order_ref_build
+
+    ref = order_ref_build(owner="testsignalgenerator", run_id=1)
+    ops = [
+        {"mode": "paper", "snap": fill_snap(exec_id=f"x{n}", order_ref=ref, shares="10", price=str(100 + n))} for n in range(3)
+    ]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), batch_scope(ops):
+        for kwargs in ops:
+            fill_record(**kwargs)
+    writes = [q for q in queries if q["sql"].startswith(("INSERT", "UPDATE")) and '"trading_holding"' in q["sql"].split("(")[0]]
+    assert len(writes) == 2  # created by the first fill, updated once when the batch ends
+    holding = Holding.objects.get()
+    assert (holding.quantity, holding.avg_cost) == (30, 101)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

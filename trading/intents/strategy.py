@@ -31,6 +31,11 @@ from trading.models import Strategy, StrategyTarget, TargetStatus
 
 HISTORY_TIMEOUT = 30.0
 NO_BARS = "IB returned no {bar_size} bars for {symbol} ({duration})"
+# IB answers a burst of history requests with error 162 "pacing violation" (identical requests within
+# 15 s, six for one contract within 2 s, 60 in 10 minutes): wait and ask again, longer each time.
+PACING_BACKOFF = (2.0, 5.0, 10.0)
+PACING_CODE = 162
+PACED_OUT = NO_BARS + ": still a pacing violation after {tries} tries over {waited:g} s"
 UNKNOWN_STRATEGY = "unknown strategy {name!r}"
 
 
@@ -112,7 +117,36 @@ def target_as_dict(target: StrategyTarget) -> dict:
 
 
 async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="") -> list:
-    """Historical TRADES bars (regular hours) or an IntentError naming what was asked."""
+    """Historical TRADES bars (regular hours) or an IntentError naming what was asked.
+
+    A pacing violation (error 162) is waited out: the request is repeated after each of
+    `PACING_BACKOFF`'s pauses, each wait in the activity log; any other empty answer fails at once."""
+    waited, attempt = 0.0, 0
+    while True:
+        attempt += 1
+        bars, paced = await _history_once(ctx, contract, duration=duration, bar_size=bar_size, end=end)
+        if bars:
+            return bars
+        asked = {"bar_size": bar_size, "symbol": contract.symbol, "duration": duration}
+        if not paced:
+            raise IntentError(NO_BARS.format(**asked))
+        if attempt > len(PACING_BACKOFF):
+            raise IntentError(PACED_OUT.format(**asked, tries=attempt, waited=waited))
+        pause = PACING_BACKOFF[attempt - 1]
+        await ctx.log(f"{NO_BARS.format(**asked)}: IB pacing violation (162), asking again in {pause:g} s (attempt {attempt})")
+        await asyncio.sleep(pause)
+        waited += pause
+
+
+async def _history_once(ctx: IntentContext, contract, *, duration: str, bar_size: str, end) -> tuple[list, bool]:
+    """(bars, whether IB refused with a pacing violation meanwhile)."""
+    paced = False
+
+    def on_error(req_id, code, message, _contract) -> None:
+        nonlocal paced
+        paced = paced or (code == PACING_CODE and "pacing violation" in message.lower())
+
+    ctx.ib.errorEvent += on_error
     try:
         bars = await asyncio.wait_for(
             ctx.ib.reqHistoricalDataAsync(
@@ -122,9 +156,9 @@ async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str,
         )
     except TimeoutError:
         bars = []
-    if not bars:
-        raise IntentError(NO_BARS.format(bar_size=bar_size, symbol=contract.symbol, duration=duration))
-    return list(bars)
+    finally:
+        ctx.ib.errorEvent -= on_error
+    return list(bars or []), paced
 
 
 def deployable_capital(net_liquidation: float, overall_exposure, strategy_exposure) -> float:

@@ -374,6 +374,8 @@ class IBWorker:
                 "connects": self.connects,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
+                # ib_insync keeps every order (~22 KB each) and fill of the session until it reconnects
+                "ib_session": {"trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills)},
                 "broadcast": {
                     "sent": self.broadcaster.sent,
                     "failed": self.broadcaster.failed,

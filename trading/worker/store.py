@@ -7,7 +7,9 @@ today's executions) updates rows to IB's truth and never stores a fill twice.
 The recorder runs a burst of events in one transaction inside `batch_scope`: the orders, fills,
 positions and runs the batch names are read in a few queries up front and every row read or written
 is remembered until the transaction ends, so an order's statuses, its execution and its commission
-cost one lookup between them instead of one each. Outside a batch scope every lookup queries.
+cost one lookup between them instead of one each. Activity entries and strategy holdings are written
+when the batch ends (one insert for all the entries, one update per holding), still inside its
+transaction. Outside a batch scope every lookup queries and every write is immediate.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
-from trading.activity import activity_record
+from trading.activity import activity_entry
 from trading.live import live_event
 from trading.models import (
     AccountValue,
+    ActivityEntry,
     ActivityKind,
     Fill,
     Holding,
@@ -89,8 +92,38 @@ class BatchCache:
     IB hears of the order), fills, positions and holdings, so what the batch read stays true until it ends.
     """
 
-    def __init__(self):
+    def __init__(self, *, deferred: bool = False):
         self.rows: dict[tuple, object] = {}
+        # In a batch: entries (with the live events that show them) and holdings written at its end.
+        self.deferred = deferred
+        self.activity: list[tuple[ActivityEntry, dict]] = []
+        self.holdings: dict[tuple, Holding] = {}
+
+    def activity_add(self, entry: ActivityEntry) -> dict:
+        """The entry's live event; in a batch its id and time are filled in when the batch writes it."""
+        if not self.deferred:
+            entry.save()
+            return activity_event(entry)
+        event = activity_event(entry)
+        self.activity.append((entry, event))
+        return event
+
+    def holding_changed(self, holding: Holding) -> None:
+        if self.deferred:
+            self.holdings[(holding.mode, holding.strategy, holding.con_id)] = holding
+        else:
+            holding.save()
+
+    def write_deferred(self) -> None:
+        if self.activity:
+            ActivityEntry.objects.bulk_create([entry for entry, _ in self.activity])
+            for entry, event in self.activity:
+                event["payload"]["id"] = entry.pk
+                event["time"] = entry.created_at.isoformat()
+            self.activity = []
+        for holding in self.holdings.values():
+            holding.save()
+        self.holdings = {}
 
     def lookup(self, key: tuple, query):
         """The cached row for `key`, else `query()` (a row or None), remembered."""
@@ -164,11 +197,12 @@ def _cache() -> BatchCache:
 @contextmanager
 def batch_scope(items: list[dict]) -> Iterator[BatchCache]:
     """Remember rows for the duration of one recorder transaction (enter it inside the transaction)."""
-    cache = BatchCache()
+    cache = BatchCache(deferred=True)
     cache.prefetch(items)
     _local.cache = cache
     try:
         yield cache
+        cache.write_deferred()
     finally:
         _local.cache = None
 
@@ -244,7 +278,7 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
     if created or order.status in FINAL_STATUSES:
         verb = "new order" if created else order.status.lower()
         severity = Severity.WARNING if order.status == OrderStatus.INACTIVE else Severity.INFO
-        entry = activity_record(
+        entry = activity_entry(
             kind=ActivityKind.ORDER,
             severity=severity,
             message=f"{verb}: {order.action} {order.total_quantity:f} {order.symbol} {order.order_type}"
@@ -254,7 +288,7 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
             run_id=order.run_id,
             payload={"order": order.pk, "perm_id": order.perm_id, "status": order.status, "error": order.last_error},
         )
-        events.append(activity_event(entry))
+        events.append(_cache().activity_add(entry))
     return events
 
 
@@ -289,7 +323,7 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
     cache.rows[("fill", fill.exec_id)] = fill
     if fill.strategy:
         holding_apply_fill(mode=mode, fill=fill)
-    entry = activity_record(
+    entry = activity_entry(
         kind=ActivityKind.FILL,
         message=f"fill: {fill.side} {fill.shares:f} {fill.symbol} @ {fill.price:f} (exec {fill.exec_id})",
         mode=mode,
@@ -297,7 +331,7 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
         run_id=fill.run_id,
         payload={"fill": fill.pk, "exec_id": fill.exec_id, "order": fill.order_id},
     )
-    return [live_event("fill.new", fill_event(fill), mode=mode), activity_event(entry)], True
+    return [live_event("fill.new", fill_event(fill), mode=mode), cache.activity_add(entry)], True
 
 
 def _find_fill(cache: BatchCache, exec_id: str) -> Fill | None:
@@ -355,7 +389,7 @@ def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
     elif abs(new) > abs(old):
         holding.avg_cost = (holding.avg_cost * abs(old) + fill.price * abs(signed)) / abs(new)
     holding.quantity = new
-    holding.save()
+    cache.holding_changed(holding)
     return holding
 
 
@@ -444,5 +478,5 @@ def activity_event(entry) -> dict:
 
 
 def activity_write(*, mode: str, kind: str, message: str, severity: str = Severity.INFO, payload=None) -> list[dict]:
-    entry = activity_record(kind=kind, message=message, severity=severity, mode=mode, payload=payload or {})
-    return [activity_event(entry)]
+    entry = activity_entry(kind=kind, message=message, severity=severity, mode=mode, payload=payload or {})
+    return [_cache().activity_add(entry)]

@@ -1,4 +1,5 @@
-"""User intents for the drills: `drill_orders` places orders through the order gateway; `drill_history` asks for bars.
+"""User intents for the drills: `drill_orders` places orders through the order gateway; `drill_history` asks for bars the way
+the strategies do (trading.intents.strategy.history).
 
 A limit order rests until the drill moves the price through it; `hold` keeps the run going (so the
 worker can be killed mid-run) after its orders are placed, one `pause` apart.
@@ -50,11 +51,9 @@ class DrillHistory(Intent):
         symbol: str = "SPY"
 
     async def run(self, ctx, params):
-        from trading.intents.context import IntentError
+        from trading.intents.strategy import history
 
         contract = Stock(params.symbol, "SMART", "USD")
         await ctx.qualify(contract)
-        bars = await ctx.ib.reqHistoricalDataAsync(contract, "", "2 D", "1 hour", "TRADES", True)
-        if not bars:
-            raise IntentError(f"no bars for {params.symbol} (IB refused the request)")
+        bars = await history(ctx, contract, duration="2 D", bar_size="1 hour")  # what the strategies use
         return {"bars": len(bars)}
