@@ -6,6 +6,7 @@ import pytest
 from ib_insync import Stock
 
 from tests.intents.conftest import submit_and_wait
+from trading.intents import strategy
 from trading.intents.indicators import level_signal, macd
 from trading.intents.runs import IntentParamsInvalid, run_submit
 from trading.models import RunSource, RunStatus, Strategy, StrategyTarget, TargetStatus
@@ -68,8 +69,9 @@ def test_it_publishes_under_another_strategy_id(paper_gateway, console_worker):
         run_submit(intent="testsignalgenerator", params={"strategy_id": "nobody"}, source=RunSource.CLI)
 
 
-def test_no_bars_from_ib_publishes_an_error_target_and_fails_the_run(paper_gateway, console_worker):
-    paper_gateway.inject_pacing_violation()
+def test_no_bars_from_ib_publishes_an_error_target_and_fails_the_run(paper_gateway, console_worker, monkeypatch):
+    monkeypatch.setattr(strategy, "PACING_BACKOFF", (0.1,))  # refused past the last wait: no bars
+    paper_gateway.inject_pacing_violation(2)
 
     run = submit_and_wait("testsignalgenerator", dry_run=False)
 
