@@ -11,22 +11,9 @@ from trading.models.activity import Severity
 log = logging.getLogger("trading.activity")
 
 
-def activity_record(
-    *,
-    kind: str,
-    message: str,
-    severity: str = Severity.INFO,
-    mode: str = "",
-    strategy: str = "",
-    run=None,
-    run_id: int | None = None,
-    actor=None,
-    payload: dict | None = None,
-) -> ActivityEntry:
-    entry = activity_entry(
-        kind=kind, message=message, severity=severity, mode=mode, strategy=strategy, run=run, run_id=run_id, actor=actor,
-        payload=payload,
-    )  # fmt: skip
+def activity_record(**fields) -> ActivityEntry:
+    """Write one entry now; the fields are `activity_entry`'s."""
+    entry = activity_entry(**fields)
     entry.save()
     return entry
 
