@@ -13,6 +13,7 @@ web process share one Redis list, so one slow process loses the push for all its
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import time
@@ -41,20 +42,19 @@ def coalesce_key(event: dict) -> tuple:
 
 class OverCapacityCounter(logging.Filter):
     """channels_redis reports a group message it could not queue only as an INFO line on its logger:
-    turn those into a count and a (rate-limited) warning of ours."""
-
-    def __init__(self, on_drop):
-        super().__init__()
-        self.on_drop = on_drop
+    the broadcaster whose send logged it (a context variable set around each send) counts it instead."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if "over capacity" in str(record.msg) and record.args:
-            self.on_drop(int(record.args[0]))
+        broadcaster = _sending.get()
+        if broadcaster is not None and "over capacity" in str(record.msg) and record.args:
+            broadcaster._on_dropped(int(record.args[0]))
             return False
         return True
 
 
 CHANNELS_REDIS_LOGGER = logging.getLogger("channels_redis.core")
+OVER_CAPACITY = OverCapacityCounter()
+_sending: contextvars.ContextVar[Broadcaster | None] = contextvars.ContextVar("broadcaster_sending", default=None)
 
 
 class Broadcaster:
@@ -70,7 +70,6 @@ class Broadcaster:
         self.coalesced = 0
         self._last_failure_log = 0.0
         self._last_drop_log = 0.0
-        self._over_capacity = OverCapacityCounter(self._on_dropped)
         # Every pushed event is numbered; a client that sees a gap (a dropped push) resyncs from a snapshot.
         self.epoch = f"{os.getpid()}-{int(time.time())}"
         self.seq = 0
@@ -97,7 +96,8 @@ class Broadcaster:
             )
 
     def start(self) -> None:
-        CHANNELS_REDIS_LOGGER.addFilter(self._over_capacity)
+        if OVER_CAPACITY not in CHANNELS_REDIS_LOGGER.filters:
+            CHANNELS_REDIS_LOGGER.addFilter(OVER_CAPACITY)
         if not CHANNELS_REDIS_LOGGER.isEnabledFor(logging.INFO):
             CHANNELS_REDIS_LOGGER.setLevel(logging.INFO)  # its only report of a refused push is at INFO
         self._tasks = [
@@ -114,7 +114,6 @@ class Broadcaster:
         await self._flush_latest()
         while not self.outbox.empty():
             await self._send(self._take([self.outbox.get_nowait()]))
-        CHANNELS_REDIS_LOGGER.removeFilter(self._over_capacity)
 
     async def _send_loop(self) -> None:
         while not self._stopping:
@@ -142,6 +141,7 @@ class Broadcaster:
         for event in events:
             self.seq += 1
             numbered.append({**event, "seq": self.seq, "epoch": self.epoch})
+        token = _sending.set(self)
         try:
             await self.layer.group_send(self.group, channel_batch_message(numbered))
             self.sent += len(numbered)
@@ -151,3 +151,5 @@ class Broadcaster:
             if now - self._last_failure_log > 10:
                 self._last_failure_log = now
                 log.warning("live push failed (%s: %s); %d failed so far", type(exc).__name__, exc, self.failed)
+        finally:
+            _sending.reset(token)

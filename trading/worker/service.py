@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.utils import timezone
 from ib_insync import IB
 
@@ -44,6 +45,8 @@ from trading.worker.snapshots import (
 from trading.worker.store import activity_write, batch_scope
 
 log = logging.getLogger("trading.worker")
+
+BACKGROUND_STOP_TIMEOUT = 5.0  # seconds the heartbeat and command tasks get to end at shutdown
 
 
 @dataclass
@@ -95,6 +98,7 @@ class IBWorker:
         self.connects = 0
         self.extensions: list = []  # objects with async on_connected(worker) / on_stop(worker), e.g. intent runs
         self._background: list[asyncio.Task] = []
+        self._command_layer = None
         self._heartbeat_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heartbeat")
         # Intent bodies' and the executor's database work: one thread, one connection, closed at stop.
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-db")
@@ -191,7 +195,12 @@ class IBWorker:
         await self.handlers.drain(timeout=5)
         for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        # A cancellation swallowed inside a library call (redis-py can) must not hang the shutdown.
+        _, stuck = await asyncio.wait(self._background, timeout=BACKGROUND_STOP_TIMEOUT) if self._background else ((), ())
+        if stuck:
+            log.warning("stopping without waiting for %s", ", ".join(sorted(t.get_name() for t in stuck)))
+        if self._command_layer is not None:
+            await asyncio.gather(self._command_layer.close_pools(), return_exceptions=True)
         await self.recorder.stop()
         await self._write_heartbeat()
         await self.broadcaster.stop()
@@ -217,9 +226,13 @@ class IBWorker:
         return self.handlers.snapshot()
 
     async def _command_loop(self) -> None:
-        """Commands sent to the worker's channel (trading.live.worker_command_send): reload handlers, runs."""
-        layer = get_channel_layer()
-        while True:
+        """Commands sent to the worker's channel (trading.live.worker_command_send): reload handlers, runs.
+
+        The worker receives on a channel layer of its own: a receive cut short at shutdown can leave
+        channels_redis's per-channel lock held on this loop, which must not block another worker's loop
+        in the same process (the tests run many)."""
+        layer = self._command_layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        while not self.stopping.is_set():
             try:
                 message = await layer.receive(worker_channel())
             except asyncio.CancelledError:
