@@ -82,6 +82,25 @@ def test_in_a_batch_an_orders_statuses_fill_and_commission_cost_one_lookup_each_
 
 
 @pytest.mark.django_db
+def test_a_burst_of_1200_order_events_in_one_batch_is_read_up_front_in_one_short_query():
+    """A reconnect's burst: one prefetch per table however many orders (an OR per order would pass
+    SQLite's 1,000-deep expression limit)."""
+    ops = [{"mode": "paper", "snap": order_snap(order_id=n, perm_id=10_000 + n)} for n in range(1, 1201)]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), batch_scope(ops):
+        for kwargs in ops[:600]:
+            order_upsert(**kwargs)
+    with CaptureQueriesContext(connection) as again, transaction.atomic(), batch_scope(ops):
+        for kwargs in ops:
+            order_upsert(**{**kwargs, "snap": {**kwargs["snap"], "status": "Filled"}})
+
+    def order_reads(captured):
+        return [q for q in captured if q["sql"].startswith("SELECT") and '"trading_order"' in q["sql"].split("WHERE")[0]]
+
+    assert len(order_reads(queries)) == 1 and len(order_reads(again)) == 1
+    assert Order.objects.count() == 1200 and not Order.objects.exclude(status="Filled").exists()
+
+
+@pytest.mark.django_db
 def test_a_strategys_holding_moved_by_a_batch_of_fills_is_written_once_at_the_end():
     from trading.orderref import order_ref_build
 

@@ -160,11 +160,7 @@ class BatchCache:
         if perms or order_ids:
             for key in [("order-perm", *k) for k in perms] + [("order-id", *k) for k in order_ids]:
                 self.rows.setdefault(key, MISSING)
-            match = Q(pk__in=[])
-            for mode, perm in perms:
-                match |= Q(mode=mode, perm_id=perm)
-            for mode, client_id, order_id in order_ids:
-                match |= Q(mode=mode, client_id=client_id, order_id=order_id)
+            match = _any_of(("mode",), "perm_id", perms) | _any_of(("mode", "client_id"), "order_id", order_ids)
             for order in Order.objects.filter(match):
                 self.remember_order(order)
         if exec_ids:
@@ -175,15 +171,24 @@ class BatchCache:
         if positions:
             for key in positions:
                 self.rows.setdefault(("position", *key), MISSING)
-            match = Q(pk__in=[])
-            for mode, account, con_id in positions:
-                match |= Q(mode=mode, account=account, con_id=con_id)
-            for position in Position.objects.filter(match):
+            for position in Position.objects.filter(_any_of(("mode", "account"), "con_id", positions)):
                 self.rows[("position", position.mode, position.account, position.con_id)] = position
         if run_ids:
             found = set(IntentRun.objects.filter(pk__in=run_ids).values_list("pk", flat=True))
             for run_id in run_ids:
                 self.rows[("run", run_id)] = run_id in found
+
+
+def _any_of(fields: tuple[str, ...], last: str, keys: set[tuple]) -> Q:
+    """Rows matching any key (`fields` + `last`), as one `IN` per distinct prefix: a batch of hundreds
+    of orders stays a short query (SQLite refuses an expression tree deeper than 1,000)."""
+    groups: dict[tuple, list] = {}
+    for key in keys:
+        groups.setdefault(key[:-1], []).append(key[-1])
+    match = Q(pk__in=[])
+    for prefix, values in groups.items():
+        match |= Q(**dict(zip(fields, prefix, strict=True)), **{f"{last}__in": values})
+    return match
 
 
 _local = threading.local()
