@@ -28,13 +28,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ib_insync import IB, MarketOrder, Stock  # noqa: E402
-
-from bench.stack import Stack, load_average, print_header, profile_start, summary_ms, wait_for  # noqa: E402
+from bench.stack import (  # noqa: E402
+    Stack,
+    load_average,
+    order_client,
+    place_paced,
+    print_header,
+    profile_start,
+    summary_ms,
+    wait_for,
+)
 from bench.wsclient import LiveSocket, session_cookie_for  # noqa: E402
 
 TICK_SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA")
-ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 TICK_STEPS = {"full": (1000, 2500, 5000, 10000, 20000), "quick": (1000, 5000, 10000)}
 ORDER_STEPS = {"full": (10, 25, 50, 75, 100, 150), "quick": (25, 75, 150)}  # orders/s; ~7 IB events per market order
 
@@ -57,25 +63,14 @@ async def tick_steps(stack: Stack, steps, seconds: float) -> list[dict]:
 
 
 async def order_steps(stack: Stack, steps, seconds: float, order_ref: str, profile: bool) -> list[dict]:
-    ib = IB()
-    await ib.connectAsync("127.0.0.1", stack.gateway_port, clientId=2, timeout=20)
-    ib.client.MaxRequests = 0  # a load generator: no client-side throttling
-    contracts = [Stock(s, "SMART", "USD") for s in ORDER_SYMBOLS]
-    await ib.qualifyContractsAsync(*contracts)
+    ib, contracts = await order_client(stack.gateway_port)
     windows, placed = [], 0
     for rate in steps:
         if profile:
             profile_start(stack, "worker", f"orders-{rate}", seconds + 2)
-        start = time.time()
-        loop = asyncio.get_running_loop()
-        began, count = loop.time(), int(rate * seconds)
-        for i in range(count):
-            delay = began + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            contract = contracts[placed % len(contracts)]
-            ib.placeOrder(contract, MarketOrder("BUY" if placed % 2 == 0 else "SELL", 1, orderRef=order_ref))
-            placed += 1
+        start, count = time.time(), int(rate * seconds)
+        await place_paced(ib, contracts, rate=rate, count=count, order_ref=order_ref, first=placed)
+        placed += count
         windows.append({"orders_per_s": rate, "start": start, "end": time.time(), "load": load_average()})
         await asyncio.sleep(2.0)  # let the step drain before the next one
     ib.disconnect()

@@ -22,28 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
-from ib_insync import IB, MarketOrder, Stock  # noqa: E402
 
-from bench.stack import Stack, load_average, print_header, wait_for  # noqa: E402
+from bench.stack import Stack, load_average, order_client, place_paced, print_header, wait_for  # noqa: E402
 from bench.wsclient import LiveSocket, session_cookie_for  # noqa: E402
 
 TICK_SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA")
-ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 
 
 async def place_orders(port: int, rate: float, seconds: float, order_ref: str) -> int:
-    ib = IB()
-    await ib.connectAsync("127.0.0.1", port, clientId=2, timeout=20)
-    ib.client.MaxRequests = 0
-    contracts = [Stock(s, "SMART", "USD") for s in ORDER_SYMBOLS]
-    await ib.qualifyContractsAsync(*contracts)
-    loop = asyncio.get_running_loop()
-    began, count = loop.time(), int(rate * seconds)
-    for i in range(count):
-        delay = began + i / rate - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        ib.placeOrder(contracts[i % len(contracts)], MarketOrder("BUY" if i % 2 == 0 else "SELL", 1, orderRef=order_ref))
+    ib, contracts = await order_client(port)
+    count = int(rate * seconds)
+    await place_paced(ib, contracts, rate=rate, count=count, order_ref=order_ref)
     await asyncio.sleep(1.0)
     ib.disconnect()
     return count

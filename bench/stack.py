@@ -8,6 +8,7 @@ imports Django against the same database, so it can read rows and create users a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -246,3 +247,34 @@ def print_header(title: str, backend: str) -> None:
     print(f"== {title} [{backend}]")
     print(f"machine: {machine()}")
     print(f"load average at start: {load_average()}")
+
+
+ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
+
+
+async def order_client(port: int):
+    """The load generator: a second ib_insync client (id 2) with no client-side throttling, and the
+    qualified contracts of ORDER_SYMBOLS."""
+    from ib_insync import IB, Stock
+
+    ib = IB()
+    await ib.connectAsync("127.0.0.1", port, clientId=2, timeout=20)
+    ib.client.MaxRequests = 0
+    contracts = [Stock(s, "SMART", "USD") for s in ORDER_SYMBOLS]
+    await ib.qualifyContractsAsync(*contracts)
+    return ib, contracts
+
+
+async def place_paced(ib, contracts, *, rate: float, count: int, order_ref: str, first: int = 0) -> None:
+    """`count` one-share market orders at `rate` a second, buying and selling in turn, round the contracts
+    (`first` continues the numbering of an earlier call)."""
+    from ib_insync import MarketOrder
+
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for i in range(count):
+        delay = began + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        n = first + i
+        ib.placeOrder(contracts[n % len(contracts)], MarketOrder("BUY" if n % 2 == 0 else "SELL", 1, orderRef=order_ref))
