@@ -21,6 +21,15 @@ class IntentError(Exception):
     """An expected failure with a message for the trader (the run fails with it, no traceback)."""
 
 
+class IntentPartial(IntentError):
+    """The intent did what it could and something is left (close_all with a foreign order it may not
+    cancel): the run ends `partial`, its result is `result`, and the message says what is left."""
+
+    def __init__(self, message: str, result: dict):
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass
 class IntentContext:
     ib: Any

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import traceback
 
-from trading.intents.context import IntentContext, IntentError
+from trading.intents.context import IntentContext, IntentError, IntentPartial
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
 from trading.intents.runs import run_claim, run_finish, run_interrupt_orphans
@@ -123,6 +123,11 @@ class IntentExecutor:
             result = await asyncio.wait_for(intent.run(ctx, params), timeout=intent_cls.timeout)
         except TimeoutError:
             return RunStatus.FAILED, _partial(ctx), TIMED_OUT.format(seconds=intent_cls.timeout)
+        except IntentPartial as exc:
+            await ctx.flush_records()
+            result = {**exc.result}
+            result.setdefault("orders", [placed.as_dict() for placed in ctx.orders.placed])
+            return RunStatus.PARTIAL, result, str(exc)
         except IntentError as exc:
             return RunStatus.FAILED, _partial(ctx), str(exc)
         except Exception as exc:

@@ -15,7 +15,7 @@ from trading.models.records import (
     PositionSnapshot,
 )
 from trading.models.runs import AllocationDecision, IntentRun, RunSource, RunStatus, StrategyTarget, TargetStatus
-from trading.models.worker import HandlerStat, WorkerHeartbeat
+from trading.models.worker import HandlerStat, WorkerHeartbeat, WorkerLease
 
 __all__ = [
     "AccountValue",
@@ -42,4 +42,5 @@ __all__ = [
     "TradingConfig",
     "TradingMode",
     "WorkerHeartbeat",
+    "WorkerLease",
 ]

@@ -17,6 +17,7 @@ class ActivityKind(models.TextChoices):
     IB_ERROR = "ib_error", "IB error"
     RECONCILIATION = "reconciliation", "Reconciliation"
     WORKER = "worker", "Worker"
+    AUTH = "auth", "Sign-in"
 
 
 class Severity(models.TextChoices):

@@ -65,6 +65,7 @@ OVERRIDABLE_FIELDS = (
     "flatten_unowned_positions",
     "what_if_check",
     "dry_run_default",
+    "cancel_foreign_orders",
 )
 # Optional limits: None on the common row means "no limit".
 OPTIONAL_FIELDS = {
@@ -164,6 +165,11 @@ class TradingConfig(models.Model):
     what_if_check = models.BooleanField(null=True, blank=True, help_text="Ask IB's what-if margin check before each order.")
     dry_run_default = models.BooleanField(
         null=True, blank=True, help_text="Intents submitted without an explicit dry-run flag run as dry runs."
+    )
+    cancel_foreign_orders = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="close_all also cancels other API clients' and TWS's orders with IB's global cancel.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -23,6 +23,8 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "Cancelled", "Cancelled"
     FILLED = "Filled", "Filled"
     INACTIVE = "Inactive", "Inactive"
+    NOT_SENT = "NotSent", "Not sent (sending failed)"
+    UNKNOWN_TO_IB = "UnknownToIB", "Closed: IB does not know it"
 
     @classmethod
     def open_values(cls) -> list[str]:
@@ -30,7 +32,10 @@ class OrderStatus(models.TextChoices):
 
     @classmethod
     def done_values(cls) -> list[str]:
-        return [cls.CANCELLED, cls.API_CANCELLED, cls.FILLED, cls.INACTIVE, cls.PLANNED, cls.REFUSED]
+        return [
+            cls.CANCELLED, cls.API_CANCELLED, cls.FILLED, cls.INACTIVE, cls.PLANNED, cls.REFUSED, cls.NOT_SENT,
+            cls.UNKNOWN_TO_IB,
+        ]  # fmt: skip
 
 
 class ContractFields(models.Model):

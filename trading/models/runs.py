@@ -11,10 +11,11 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired (not started in time)"
     INTERRUPTED = "interrupted", "Interrupted (worker stopped)"
+    PARTIAL = "partial", "Partial (done, with something left it could not do)"
 
     @classmethod
     def final_values(cls) -> list[str]:
-        return [cls.SUCCEEDED, cls.FAILED, cls.EXPIRED, cls.INTERRUPTED]
+        return [cls.SUCCEEDED, cls.FAILED, cls.EXPIRED, cls.INTERRUPTED, cls.PARTIAL]
 
 
 class RunSource(models.TextChoices):
@@ -45,6 +46,9 @@ class IntentRun(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task that carries the run.")
+    lease_token = models.BigIntegerField(
+        null=True, blank=True, help_text="Fencing token of the worker lease that claimed the run (trading/worker/lease.py)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

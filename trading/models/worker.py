@@ -46,3 +46,21 @@ class HandlerStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.event})"
+
+
+class WorkerLease(models.Model):
+    """Who owns one IB client id now (trading/worker/lease.py has the life cycle and its rules).
+
+    `token` grows on every takeover: work stamped with an older token belongs to a worker that lost
+    the lease, and is refused."""
+
+    client_id = models.IntegerField(unique=True)
+    owner = models.CharField(max_length=200, help_text="host:pid of the worker holding the lease.")
+    token = models.BigIntegerField(default=0)
+    acquired_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    released = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"client {self.client_id}: {self.owner} (token {self.token})"
