@@ -45,6 +45,7 @@ class EffectiveConfig:
     flatten_unowned_positions: bool
     what_if_check: bool
     dry_run_default: bool
+    cancel_foreign_orders: bool
 
     def as_dict(self) -> dict:
         """JSON-friendly: decimals as strings so no precision is lost."""
