@@ -89,10 +89,10 @@ def test_two_reducing_orders_cannot_together_flip_a_position(paper_gateway, cons
     switches_set(trading_enabled=True, soft_stop=True)
     resting = {"action": "SELL", "quantity": 8, "limit": round(paper_gateway.quote("AAPL")["ask"] * 3, 2)}
 
-    run = submit_and_wait("test_orders", {"orders": [resting, {"action": "SELL", "quantity": 8}]}, dry_run=False)
+    run = submit_and_wait("test_orders", {"orders": [resting, {"action": "SELL", "quantity": 7}]}, dry_run=False)
 
     assert run.status == RunStatus.FAILED
-    assert "from 10 to -6 (counting -8 on this worker's working orders)" in run.error
+    assert "SELL 7 AAPL would take the position from 10 to -5 (counting -8 on this worker's working orders)" in run.error
     assert api_orders(paper_gateway) == [("SELL", 8, "LMT")]
     statuses = list(Order.objects.filter(run=run).order_by("id").values_list("status", flat=True))
     assert statuses[1] == OrderStatus.REFUSED and statuses[0] != OrderStatus.REFUSED
