@@ -3,9 +3,9 @@
 In order, for each order: quantity sane → settings read now (never cached) → the worker trades the
 active mode → kill switch (only close_all, eod_check and cancels pass) → reduce-only → risk limits
 (max quantity, max notional, allowed symbols; closing orders are exempt, and the exemption is
-recorded) → the same run has not placed this order already → optional IB what-if margin check →
-tagged with orderRef, recorded with its activity entry → sent (or, in a dry run, recorded as planned
-and not sent). A refusal is recorded too, then raised.
+recorded) → the same run has not placed this order already → optional IB what-if margin check (not
+for closing orders) → tagged with orderRef, recorded with its activity entry → sent (or, in a dry
+run, recorded as planned and not sent). A refusal is recorded too, then raised.
 
 Reduce-only means reduce. Under soft stop, under the kill switch (for the intents allowed while
 killed), for `reduce_only=True` and for closing orders, an order may only move a position toward zero
@@ -169,7 +169,9 @@ class OrderGateway:
         after = before + _signed(order)
         exempt = await self._check_limits(config, contract, order, increases=abs(after) > abs(before), closing=closing)
         self._check_duplicate(contract, order)
-        if config.what_if_check and not ctx.dry_run:
+        if config.what_if_check and closing:
+            exempt.append("what_if_check")  # a margin warning must not keep a position open either
+        elif config.what_if_check and not ctx.dry_run:
             await self._what_if(contract, order)
         return exempt
 

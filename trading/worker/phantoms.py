@@ -3,8 +3,8 @@
 One suspect row's life::
 
     open row (PendingSubmit, Submitted, …) of this worker's client id, written before this connection
-      │ connect → the reconcile is written → IB's report taken: ib.trades() right after the sync
-      │ (ib_insync empties its list on a drop, so it holds only what the gateway reported now)
+      │ connect → IB's report taken: ib.trades() right after the sync (ib_insync empties its list on a
+      │ drop, so it holds only what the gateway reported) → the reconcile is written
       ▼
     in the report, or an IB event moves it on ────────────────────────────▶ left alone
     not in the report ── row older than PHANTOM_AGE, re-checked on the recorder thread
@@ -51,13 +51,19 @@ class PhantomSweeper:
         self._task: asyncio.Task | None = None
 
     async def on_connected(self, worker) -> None:
-        connected_at = timezone.now()  # before any await: a row written after this is this connection's
+        # Before any await, so no order of this connection can be among them: the rows written before
+        # now are the suspects, and ib.trades() is exactly what the gateway reported in the sync.
+        connected_at = timezone.now()
+        reported = reported_orders(worker.ib.trades(), worker.ib.client.clientId)
         await self._cancel()
         # IB's nextValidId is above the ids it received, not above the ones it never got: without this
         # a new order could take a phantom's id and IB's answers would land on the phantom's row.
-        highest = await worker.db(order_id_highest, mode=worker.mode, client_id=worker.ib.client.clientId)
-        worker.ib.client.updateReqId(highest + 1)
-        self._task = asyncio.create_task(self._sweep(worker, connected_at), name="phantom-sweep")
+        try:
+            highest = await worker.db(order_id_highest, mode=worker.mode, client_id=worker.ib.client.clientId)
+            worker.ib.client.updateReqId(highest + 1)
+        except Exception as exc:  # the database may be down: never fail the connect over this
+            log.warning("next order id not checked against recorded orders: %s: %s", type(exc).__name__, exc)
+        self._task = asyncio.create_task(self._sweep(worker, connected_at, reported), name="phantom-sweep")
 
     async def on_stop(self, worker) -> None:
         await self._cancel()
@@ -68,16 +74,24 @@ class PhantomSweeper:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def _sweep(self, worker, connected_at: dt.datetime) -> None:
+    async def _sweep(self, worker, connected_at: dt.datetime, reported: tuple[set[int], set[int]]) -> None:
+        try:
+            await self._sweep_once(worker, connected_at, *reported)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the database is down: the rows stay open, the next connect looks again
+            log.exception("phantom order sweep failed")
+
+    async def _sweep_once(self, worker, connected_at: dt.datetime, order_ids: set[int], perm_ids: set[int]) -> None:
         await worker.recorder.flush()  # this connection's reconcile is written
-        ib = worker.ib
-        client_id = ib.client.clientId
-        order_ids, perm_ids = reported_orders(ib.trades(), client_id)
+        client_id = worker.ib.client.clientId
+        handed: set[int] = set()  # each row is judged once per connection
         while worker.synced:
             suspects = await worker.db(
                 phantom_suspects, mode=worker.mode, client_id=client_id, before=connected_at,
                 order_ids=order_ids, perm_ids=perm_ids,
             )  # fmt: skip
+            suspects = [(pk, created) for pk, created in suspects if pk not in handed]
             if not suspects:
                 return
             now = timezone.now()
@@ -86,6 +100,7 @@ class PhantomSweeper:
                 wait = min(self.age - (now - created).total_seconds() for _, created in suspects)
                 await asyncio.sleep(max(wait, 0.05))  # a timer, not synchronisation: the rule is an age
                 continue
+            handed.update(due)
             worker.recorder.submit(
                 phantoms_close, mode=worker.mode, row_ids=due, order_ids=order_ids, perm_ids=perm_ids,
                 connected=connected_at.isoformat(timespec="seconds"),
