@@ -3,6 +3,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from trading.config import effective_config
 from trading.models import ActivityEntry, ActivityKind, ApiToken, ConfigScope, Order, Strategy, TradingConfig
 from trading.tokens import token_authenticate
 
@@ -20,45 +21,86 @@ def form_data(client, url):
     return {name: encode.get(value, value) if isinstance(value, bool | None) else value for name, value in form.initial.items()}
 
 
-def toggle_url(field, scope=ConfigScope.COMMON):
+def set_url(field, value, scope=ConfigScope.COMMON):
     config = TradingConfig.objects.get(scope=scope)
-    return reverse("admin:trading_tradingconfig_toggle", args=[config.pk, field])
+    return reverse("admin:trading_tradingconfig_set", args=[config.pk, field, value])
 
 
-def test_the_settings_list_shows_the_seeded_config_and_flip_buttons(alice_client):
+@pytest.fixture
+def dave(django_user_model):
+    """Staff, but with no permissions."""
+    return django_user_model.objects.create_user("dave", "dave@example.com", "dave-password-1", is_staff=True)
+
+
+def test_the_settings_list_shows_the_switch_in_force_which_row_holds_it_and_set_buttons(alice_client):
+    TradingConfig.objects.filter(scope=ConfigScope.PAPER).update(soft_stop=True)
     response = alice_client.get(reverse("admin:trading_tradingconfig_changelist"))
     assert response.status_code == 200
     body = response.content.decode()
     assert "PAPER</strong> mode" in body
-    assert "DISABLED (kill switch)" in body
-    assert 'data-toggle="common-trading_enabled"' in body
-    assert 'id="config-toggle-form"' in body
+    assert "STOPPED (kill switch) by common</strong>" in body
+    assert "ON (reduce only) by paper</strong>" in body
+    assert 'data-set="common-trading_enabled-true"' in body and 'data-set="common-trading_enabled-false"' not in body
+    assert 'data-set="paper-trading_enabled-false"' in body and 'data-set="paper-trading_enabled-none"' not in body
+    assert 'data-set="common-trading_enabled-none"' not in body  # common must have a value
+    assert 'id="config-switch-form"' in body
 
 
-def test_it_flips_the_kill_switch_from_the_list_page_and_records_who(alice_client, alice):
-    response = alice_client.post(toggle_url("trading_enabled"))
+def test_it_sets_the_kill_switch_from_the_list_page_and_records_who(alice_client, alice):
+    response = alice_client.post(set_url("trading_enabled", "true"))
     assert response.status_code == 302
     assert common_config().trading_enabled is True
     entry = ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE)
-    assert entry.actor == alice
+    assert entry.actor == alice and entry.payload["source"] == "admin"
     assert entry.payload["changes"]["trading_enabled"] == {"from": False, "to": True}
-    alice_client.post(toggle_url("trading_enabled"))
-    assert common_config().trading_enabled is False
 
 
-def test_it_flips_an_inherited_mode_value_against_what_is_in_force(alice_client):
-    alice_client.post(toggle_url("soft_stop", ConfigScope.PAPER))
-    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).soft_stop is True
+def test_two_posts_to_stop_leave_trading_stopped_a_double_click_is_harmless(alice_client):
+    TradingConfig.objects.filter(scope=ConfigScope.COMMON).update(trading_enabled=True)
+    for _ in range(2):
+        assert alice_client.post(set_url("trading_enabled", "false")).status_code == 302
+        assert common_config().trading_enabled is False
+    assert ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).count() == 1
+
+
+def test_the_old_toggle_url_flips_nothing(alice_client):
+    config = common_config()
+    for _ in range(2):
+        alice_client.post(f"/admin/trading/tradingconfig/{config.pk}/toggle/trading_enabled/")
+        assert common_config().trading_enabled is False
+    assert not ActivityEntry.objects.exists()
+
+
+def test_a_mode_row_can_be_set_to_no_opinion_and_its_stop_holds_over_common(alice_client):
+    TradingConfig.objects.filter(scope=ConfigScope.COMMON).update(trading_enabled=True)
+    alice_client.post(set_url("trading_enabled", "false", ConfigScope.PAPER))
+    assert effective_config().kill_switch_by == ["paper"]
+    page = alice_client.get(reverse("admin:trading_tradingconfig_changelist")).content.decode()
+    assert "STOPPED (kill switch) by paper</strong>" in page
+    alice_client.post(set_url("trading_enabled", "none", ConfigScope.PAPER))
+    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).trading_enabled is None
+    assert effective_config().trading_enabled is True
+
+
+def test_no_opinion_on_the_common_row_is_refused_with_a_message(alice_client):
+    response = alice_client.post(set_url("soft_stop", "none"), follow=True)
+    assert "The common settings must set this value" in " ".join(str(m) for m in response.context["messages"])
     assert common_config().soft_stop is False
 
 
-def test_toggling_needs_a_post_a_known_switch_and_staff(client, alice_client, bob):
-    assert alice_client.get(toggle_url("trading_enabled")).status_code == 405
-    assert alice_client.post(toggle_url("overall_exposure")).status_code == 403
+def test_setting_needs_a_post_a_known_row_switch_and_value_and_the_change_permission(client, alice_client, bob, dave):
+    assert alice_client.get(set_url("trading_enabled", "true")).status_code == 405
+    assert alice_client.post(set_url("overall_exposure", "true")).status_code == 404
+    assert alice_client.post(set_url("trading_enabled", "maybe")).status_code == 404
+    missing = reverse("admin:trading_tradingconfig_set", args=[999, "trading_enabled", "true"])
+    assert alice_client.post(missing).status_code == 404
+    client.force_login(dave)  # staff without permissions
+    assert client.get(reverse("admin:trading_tradingconfig_changelist")).status_code == 403
+    assert client.post(set_url("trading_enabled", "true")).status_code == 403
     client.force_login(bob)
-    response = client.post(toggle_url("trading_enabled"))
+    response = client.post(set_url("trading_enabled", "true"))
     assert response.status_code == 302 and "/login/" in response.url
-    assert common_config().trading_enabled is False
+    assert common_config().trading_enabled is False and not ActivityEntry.objects.exists()
 
 
 def test_an_invalid_value_in_the_form_is_refused_naming_the_field(alice_client):
@@ -131,7 +173,9 @@ def test_a_token_created_in_the_admin_is_shown_once_and_works(alice_client, alic
     assert plaintext not in page
 
 
-def test_a_kill_switch_flip_in_the_admin_is_pushed_to_open_dashboards(alice_client, redis_url, django_capture_on_commit_callbacks):
+def test_a_kill_switch_flip_in_the_admin_is_pushed_to_open_dashboards(
+    alice_client, redis_url, django_capture_on_commit_callbacks
+):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
@@ -142,10 +186,11 @@ def test_a_kill_switch_flip_in_the_admin_is_pushed_to_open_dashboards(alice_clie
     async_to_sync(layer.group_add)(live_group(), channel)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            alice_client.post(toggle_url("trading_enabled"))
+            alice_client.post(set_url("trading_enabled", "true"))
         message = async_to_sync(layer.receive)(channel)
     finally:
         async_to_sync(layer.group_discard)(live_group(), channel)
     event = message["event"]
     assert event["type"] == "config.update"
     assert event["payload"]["trading_enabled"] is True and event["payload"]["kill_switch"] is False
+    assert event["payload"]["kill_switch_by"] == []

@@ -3,7 +3,14 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from trading.config import config_update, effective_config
+from trading.config import (
+    config_event,
+    config_update,
+    effective_config,
+    switch_set,
+    switch_state_line,
+    switches_describe,
+)
 from trading.models import ActivityEntry, ActivityKind, ConfigScope, TradingConfig
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +50,117 @@ def test_it_parses_allowed_symbols():
 def test_live_starts_with_its_own_kill_switch_on():
     config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
     assert effective_config("live").trading_enabled is False
+    assert effective_config("live").kill_switch_by == ["live"]
+
+
+# ----- a stop anywhere stops ------------------------------------------------------------------------------
+
+
+def test_a_stop_in_common_stops_trading_even_when_the_paper_row_allows_it():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": False})
+    config = effective_config()
+    assert config.trading_enabled is False and config.kill_switch_by == ["common"]
+
+
+def test_a_stop_in_the_mode_row_stops_trading_even_when_common_allows_it():
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    assert (effective_config().trading_enabled, effective_config().kill_switch_by) == (False, ["paper"])
+    assert effective_config("live").kill_switch_by == ["live"]  # paper's stop is paper's alone
+
+
+def test_trading_is_allowed_only_when_common_and_the_mode_row_allow_it_a_blank_mode_row_having_no_opinion():
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).trading_enabled is None
+    assert (effective_config().trading_enabled, effective_config().kill_switch_by) == (True, [])
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
+    assert effective_config().trading_enabled is True
+
+
+def test_both_rows_are_named_when_both_stop_trading():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    assert effective_config().kill_switch_by == ["common", "paper"]
+
+
+def test_soft_stop_is_on_when_either_row_holds_it():
+    config_update(scope=ConfigScope.PAPER, changes={"soft_stop": True})
+    assert (effective_config().soft_stop, effective_config().soft_stop_by) == (True, ["paper"])
+    config_update(scope=ConfigScope.PAPER, changes={"soft_stop": False})
+    config_update(scope=ConfigScope.COMMON, changes={"soft_stop": True})
+    assert (effective_config().soft_stop, effective_config().soft_stop_by) == (True, ["common"])  # paper's "off" is no override
+
+
+def test_a_blank_switch_on_the_common_row_reads_as_a_stop():
+    TradingConfig.objects.filter(scope=ConfigScope.COMMON).update(trading_enabled=None, soft_stop=None)
+    config = effective_config()
+    assert (config.trading_enabled, config.kill_switch_by, config.soft_stop_by) == (False, ["common"], ["common"])
+
+
+def test_the_holders_are_in_the_dict_and_in_the_live_config_update_event():
+    config_update(scope=ConfigScope.PAPER, changes={"soft_stop": True})
+    assert effective_config().as_dict()["kill_switch_by"] == ["common"]
+    event = config_event()
+    assert event["type"] == "config.update"
+    payload = event["payload"]
+    assert (payload["kill_switch"], payload["kill_switch_by"], payload["soft_stop"], payload["soft_stop_by"]) == (
+        True, ["common"], True, ["paper"],
+    )  # fmt: skip
+    assert payload["switches"] == "trading is stopped by the common settings (kill switch)"
+
+
+def test_the_state_line_names_the_row_that_stops_trading_and_how_to_resume():
+    assert switch_state_line() == (
+        "trading is stopped by the common settings (kill switch); resume with: python manage.py switch resume --scope common"
+    )
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    assert switch_state_line() == (
+        "trading is stopped by the common and paper settings (kill switch); resume with: python manage.py switch resume"
+    )
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True, "soft_stop": True})
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": None})
+    assert switch_state_line() == (
+        "paper mode trades reduce-only: soft stop held by the common settings; "
+        "lift with: python manage.py switch soft-stop off --scope common"
+    )
+    config_update(scope=ConfigScope.COMMON, changes={"soft_stop": False})
+    assert (
+        switches_describe(effective_config())
+        == switch_state_line()
+        == "trading is on in paper mode (no kill switch, no soft stop)"
+    )
+
+
+# ----- switches are set, never toggled ---------------------------------------------------------------------
+
+
+def test_engaging_a_switch_writes_common_by_default_and_a_repeat_changes_nothing():
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    first = switch_set(switch="kill_switch", on=True, source="test")
+    again = switch_set(switch="kill_switch", on=True, source="test")
+    assert [(c.scope, c.before, c.after) for c in first] == [("common", True, False)] and again == []
+    assert ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).count() == 2  # the setup and one stop
+
+
+def test_releasing_a_switch_by_default_releases_every_row_that_holds_it_for_the_active_mode():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    config_update(scope=ConfigScope.LIVE, changes={"soft_stop": True})
+    changes = switch_set(switch="kill_switch", on=False, source="test")
+    assert [(c.scope, c.after) for c in changes] == [("common", True), ("paper", True)]
+    assert effective_config().trading_enabled is True
+    assert TradingConfig.objects.get(scope=ConfigScope.LIVE).trading_enabled is False  # not the active mode: untouched
+    assert switch_set(switch="kill_switch", on=False, source="test") == []
+
+
+def test_releasing_one_row_leaves_the_stop_of_another_in_force():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    switch_set(switch="kill_switch", on=False, scope=ConfigScope.PAPER, source="test")
+    assert effective_config().kill_switch_by == ["common"]
+
+
+def test_an_unknown_switch_is_refused():
+    with pytest.raises(ValueError, match="unknown switch 'panic'"):
+        switch_set(switch="panic", on=True, source="test")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,19 @@
-"""Effective trading settings: common values overridden by the active mode's non-null values.
+"""Effective trading settings, read fresh: ordinary settings override, switches combine.
+
+Two kinds of setting live on the same rows (common, paper, live):
+
+- **Ordinary settings** (exposure, limits, order defaults, …): the active mode's non-null value
+  overrides common's.
+- **Switches** are never overridden — a stop anywhere stops:
+  - trading is allowed only when the common row AND the active mode's row allow it
+    (`trading_enabled`); a blank (None) value in a mode row means "no opinion";
+  - soft stop (reduce-only) is on when EITHER row says so.
+  A blank in the common row is refused by validation; should one appear anyway it reads as "stop".
+  `EffectiveConfig.kill_switch_by` / `soft_stop_by` name the rows (scopes) that hold each switch, so
+  every surface (admin, API, dashboard, `manage.py switch`) shows the switch in force and who holds it.
+
+Switches are set, never toggled: every surface writes an explicit value through `config_update`, so
+repeating a request is harmless (an unchanged value records nothing).
 
 Read fresh on every call (the seed read config once at start, so a kill switch flipped in the admin
 was ignored until a restart). Callers that place orders call `effective_config()` at the moment of the
@@ -8,17 +23,38 @@ order; nothing caches it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 
 from django.db import transaction
 
 from trading.activity import activity_record
-from trading.models import ActivityKind, ConfigScope, TradingConfig, TradingMode
+from trading.models import ActivityEntry, ActivityKind, ConfigScope, TradingConfig, TradingMode
 from trading.models.config import OVERRIDABLE_FIELDS, parse_symbol_list
 
 MISSING_COMMON = "the common trading settings row is missing: run `python manage.py migrate`"
 UNKNOWN_MODE = "unknown trading mode {mode!r}: use one of {choices}"
 NOT_A_FIELD = "{field!r} is not a trading setting"
+# The permission that changes settings, switches included, on every surface (admin, API, dashboard).
+CHANGE_SETTINGS = "trading.change_tradingconfig"
+UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
+
+# switch name: (settings field, the field's value that engages the switch, label)
+SWITCHES = {
+    "kill_switch": ("trading_enabled", False, "the kill switch"),
+    "soft_stop": ("soft_stop", True, "soft stop"),
+}
+SWITCH_FIELDS = tuple(field_name for field_name, _, _ in SWITCHES.values())
+# What a freshly migrated database holds (migration 0002): demo may only enable trading on such a one.
+SEEDED_SWITCHES = {
+    ConfigScope.COMMON: {"trading_enabled": False, "soft_stop": False},
+    ConfigScope.PAPER: {"trading_enabled": None, "soft_stop": None},
+}
+STATE_STOPPED = "trading is stopped by the {rows} (kill switch)"
+STATE_SOFT = "{mode} mode trades reduce-only: soft stop held by the {rows}"
+STATE_ON = "trading is on in {mode} mode (no kill switch, no soft stop)"
+HINT_RESUME = "resume with: python manage.py switch resume{scope}"
+HINT_SOFT_OFF = "lift with: python manage.py switch soft-stop off{scope}"
 
 
 class ConfigMissing(LookupError):
@@ -45,6 +81,10 @@ class EffectiveConfig:
     flatten_unowned_positions: bool
     what_if_check: bool
     dry_run_default: bool
+    cancel_foreign_orders: bool
+    # The rows (scopes, common first) whose own value engages each switch for this mode.
+    kill_switch_by: list[str] = dataclass_field(default_factory=list)
+    soft_stop_by: list[str] = dataclass_field(default_factory=list)
 
     def as_dict(self) -> dict:
         """JSON-friendly: decimals as strings so no precision is lost."""
@@ -70,7 +110,20 @@ def effective_config(mode: str | None = None) -> EffectiveConfig:
         values[name] = value if value is not None else getattr(common, name)
     values["allowed_symbols"] = parse_symbol_list(values["allowed_symbols"])
     values["account"] = values["account"] or ""
-    return EffectiveConfig(mode=mode, **values)
+    # Switches combine instead: a stop in either row stops (see the module docstring).
+    kill_switch_by = _holders(common, override, "trading_enabled", engaged=False)
+    soft_stop_by = _holders(common, override, "soft_stop", engaged=True)
+    values["trading_enabled"] = not kill_switch_by
+    values["soft_stop"] = bool(soft_stop_by)
+    return EffectiveConfig(mode=mode, kill_switch_by=kill_switch_by, soft_stop_by=soft_stop_by, **values)
+
+
+def _holders(common: TradingConfig, override: TradingConfig | None, field_name: str, *, engaged: bool) -> list[str]:
+    """The scopes whose row engages a switch. Common must have a value, so a blank there engages it."""
+    holders = [common.scope] if getattr(common, field_name) in (engaged, None) else []
+    if override is not None and getattr(override, field_name) is engaged:
+        holders.append(override.scope)
+    return holders
 
 
 def active_mode() -> str:
@@ -110,14 +163,20 @@ def config_event() -> dict:
     from trading.live import live_event
 
     config = effective_config()
-    payload = {
+    return live_event("config.update", {**switch_status(config), "dry_run_default": config.dry_run_default}, mode=config.mode)
+
+
+def switch_status(config: EffectiveConfig) -> dict:
+    """The switches in force for `config.mode` and the rows holding them, with the one-line summary."""
+    return {
         "mode": config.mode,
         "trading_enabled": config.trading_enabled,
         "kill_switch": not config.trading_enabled,
+        "kill_switch_by": config.kill_switch_by,
         "soft_stop": config.soft_stop,
-        "dry_run_default": config.dry_run_default,
+        "soft_stop_by": config.soft_stop_by,
+        "switches": switches_describe(config),
     }
-    return live_event("config.update", payload, mode=config.mode)
 
 
 def config_publish() -> None:
@@ -154,3 +213,92 @@ def config_change_record(*, config: TradingConfig, before: dict, user=None, sour
         actor=user if getattr(user, "is_authenticated", False) else None,
         payload={"scope": config.scope, "changes": changed, "source": source},
     )
+
+
+# ----- switches: set (never toggled), described, and the demo's "just created" test ---------------------
+
+
+@dataclass(frozen=True)
+class SwitchChange:
+    scope: str
+    field: str
+    before: bool | None
+    after: bool | None
+
+    def __str__(self) -> str:
+        return f"{self.scope} settings: {self.field} {self.before} → {self.after}"
+
+
+def switch_holders(config: EffectiveConfig, switch: str) -> list[str]:
+    """The scopes that hold `switch` (kill_switch or soft_stop) for the config's mode."""
+    if switch not in SWITCHES:
+        raise ValueError(UNKNOWN_SWITCH.format(switch=switch))
+    return config.kill_switch_by if switch == "kill_switch" else config.soft_stop_by
+
+
+@transaction.atomic
+def switch_set(*, switch: str, on: bool, scope: str | None = None, user=None, source: str) -> list[SwitchChange]:
+    """Engage (`on`) or release a switch, writing explicit values; returns the rows that changed.
+
+    Engaging writes `scope`, by default common (the strongest stop: it holds in every mode). Releasing
+    writes `scope`, by default every row that holds the switch for the active mode, so what is in
+    force is released. A repeat changes nothing and records nothing.
+    """
+    if switch not in SWITCHES or not isinstance(on, bool):
+        raise ValueError(UNKNOWN_SWITCH.format(switch=switch))
+    field_name, engaged, _label = SWITCHES[switch]
+    value = engaged if on else not engaged
+    if scope is not None:
+        scopes = [scope]
+    else:
+        scopes = [ConfigScope.COMMON] if on else switch_holders(effective_config(), switch)
+    changes = []
+    for target in scopes:
+        before = TradingConfig.objects.filter(scope=target).values_list(field_name, flat=True).first()
+        config_update(scope=target, changes={field_name: value}, user=user, source=source)
+        if before != value:
+            changes.append(SwitchChange(scope=target, field=field_name, before=before, after=value))
+    return changes
+
+
+def switches_describe(config: EffectiveConfig) -> str:
+    """One line: what stops or limits trading for the config's mode, and which row holds it."""
+    if config.kill_switch_by:
+        return STATE_STOPPED.format(rows=_rows(config.kill_switch_by))
+    if config.soft_stop_by:
+        return STATE_SOFT.format(mode=config.mode, rows=_rows(config.soft_stop_by))
+    return STATE_ON.format(mode=config.mode)
+
+
+def switch_state_line(mode: str | None = None) -> str:
+    """`switches_describe` with the command that lifts the stop, for `up` and demo mode to print."""
+    config = effective_config(mode)
+    line = switches_describe(config)
+    if config.kill_switch_by:
+        return f"{line}; {HINT_RESUME.format(scope=_scope_option(config.kill_switch_by))}"
+    if config.soft_stop_by:
+        return f"{line}; {HINT_SOFT_OFF.format(scope=_scope_option(config.soft_stop_by))}"
+    return line
+
+
+def config_untouched() -> bool:
+    """True only for a database nobody has configured: no settings change was ever recorded, no row
+    names who last changed it, and the switches still hold the values the migration seeded."""
+    if ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).exists():
+        return False
+    if TradingConfig.objects.exclude(updated_by=None).exists():
+        return False
+    rows = {row.scope: row for row in TradingConfig.objects.filter(scope__in=list(SEEDED_SWITCHES))}
+    return all(
+        scope in rows and all(getattr(rows[scope], name) == value for name, value in seeded.items())
+        for scope, seeded in SEEDED_SWITCHES.items()
+    )
+
+
+def _rows(scopes: list[str]) -> str:
+    return f"{' and '.join(scopes)} settings"
+
+
+def _scope_option(scopes: list[str]) -> str:
+    # One row: name it; several: the default (every row that holds the switch) releases them all.
+    return f" --scope {scopes[0]}" if len(scopes) == 1 else ""

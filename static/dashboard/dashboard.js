@@ -351,16 +351,21 @@
     const label = gatewayState === "ib_link_down" ? "gateway lost IB" : gatewayState.replace(/_/g, " ");
     setPill("gateway-state", worker.alive ? level : "bad", `${gateway} · ${worker.alive ? label : "unknown"}`);
 
-    renderSwitch("kill-switch", status.kill_switch, "Kill switch ON — trading disabled", "Trading enabled",
-      "Release kill switch", "Engage kill switch");
-    renderSwitch("soft-stop", status.soft_stop, "Soft stop ON — reduce only", "Soft stop off",
+    renderSwitch("kill-switch", status.kill_switch, status.kill_switch_by, "Kill switch ON — trading disabled",
+      "Trading enabled", "Release kill switch", "Engage kill switch");
+    renderSwitch("soft-stop", status.soft_stop, status.soft_stop_by, "Soft stop ON — reduce only", "Soft stop off",
       "Turn soft stop off", "Turn soft stop on");
   }
 
-  function renderSwitch(id, on, onLabel, offLabel, onAction, offAction) {
+  // A stop anywhere stops: `heldBy` names the settings rows holding the switch for the active mode.
+  function renderSwitch(id, on, heldBy, onLabel, offLabel, onAction, offAction) {
     const box = $(id);
+    const rows = on ? (heldBy || []).join(" + ") : "";
     box.dataset.on = on ? "true" : "false";
     box.querySelector(".switch-label").textContent = on ? onLabel : offLabel;
+    const held = box.querySelector(".switch-held");
+    held.textContent = rows ? `held by ${rows}` : "";
+    held.hidden = !rows;
     const button = box.querySelector("button");
     button.hidden = !state.user.is_staff;
     button.textContent = on ? onAction : offAction;

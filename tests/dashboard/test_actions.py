@@ -144,26 +144,78 @@ async def test_a_non_staff_user_cannot_flip_the_kill_switch(bob):
     assert not await db(ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).exists)()
 
 
-async def test_staff_flips_the_kill_switch_and_every_dashboard_sees_it(alice, bob):
+async def test_staff_releases_the_kill_switch_and_every_dashboard_sees_it(alice, bob):
     async with live_socket(bob) as (watcher, _), live_socket(alice) as (communicator, _):
         result = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": False})
         seen = await next_event(watcher, "config.update")
         logged = await next_event(watcher, "activity.new")
 
-    assert result["ok"] and result["message"] == "the kill switch is now off"
+    assert result["ok"] and result["message"] == (
+        "the kill switch is now off (common settings); trading is on in paper mode (no kill switch, no soft stop)"
+    )
     assert (await db(effective_config)()).trading_enabled is True
-    assert (seen["payload"]["kill_switch"], seen["payload"]["trading_enabled"]) == (False, True)
+    payload = seen["payload"]
+    assert (payload["kill_switch"], payload["trading_enabled"], payload["kill_switch_by"]) == (False, True, [])
     entry = await db(ActivityEntry.objects.select_related("actor").get)(kind=ActivityKind.CONFIG_CHANGE)
     assert entry.actor.username == "alice" and entry.payload["source"] == "dashboard"
     assert logged["payload"]["id"] == entry.pk
 
 
-async def test_the_switch_is_set_where_it_takes_effect_for_the_active_mode(alice):
-    await db(config_update)(scope=ConfigScope.PAPER, changes={"soft_stop": False})  # paper overrides common
+async def test_on_writes_the_common_row_so_it_stops_trading_even_when_the_mode_row_allows_it(alice, bob):
+    await db(config_update)(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    await db(config_update)(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
+    async with live_socket(bob) as (watcher, _), live_socket(alice) as (communicator, _):
+        result = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": True})
+        seen = await next_event(watcher, "config.update")
+
+    assert result["ok"] and result["message"].startswith("the kill switch is now on (common settings)")
+    config = await db(effective_config)()
+    assert (config.trading_enabled, config.kill_switch_by) == (False, ["common"])
+    assert (seen["payload"]["kill_switch"], seen["payload"]["kill_switch_by"]) == (True, ["common"])
+
+
+async def test_off_releases_every_row_that_holds_the_stop_for_the_active_mode(alice):
+    await db(config_update)(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    async with live_socket(alice) as (communicator, snapshot):
+        assert snapshot["payload"]["status"]["kill_switch_by"] == ["common", "paper"]
+        result = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": False})
+    assert result["ok"] and result["message"].startswith("the kill switch is now off (common settings, paper settings)")
+    assert (await db(effective_config)()).trading_enabled is True
+
+
+async def test_soft_stop_on_holds_even_where_the_mode_row_says_off(alice):
+    await db(config_update)(scope=ConfigScope.PAPER, changes={"soft_stop": False})  # once an override, now no say
     async with live_socket(alice) as (communicator, _):
         result = await ask(communicator, {"type": "switch.set", "switch": "soft_stop", "on": True})
     assert result["ok"]
+    config = await db(effective_config)()
+    assert (config.soft_stop, config.soft_stop_by) == (True, ["common"])
+
+
+async def test_a_repeated_set_is_harmless_never_a_toggle(alice):
+    async with live_socket(alice) as (communicator, _):
+        first = await ask(communicator, {"type": "switch.set", "switch": "soft_stop", "on": True})
+        again = await ask(communicator, {"type": "switch.set", "switch": "soft_stop", "on": True})
+    assert first["ok"] and again["ok"] and again["message"].startswith("soft stop was already on")
     assert (await db(effective_config)()).soft_stop is True
+    assert await db(ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).count)() == 1
+
+
+async def test_soft_stop_off_releases_it_where_it_is_held_for_the_active_mode(alice):
+    await db(config_update)(scope=ConfigScope.PAPER, changes={"soft_stop": True})
+    async with live_socket(alice) as (communicator, _):
+        result = await ask(communicator, {"type": "switch.set", "switch": "soft_stop", "on": False})
+    assert result["ok"] and result["message"].startswith("soft stop is now off (paper settings)")
+    assert (await db(effective_config)()).soft_stop is False
+
+
+async def test_a_staff_user_without_the_settings_permission_cannot_set_a_switch(django_user_model):
+    dave = await db(django_user_model.objects.create_user)("dave", "dave@example.com", "dave-password-1", is_staff=True)
+    async with live_socket(dave) as (communicator, _):
+        result = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": False})
+    assert (result["ok"], result["error"], result["message"]) == (False, "permission_denied", actions.STAFF_ONLY)
+    assert (await db(effective_config)()).trading_enabled is False
+    assert not await db(ActivityEntry.objects.exists)()
 
 
 async def test_a_demoted_user_loses_the_switches_on_an_open_socket(alice):

@@ -8,7 +8,17 @@ from django.utils import timezone
 
 from trading.models import IntentRun, RunSource, RunStatus, Strategy, StrategyTarget, TargetStatus
 
-CON_IDS = {"SPY": 756733, "VIXY": 500000001, "TLT": 15547841, "QQQ": 320227571}
+CON_IDS = {"SPY": 756733, "VIXY": 500000001, "TLT": 15547841, "QQQ": 320227571, "AAPL": 265598}
+
+
+def switches_set(**changes) -> None:
+    """Set switches and limits on the common row and the paper row alike, so a test means the same
+    under any rule for combining them (a stop anywhere stops)."""
+    from trading.config import config_update
+    from trading.models import ConfigScope
+
+    for scope in (ConfigScope.COMMON, ConfigScope.PAPER):
+        config_update(scope=scope, changes=changes)
 
 
 def row(symbol: str, quantity: float) -> dict:

@@ -1,18 +1,36 @@
-"""Trading settings and strategies: the switches a trader flips, each change in the activity log."""
+"""Trading settings and strategies: the switches a trader sets, each change in the activity log.
+
+Switches are set, never toggled: each button posts the value it stands for to
+`<pk>/set/<field>/<value>/` (value `true`, `false`, or `none` — "no opinion", mode rows only), so a
+double-click or a resent POST is harmless. Setting needs a POST (405), the change permission (403),
+a known row, switch and value (404).
+"""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from trading.activity import activity_record
-from trading.config import config_change_record, config_update, effective_config
+from trading.config import config_change_record, config_update, effective_config, switches_describe
 from trading.models import ActivityKind, ConfigScope, Strategy, TradingConfig
 from trading.models.config import OVERRIDABLE_FIELDS
 
-TOGGLE_FIELDS = ("trading_enabled", "soft_stop")
-TOGGLE_LABELS = {"trading_enabled": ("Trading ON", "Trading OFF (kill switch)"), "soft_stop": ("Soft stop ON", "Soft stop off")}
+SWITCH_VALUES = {"true": True, "false": False, "none": None}
+# field: {row value: (what the row says, the button that sets it)}
+SWITCH_LABELS = {
+    "trading_enabled": {
+        True: ("allows trading", "Allow"),
+        False: ("STOPS trading (kill switch)", "Stop"),
+        None: ("no opinion (common decides)", "No opinion"),
+    },
+    "soft_stop": {
+        True: ("soft stop ON (reduce only)", "Soft stop on"),
+        False: ("soft stop off", "Soft stop off"),
+        None: ("no opinion (common decides)", "No opinion"),
+    },
+}
 
 
 @admin.register(TradingConfig)
@@ -25,7 +43,16 @@ class TradingConfigAdmin(admin.ModelAdmin):
         (None, {"fields": ("scope", "active_mode", "account", "market_data_type")}),
         (
             "Switches",
-            {"fields": ("trading_enabled", "soft_stop", "enforce_flat_eod", "flatten_unowned_positions", "what_if_check", "dry_run_default")},
+            {
+                "fields": (
+                    "trading_enabled",
+                    "soft_stop",
+                    "enforce_flat_eod",
+                    "flatten_unowned_positions",
+                    "what_if_check",
+                    "dry_run_default",
+                )
+            },
         ),
         ("Exposure and order defaults", {"fields": ("overall_exposure", "default_order_type", "default_tif")}),
         (
@@ -44,55 +71,63 @@ class TradingConfigAdmin(admin.ModelAdmin):
 
     @admin.display(description="Kill switch")
     def trading_toggle(self, obj):
-        return self._toggle_button(obj, "trading_enabled")
+        return self._switch_buttons(obj, "trading_enabled")
 
     @admin.display(description="Soft stop")
     def soft_stop_toggle(self, obj):
-        return self._toggle_button(obj, "soft_stop")
+        return self._switch_buttons(obj, "soft_stop")
 
-    def _toggle_button(self, obj, field):
-        value = getattr(obj, field)
-        on_label, off_label = TOGGLE_LABELS[field]
-        label = "inherits common" if value is None else (on_label if value else off_label)
-        url = reverse("admin:trading_tradingconfig_toggle", args=[obj.pk, field])
-        css = "toggle-on" if value else "toggle-off"
-        # The changelist table sits inside its own <form>; the button posts the separate toggle form.
-        return format_html(
-            '<span class="{}">{}</span> <button type="submit" form="config-toggle-form" formaction="{}" '
-            'class="button" data-toggle="{}-{}">Flip</button>',
-            css,
-            label,
-            url,
-            obj.scope,
-            field,
+    def _switch_buttons(self, obj, field):
+        """The row's own value and one button per other value it may take, each posting that value."""
+        current = getattr(obj, field)
+        choices = (True, False) if obj.scope == ConfigScope.COMMON else (True, False, None)
+        buttons = format_html_join(
+            " ",
+            # The changelist table sits inside its own <form>; the buttons post the separate switch form.
+            '<button type="submit" form="config-switch-form" formaction="{}" class="button" data-set="{}-{}-{}">{}</button>',
+            (
+                (self._set_url(obj, field, value), obj.scope, field, _key(value), SWITCH_LABELS[field][value][1])
+                for value in choices
+                if value is not current
+            ),
         )
+        engaged = current is (False if field == "trading_enabled" else True)
+        css = "switch-none" if current is None else ("switch-engaged" if engaged else "switch-clear")
+        return format_html(
+            '<span class="{}" data-value="{}">{}</span> {}', css, _key(current), SWITCH_LABELS[field][current][0], buttons
+        )
+
+    @staticmethod
+    def _set_url(obj, field, value) -> str:
+        return reverse("admin:trading_tradingconfig_set", args=[obj.pk, field, _key(value)])
 
     def get_urls(self):
         urls = [
             path(
-                "<int:pk>/toggle/<str:field>/",
-                self.admin_site.admin_view(self.toggle_view),
-                name="trading_tradingconfig_toggle",
+                "<int:pk>/set/<str:field>/<str:value>/",
+                self.admin_site.admin_view(self.switch_set_view),
+                name="trading_tradingconfig_set",
             )
         ]
         return urls + super().get_urls()
 
-    def toggle_view(self, request, pk, field):
+    def switch_set_view(self, request, pk, field, value):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request) or field not in TOGGLE_FIELDS:
+        if not self.has_change_permission(request):
             raise PermissionDenied
-        config = TradingConfig.objects.get(pk=pk)
-        current = getattr(config, field)
-        if current is None:  # a mode row inheriting: flip what is in force for that mode
-            current = getattr(effective_config(config.scope), field)
-        new_value = not current
+        config = TradingConfig.objects.filter(pk=pk).first()
+        if config is None or field not in SWITCH_LABELS or value not in SWITCH_VALUES:
+            raise Http404("no such settings row, switch or value")
+        new_value = SWITCH_VALUES[value]
         try:
             config_update(scope=config.scope, changes={field: new_value}, user=request.user, source="admin")
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
         else:
-            self.message_user(request, f"{config}: {field} is now {'on' if new_value else 'off'}.", messages.SUCCESS)
+            in_force = switches_describe(effective_config())
+            said = SWITCH_LABELS[field][new_value][0]
+            self.message_user(request, f"{config}: {said}. In force now: {in_force}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:trading_tradingconfig_changelist"))
 
     def save_model(self, request, obj, form, change):
@@ -109,6 +144,10 @@ class TradingConfigAdmin(admin.ModelAdmin):
         except LookupError:
             extra_context["effective"] = None
         return super().changelist_view(request, extra_context)
+
+
+def _key(value: bool | None) -> str:
+    return {True: "true", False: "false", None: "none"}[value]
 
 
 def _typed(obj, before: dict) -> dict:

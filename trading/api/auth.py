@@ -1,7 +1,9 @@
 """Who is calling: a per-user API token (`Authorization: Bearer …`) or the dashboard's session.
 
 Each operation declares what it needs — READ, WRITE (not a read-only token) or STAFF (a staff user,
-not read-only) — and gets a `Principal` as `request.auth`. A wrong or revoked token answers 401
+not read-only) — plus, optionally, a Django permission the user must hold (the same one the admin
+checks, so no surface is weaker than another; superusers hold every permission), and gets a
+`Principal` as `request.auth`. A wrong or revoked token answers 401
 at once (it never falls back to a session); a session's unsafe requests must pass Django's CSRF check.
 """
 
@@ -28,6 +30,7 @@ from trading.api.errors import (
     Unauthorized,
     error_json,
 )
+from trading.config import CHANGE_SETTINGS
 from trading.models import ApiToken, RunSource
 from trading.tokens import token_authenticate
 
@@ -54,11 +57,16 @@ class Principal:
         return RunSource.API if self.via == "token" else RunSource.DASHBOARD
 
 
-def principal_allow(principal: Principal, need: Need) -> Principal:
+MSG_NO_PERMISSION = "you need the {perm!r} permission for this (ask an administrator)"
+
+
+def principal_allow(principal: Principal, need: Need, perm: str | None = None) -> Principal:
     if need >= Need.WRITE and principal.read_only:
         raise Forbidden(MSG_READ_ONLY)
     if need >= Need.STAFF and not getattr(principal.user, "is_staff", False):
         raise Forbidden(MSG_STAFF_ONLY)
+    if perm is not None and not principal.user.has_perm(perm):
+        raise Forbidden(MSG_NO_PERMISSION.format(perm=perm))
     return principal
 
 
@@ -70,19 +78,21 @@ def principal_from_token(plaintext: str) -> Principal:
 
 
 class BearerToken(HttpBearer):
-    def __init__(self, need: Need = Need.READ):
+    def __init__(self, need: Need = Need.READ, perm: str | None = None):
         self.need = need
+        self.perm = perm
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal:
-        return principal_allow(principal_from_token(token.strip()), self.need)
+        return principal_allow(principal_from_token(token.strip()), self.need, self.perm)
 
 
 class Session(SessionAuth):
     """The dashboard's own calls: the logged-in user, CSRF-checked on unsafe methods."""
 
-    def __init__(self, need: Need = Need.READ):
+    def __init__(self, need: Need = Need.READ, perm: str | None = None):
         self.need = need
+        self.perm = perm
         super().__init__(csrf=True)
 
     def _get_key(self, request: HttpRequest) -> str | None:
@@ -95,12 +105,13 @@ class Session(SessionAuth):
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
         if not request.user.is_authenticated:
             return None
-        return principal_allow(Principal(user=request.user, via="session"), self.need)
+        return principal_allow(Principal(user=request.user, via="session"), self.need, self.perm)
 
 
 READ = [BearerToken(Need.READ), Session(Need.READ)]
 WRITE = [BearerToken(Need.WRITE), Session(Need.WRITE)]
 STAFF = [BearerToken(Need.STAFF), Session(Need.STAFF)]
+SETTINGS_CHANGE = [BearerToken(Need.STAFF, CHANGE_SETTINGS), Session(Need.STAFF, CHANGE_SETTINGS)]
 
 
 def docs_guard(view):

@@ -249,6 +249,9 @@ class ConfigOut(Schema):
     flatten_unowned_positions: bool
     what_if_check: bool
     dry_run_default: bool
+    cancel_foreign_orders: bool
+    kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for this mode (empty: trading allowed).")
+    soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for this mode (empty: soft stop off).")
 
 
 class KillSwitchIn(Schema):
@@ -266,13 +269,17 @@ class SoftStopIn(Schema):
 
 
 class SwitchOut(Schema):
-    scope: ConfigScope
-    trading_enabled: bool | None = Field(description="The scope's own value (null: inherits common).")
-    soft_stop: bool | None = Field(description="The scope's own value (null: inherits common).")
+    scope: ConfigScope = Field(description="The row written.")
+    trading_enabled: bool | None = Field(description="That row's own value now (null on a mode row: no opinion).")
+    soft_stop: bool | None = Field(description="That row's own value now (null on a mode row: no opinion).")
     effective: ConfigOut = Field(description="What is in force now for the active mode.")
-    masked_by: ConfigScope | None = Field(
-        description="Set when the active mode's own value overrides the one just written (change it there, or in the admin)."
+    kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for the active mode (any one stops it).")
+    soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for the active mode (any one holds it).")
+    in_force: bool = Field(
+        description="Whether what was asked is now in force for the active mode (false: another row still "
+        "stops trading, or the row written is not the active mode's)."
     )
+    message: str = Field(description="One plain sentence: what was written and what is in force, held by which row.")
 
 
 class WorkerOut(Schema):

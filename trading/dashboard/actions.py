@@ -2,7 +2,7 @@
 
 Each action re-reads the user (a socket may outlive a demotion), checks what it needs, then calls the
 same services as every other way in: `run_submit` (the one submission path; runs and cancels) and
-`config_update` (kill switch, soft stop). A refusal raises `ActionRefused` with a code and a message
+`switch_set` (kill switch, soft stop: set to the value asked, never toggled). A refusal raises `ActionRefused` with a code and a message
 for the trader, and nothing is half-done: run_submit and config_update write in one transaction.
 An outcome carries the live events to broadcast, so every open dashboard sees a queued run or a
 flipped switch at once.
@@ -17,17 +17,17 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 
-from trading.config import config_event, config_update, effective_config
+from trading.config import CHANGE_SETTINGS, SWITCHES, config_event, effective_config, switch_set, switches_describe
 from trading.dashboard.selectors import run_payload
 from trading.intents.registry import IntentNotFound
 from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit
 from trading.live import live_event
-from trading.models import ActivityEntry, ActivityKind, ConfigScope, Order, OrderStatus, RunSource, TradingConfig, TradingMode
+from trading.models import ActivityEntry, ActivityKind, Order, OrderStatus, RunSource, TradingMode
 from trading.worker.store import activity_event
 
 SOURCE = "dashboard"
 NOT_LOGGED_IN = "your session has ended: log in again"
-STAFF_ONLY = "only staff users may flip the kill switch or the soft stop"
+STAFF_ONLY = "only staff users with the permission to change trading settings may set the kill switch or the soft stop"
 CONFIRM_LIVE = "this run sends real orders in LIVE mode; confirm it to go ahead"
 BAD_REQUEST_ID = "request_id must be 1-64 letters, digits, '-' or '_'"
 BAD_PARAMS = "params must be a JSON object"
@@ -37,12 +37,8 @@ ORDER_NOT_OPEN = "order #{pk} ({symbol}) is {status}: there is nothing to cancel
 ORDER_OTHER_MODE = "order #{pk} belongs to {mode} mode but the console trades {active}"
 ORDER_NO_IB_ID = "order #{pk} has no IB order id yet; wait for IB to acknowledge it"
 UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
-ALREADY = "{label} is already {state}"
-SWITCHES = {
-    # switch name: (settings field, value of the field when the switch is on, label)
-    "kill_switch": ("trading_enabled", False, "the kill switch"),
-    "soft_stop": ("soft_stop", True, "soft stop"),
-}
+SWITCH_SET = "{label} is now {state} ({rows}); {in_force}"
+SWITCH_ALREADY = "{label} was already {state}; {in_force}"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -95,26 +91,29 @@ def dashboard_order_cancel(*, user, order: int, confirmed: bool = False, request
 
 
 def dashboard_switch_set(*, user, switch: str, on: bool) -> ActionOutcome:
-    """Turn the kill switch or soft stop on or off (staff only), where it takes effect for the active mode."""
+    """Set the kill switch or soft stop for the active mode (a set, not a toggle: a repeat is harmless).
+
+    On writes the common row, the strongest stop (it holds in every mode). Off releases every row that
+    holds the switch for the active mode, so what the page shows is what is in force afterwards.
+    """
     user = _current_user(user)
-    if not user.is_staff:
+    if not user.is_staff or not user.has_perm(CHANGE_SETTINGS):
         raise ActionRefused("permission_denied", STAFF_ONLY)
     if switch not in SWITCHES or not isinstance(on, bool):
         raise ActionRefused("invalid", UNKNOWN_SWITCH.format(switch=switch))
-    field_name, value_when_on, label = SWITCHES[switch]
-    value = value_when_on if on else not value_when_on
-    config = effective_config()
-    state = "on" if on else "off"
-    if getattr(config, field_name) == value:
-        return ActionOutcome(message=ALREADY.format(label=label, state=state), events=[_config_event()])
+    label = SWITCHES[switch][2]
     before = ActivityEntry.objects.aggregate(last=Max("pk"))["last"] or 0
     try:
-        config_update(scope=_scope_in_force(config.mode, field_name), changes={field_name: value}, user=user, source=SOURCE)
+        changes = switch_set(switch=switch, on=on, user=user, source=SOURCE)
     except (ValidationError, ValueError) as exc:
         raise ActionRefused("invalid", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
+    state, in_force = "on" if on else "off", switches_describe(effective_config())
+    if not changes:
+        return ActionOutcome(message=SWITCH_ALREADY.format(label=label, state=state, in_force=in_force), events=[_config_event()])
+    rows = ", ".join(f"{change.scope} settings" for change in changes)
     entries = ActivityEntry.objects.filter(pk__gt=before, kind=ActivityKind.CONFIG_CHANGE, actor=user).order_by("pk")
     events = [_config_event(), *(activity_event(entry) for entry in entries)]
-    return ActionOutcome(message=f"{label} is now {state}", events=events)
+    return ActionOutcome(message=SWITCH_SET.format(label=label, state=state, rows=rows, in_force=in_force), events=events)
 
 
 def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str) -> ActionOutcome:
@@ -154,12 +153,6 @@ def _current_user(user):
 def _require_confirmation(*, dry_run: bool, confirmed: bool) -> None:
     if not dry_run and confirmed is not True and effective_config().mode == TradingMode.LIVE:
         raise ActionRefused("confirmation_required", CONFIRM_LIVE)
-
-
-def _scope_in_force(mode: str, field_name: str) -> str:
-    """The settings row that decides `field_name` for `mode`: the mode's override if set, else common."""
-    override = TradingConfig.objects.filter(scope=mode).values_list(field_name, flat=True).first()
-    return mode if override is not None else ConfigScope.COMMON
 
 
 def _config_event() -> dict:

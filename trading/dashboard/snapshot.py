@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from trading.config import effective_config
+from trading.config import effective_config, switch_status
 from trading.dashboard import selectors
 from trading.intents.registry import intent_list, intents_load
 from trading.live import live_event
@@ -26,14 +26,7 @@ STATUS = "status"
 def status_build() -> dict:
     """The status bar: trading mode and switches (read now, never cached) and the worker's heartbeat."""
     config = effective_config()
-    return {
-        "mode": config.mode,
-        "trading_enabled": config.trading_enabled,
-        "kill_switch": not config.trading_enabled,
-        "soft_stop": config.soft_stop,
-        "dry_run_default": config.dry_run_default,
-        "worker": worker_status(),
-    }
+    return {**switch_status(config), "dry_run_default": config.dry_run_default, "worker": worker_status()}
 
 
 def worker_status() -> dict:

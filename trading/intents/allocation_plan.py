@@ -10,6 +10,10 @@ Rules (docs/INTENTS.md, `allocation`):
 - The contracts acted on are those an allocated strategy targets or holds (holding something the new
   target leaves out means selling it). delta = target − (IB position + in-flight open orders).
 - A position no strategy targets or holds is left alone, unless `flatten_unowned` is on.
+- Under soft stop (reduce-only), a line that would take a position past zero is cut to close it to
+  flat instead (`soft_stop_clamp`): a trader who asks for −10 while +10 is held gets the +10 sold and
+  the short left for when soft stop is off, with a note — not a refused run that also leaves the long
+  open. Lines that only increase a position are still sent to the gateway, which refuses them.
 - One net order per contract; its owner (orderRef) is the allocated strategy whose own gap (its target
   − its holding) points the same way and is largest, else the largest contributor, else `allocation`.
 """
@@ -112,6 +116,23 @@ def allocation_plan(
         if strategy.status in (STALE, MISSING, FAILED):
             notes.append(_strategy_note(strategy))
     return Plan(aggregate=aggregate, diff=diff, notes=notes)
+
+
+def soft_stop_clamp(diff: list[dict]) -> list[str]:
+    """Reduce-only: a line that would take (position + in-flight) past zero stops at zero. Returns notes."""
+    notes = []
+    for line in diff:
+        now = line["held"] + line["in_flight"]
+        after = now + line["delta"]
+        if not now or after * now >= 0:
+            continue
+        wanted = line["delta"]
+        line.update(delta=-now, quantity=abs(now), clamped_from=wanted)
+        notes.append(
+            f"{line['symbol']}: soft stop is on — {line['action']} {abs(wanted):g} would take {now:g} past zero to"
+            f" {after:g}; {line['action']} {abs(now):g} closes it to flat, the rest waits until soft stop is off"
+        )
+    return notes
 
 
 def _kept(entries: list[dict], held: float) -> float:

@@ -1,18 +1,40 @@
-"""Trading settings: the effective values, and the two switches staff may flip from a script."""
+"""Trading settings: the effective values, and the two switches that may be set from a script.
+
+Switches are set, never toggled: the body names the value, so a repeat is harmless. The answer says
+what is in force for the active mode and which row(s) hold each switch — a stop anywhere stops, so a
+stop is always in force, while a resume may not be (another row still stops trading) and says so.
+"""
 
 from ninja import Router
 
-from trading.api.auth import STAFF
+from trading.api.auth import SETTINGS_CHANGE
 from trading.api.responses import responses
 from trading.api.schemas import ConfigOut, KillSwitchIn, SoftStopIn, SwitchOut
-from trading.config import config_update, effective_config
-from trading.models import TradingConfig
+from trading.config import SWITCHES, effective_config, switch_set, switches_describe
+from trading.models import ConfigScope, TradingConfig
 
 router = Router(tags=["config"])
 
+WRITTEN = {
+    ("kill_switch", True): "{scope} settings now stop trading",
+    ("kill_switch", False): "{scope} settings now allow trading",
+    ("soft_stop", True): "{scope} settings now hold soft stop",
+    ("soft_stop", False): "{scope} settings no longer hold soft stop",
+}
+IN_FORCE = "{written}; in force for {mode} mode: {state}"
+NOT_IN_FORCE = "{written}, but {state}"
+NOT_ACTIVE = "{written}, but {scope} is not the active mode: {state}"
+SWITCH_DESCRIPTION = (
+    "Needs a staff user with the `trading.change_tradingconfig` permission. Recorded in the activity log "
+    "with who did it. `kill_switch_by`/`soft_stop_by` name the rows holding each switch for the active mode; "
+    "`in_force` is false when what was asked is not what is in force (and `message` says why)."
+)
+
 
 @router.get(
-    "/config", response=responses({200: ConfigOut}), summary="The settings in force (common overridden by the active mode)"
+    "/config",
+    response=responses({200: ConfigOut}),
+    summary="The settings in force (ordinary settings: the mode overrides common; switches: a stop anywhere stops)",
 )
 def config_get(request):
     return effective_config().as_dict()
@@ -20,33 +42,47 @@ def config_get(request):
 
 @router.post(
     "/config/kill-switch",
-    auth=STAFF,
+    auth=SETTINGS_CHANGE,
     response=responses({200: SwitchOut}, 400),
-    summary="Turn trading on or off (staff)",
-    description="Recorded in the activity log with who did it. `effective` shows what is in force for the active mode.",
+    summary="Stop or allow trading on one row (staff with the settings permission)",
+    description=SWITCH_DESCRIPTION,
 )
 def kill_switch(request, body: KillSwitchIn):
-    return _switch(request, body.scope, "trading_enabled", body.trading_enabled)
+    return _switch(request, body.scope, "kill_switch", not body.trading_enabled)
 
 
 @router.post(
     "/config/soft-stop",
-    auth=STAFF,
+    auth=SETTINGS_CHANGE,
     response=responses({200: SwitchOut}, 400),
-    summary="Reduce-only mode on or off (staff)",
-    description="Recorded in the activity log with who did it. `effective` shows what is in force for the active mode.",
+    summary="Reduce-only mode on or off on one row (staff with the settings permission)",
+    description=SWITCH_DESCRIPTION,
 )
 def soft_stop(request, body: SoftStopIn):
     return _switch(request, body.scope, "soft_stop", body.soft_stop)
 
 
-def _switch(request, scope: str, field: str, value: bool) -> dict:
-    row: TradingConfig = config_update(scope=scope, changes={field: value}, user=request.auth.user, source=request.auth.source)
+def _switch(request, scope: str, switch: str, on: bool) -> dict:
+    switch_set(switch=switch, on=on, scope=scope, user=request.auth.user, source=request.auth.source)
+    row = TradingConfig.objects.get(scope=scope)
     effective = effective_config()
+    field_name, engaged, _label = SWITCHES[switch]
+    in_force = (getattr(effective, field_name) == engaged) == on
+    written = WRITTEN[switch, on].format(scope=scope)
+    state = switches_describe(effective)
+    if in_force:
+        message = IN_FORCE.format(written=written, mode=effective.mode, state=state)
+    elif scope not in (ConfigScope.COMMON, effective.mode):
+        message = NOT_ACTIVE.format(written=written, scope=scope, state=state)
+    else:
+        message = NOT_IN_FORCE.format(written=written, state=state)
     return {
         "scope": row.scope,
         "trading_enabled": row.trading_enabled,
         "soft_stop": row.soft_stop,
         "effective": effective.as_dict(),
-        "masked_by": effective.mode if getattr(effective, field) != value else None,
+        "kill_switch_by": effective.kill_switch_by,
+        "soft_stop_by": effective.soft_stop_by,
+        "in_force": in_force,
+        "message": message,
     }

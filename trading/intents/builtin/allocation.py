@@ -8,6 +8,9 @@ orders, notes); a dry run records planned orders and a decision marked dry_run.
 
 The seed's commander market-sold every holding no strategy targeted, manual positions included: here
 such positions are left alone unless `flatten_unowned_positions` is on.
+
+Under soft stop a target that would flip a position closes it to flat instead (allocation_plan.py,
+`soft_stop_clamp`); the order gateway still checks every order.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from trading.intents.allocation_plan import (
     STALE,
     StrategyInput,
     allocation_plan,
+    soft_stop_clamp,
 )
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
@@ -75,6 +79,8 @@ class Allocation(Intent):
             strategies=strategies, positions=positions, in_flight=in_flight, contracts=contracts,
             flatten_unowned=ctx.config.flatten_unowned_positions,
         )  # fmt: skip
+        if (await ctx.fresh_config()).soft_stop:
+            plan.notes[:0] = soft_stop_clamp(plan.diff)
         orders, refusals = await _place(ctx, plan.diff, contracts)
         decision = await ctx.db(
             AllocationDecision.objects.create,

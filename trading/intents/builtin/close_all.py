@@ -1,6 +1,9 @@
-"""`close_all`: cancel every open order (waiting for IB to confirm), then flatten positions.
+"""`close_all`: cancel open orders (waiting for IB to confirm), then flatten positions; it always
+flattens what it can (trading/intents/flatten.py has the rules).
 
-Allowed while the kill switch is on: it only reduces risk. With `strategies`, only the positions those
+Allowed while the kill switch is on: it only reduces risk. Its closing orders are exempt from the
+quantity, notional and symbol limits. Another client's working order is reported, never waited on,
+and ends the run `partial` (IB's global cancel first when `cancel_foreign_orders` is on). With `strategies`, only the positions those
 strategies hold are closed (their recorded holdings), and only their orders are cancelled. The
 flattening itself is shared with eod_check (trading/intents/flatten.py).
 """

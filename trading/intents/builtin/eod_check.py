@@ -1,7 +1,9 @@
 """`eod_check`: at the end of the day, flatten when `enforce_flat_eod` is on, else report exposure.
 
-Flattening is close_all's (trading/intents/flatten.py): cancel every open order, wait for IB to confirm,
-then close every position at market; orders are owned by `eod_check`. Like close_all it only reduces
+Flattening is close_all's (trading/intents/flatten.py): cancel the worker's open orders (IB's global
+cancel first with `cancel_foreign_orders`), then close every position at market as closing orders
+(exempt from the order limits); orders are owned by `eod_check`. What is left (another client's
+working order) ends the run `partial`. Like close_all it only reduces
 risk, so it runs while the kill switch is on. With the switch off it places nothing and reports the
 positions, their market values (instrument currency) and IB's gross position value. A dry run returns the plan.
 """
@@ -9,6 +11,7 @@ positions, their market values (instrument currency) and IB's gross position val
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.builtin.reconcile import holdings_snapshot
+from trading.intents.context import IntentPartial
 from trading.intents.flatten import flatten
 from trading.intents.registry import intent_register
 
@@ -27,7 +30,10 @@ class EodCheck(Intent):
     async def run(self, ctx, params):
         config = await ctx.fresh_config()
         if config.enforce_flat_eod:
-            result = await flatten(ctx, owner=self.name, fill_wait=self.timeout / 2)
+            try:
+                result = await flatten(ctx, owner=self.name, fill_wait=self.timeout / 2)
+            except IntentPartial as partial:  # flattened what it could; the run ends `partial`
+                raise IntentPartial(str(partial), {"enforce_flat_eod": True, **partial.result}) from None
             return {"enforce_flat_eod": True, **result}
         account = await account_snapshot(ctx)
         positions = holdings_snapshot(ctx, await ctx.ib.reqPositionsAsync())

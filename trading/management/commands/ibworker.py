@@ -51,7 +51,9 @@ class Command(BaseCommand):
 
 
 def worker_extensions() -> list:
-    """Extensions the worker loads: intent execution."""
+    """Extensions the worker loads: phantom order rows closed out after a reconnect (first: it fixes the
+    next order id before any run can place an order), intent execution."""
     from trading.intents.executor import IntentExecutor
+    from trading.worker.phantoms import PhantomSweeper
 
-    return [IntentExecutor()]
+    return [PhantomSweeper(), IntentExecutor()]

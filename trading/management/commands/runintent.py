@@ -1,7 +1,9 @@
 """`manage.py runintent NAME [--param k=v …]`: submit an intent through the one submission path and wait.
 
 Exit codes: 0 succeeded · 2 bad parameters · 3 unknown intent · 4 worker unavailable · 5 the run failed,
-expired or was interrupted · 6 still running when --wait ran out (the run keeps going; its id is printed).
+expired or was interrupted · 6 still running when --wait ran out (the run keeps going; its id is printed)
+· 7 partial: the intent did what it could and something is left (close_all with another client's order
+still working); the reason lists what.
 """
 
 import json
@@ -13,7 +15,7 @@ from trading.intents.registry import IntentNotFound, intent_get, intent_list
 from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit, run_wait
 from trading.models import RunSource, RunStatus
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_WORKER, EXIT_FAILED, EXIT_TIMEOUT = 0, 2, 3, 4, 5, 6
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_WORKER, EXIT_FAILED, EXIT_TIMEOUT, EXIT_PARTIAL = 0, 2, 3, 4, 5, 6, 7
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -78,6 +80,8 @@ class Command(BaseCommand):
         self._print(run, as_json=json)
         if run.status == RunStatus.SUCCEEDED:
             return None
+        if run.status == RunStatus.PARTIAL:
+            sys.exit(EXIT_PARTIAL)
         code = EXIT_TIMEOUT if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else EXIT_FAILED
         sys.exit(code)
 

@@ -1,0 +1,104 @@
+"""`manage.py switch`: shows every row's switches and what is in force, and sets them (never toggles)."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from trading.config import config_update, effective_config
+from trading.models import ActivityEntry, ActivityKind, ConfigScope, TradingConfig
+
+pytestmark = pytest.mark.django_db
+
+
+def switch(*args) -> str:
+    out = StringIO()
+    call_command("switch", *args, stdout=out)
+    return out.getvalue()
+
+
+def changes() -> list[dict]:
+    return [entry.payload for entry in ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE).order_by("pk")]
+
+
+def test_with_no_argument_it_shows_each_row_and_what_is_in_force_and_which_row_holds_it():
+    config_update(scope=ConfigScope.PAPER, changes={"soft_stop": True})
+    lines = switch().splitlines()
+    assert lines[1].split()[:3] == ["common", "STOPS", "trading"] and "(active mode: paper)" in lines[1]
+    assert lines[2].split() == ["paper", "no", "opinion", "soft", "stop", "ON"]
+    assert lines[3].split() == ["live", "STOPS", "trading", "no", "opinion"]
+    assert lines[4] == (
+        "in force: trading is stopped by the common settings (kill switch); "
+        "resume with: python manage.py switch resume --scope common"
+    )
+
+
+def test_kill_writes_common_by_default_through_config_update_with_source_cli_and_a_repeat_changes_nothing():
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
+    out = switch("kill")
+    assert "changed common settings: trading_enabled True → False" in out
+    assert effective_config().kill_switch_by == ["common"]
+    assert changes()[-1] == {"scope": "common", "changes": {"trading_enabled": {"from": True, "to": False}}, "source": "cli"}
+    count = len(changes())
+    assert "nothing changed" in switch("kill") and len(changes()) == count
+
+
+def test_kill_with_a_scope_writes_that_row():
+    switch("kill", "--scope", "paper")
+    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).trading_enabled is False
+    assert effective_config().kill_switch_by == ["common", "paper"]
+
+
+def test_resume_by_default_releases_every_row_that_holds_the_stop_for_the_active_mode_and_prints_what_changed():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    out = switch("resume")
+    assert "changed common settings: trading_enabled False → True" in out
+    assert "changed paper settings: trading_enabled False → True" in out
+    assert "in force: trading is on in paper mode" in out
+    assert effective_config().trading_enabled is True
+    assert TradingConfig.objects.get(scope=ConfigScope.LIVE).trading_enabled is False  # not the active mode
+
+
+def test_resume_of_one_scope_says_trading_is_still_stopped_by_another():
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
+    out = switch("resume", "--scope", "paper")
+    assert "in force: trading is stopped by the common settings (kill switch)" in out
+    assert effective_config().kill_switch_by == ["common"]
+
+
+def test_soft_stop_on_and_off():
+    switch("soft-stop", "on")
+    assert effective_config().soft_stop_by == ["common"]
+    switch("soft-stop", "on", "--scope", "paper")
+    out = switch("soft-stop", "off")
+    assert "changed common settings: soft_stop True → False" in out and "changed paper settings: soft_stop True → False" in out
+    assert effective_config().soft_stop is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("soft-stop",), "soft-stop needs on or off"),
+        (("kill", "on"), "kill takes no on/off"),
+        (("resume", "off"), "resume takes no on/off"),
+        (("--scope", "paper"), "nothing to set"),
+    ],
+)
+def test_bad_combinations_are_refused_with_a_clear_error_and_change_nothing(args, message):
+    before = list(TradingConfig.objects.values())
+    with pytest.raises(CommandError, match=message):
+        switch(*args)
+    assert list(TradingConfig.objects.values()) == before
+
+
+@pytest.mark.parametrize("args", [("kill", "--scope", "demo"), ("panic",), ("soft-stop", "maybe")])
+def test_an_unknown_scope_action_or_state_exits_non_zero(args):
+    from django.core.management import ManagementUtility
+
+    before = list(TradingConfig.objects.values())
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "switch", *args]).execute()
+    assert exited.value.code != 0
+    assert list(TradingConfig.objects.values()) == before
