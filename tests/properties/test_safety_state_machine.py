@@ -13,12 +13,13 @@ limit smaller than the position, and close_all. After every step:
 - close_all leaves no position it could close, whatever the limits;
 - every refusal is recorded: an order row with status Refused and the reason, and an activity entry.
 
-`SAFETY_EXAMPLES` sets how many sequences run (default 6, about half a minute here); CI runs the default.
+`SAFETY_EXAMPLES` sets how many sequences run (default 25, about ten seconds here); CI runs the default.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 from django.db import close_old_connections
@@ -35,8 +36,8 @@ from trading.intents.registry import intent_get, intent_list
 from trading.models import ActivityEntry, ActivityKind, IntentRun, OrderStatus, RunSource, RunStatus
 from trading.models import Order as OrderRow
 
-EXAMPLES = int(os.environ.get("SAFETY_EXAMPLES", "6"))
-STEPS = int(os.environ.get("SAFETY_STEPS", "12"))
+EXAMPLES = int(os.environ.get("SAFETY_EXAMPLES", "25"))
+STEPS = int(os.environ.get("SAFETY_STEPS", "15"))
 SYMBOLS = ("SPY", "QQQ")
 SWITCH_VALUES = {"common": (True, False), "paper": (True, False, None)}  # None on a mode row: no opinion
 
@@ -84,6 +85,7 @@ class SafetyMachine(RuleBasedStateMachine):
     gateway = None  # set by the test: the paper gateway (thread-safe controls)
     worker: WorkerThread | None = None
     contracts: dict = {}
+    seen: Counter = Counter()  # what the sequences exercised, printed at the end
 
     def __init__(self):
         super().__init__()
@@ -125,7 +127,10 @@ class SafetyMachine(RuleBasedStateMachine):
         close_old_connections()
         config_update(scope="common", changes={"trading_enabled": True, "soft_stop": False, "max_order_quantity": None})
         config_update(scope="paper", changes={"trading_enabled": None, "soft_stop": None})
-        self.rows = {"common": {"trading_enabled": True, "soft_stop": False}, "paper": {"trading_enabled": None, "soft_stop": None}}
+        self.rows = {
+            "common": {"trading_enabled": True, "soft_stop": False},
+            "paper": {"trading_enabled": None, "soft_stop": None},
+        }
         self.limit = None
         for symbol, quantity in self.positions().items():
             self.gateway.external_trade(symbol, -quantity)
@@ -137,6 +142,7 @@ class SafetyMachine(RuleBasedStateMachine):
         value = data.draw(st.sampled_from(SWITCH_VALUES[scope]), label="value")
         config_update(scope=scope, changes={field: value}, source="property-test")
         self.rows[scope][field] = value
+        self.seen["stopped" if self.stopped() else "trading"] += 1
 
     @rule(limit=st.sampled_from([None, 5, 1000]))
     def write_limit(self, limit):
@@ -173,6 +179,7 @@ class SafetyMachine(RuleBasedStateMachine):
             _place(self.worker.worker, run, self.contracts[symbol], action, quantity, reduce_only, allowed_when_killed)
         )
         rules = f"stopped={self.stopped()} soft={self.soft()} reduce_only={reduce_only} limit={self.limit} rows={self.rows}"
+        self.seen["refused" if refusal else "sent"] += 1
         if refusal is None:
             assert expected_sent, f"{intent} sent {action} {quantity} {symbol} at {before} but the rules refuse it ({rules})"
             wait_until(lambda: self.positions().get(symbol, 0) == after, what=f"{symbol} filled to {after}")
@@ -189,6 +196,7 @@ class SafetyMachine(RuleBasedStateMachine):
         self.settle()
         run = self.run_row("close_all")
         self.worker.call(_close_all(self.worker.worker, run), timeout=60)
+        self.seen["close_all"] += 1
         wait_until(lambda: not self.positions(), what=f"close_all to flatten everything (left: {self.positions()})")
 
     # ----- invariants ----------------------------------------------------------------------------------
@@ -219,6 +227,7 @@ def test_it_keeps_every_safety_invariant_under_any_sequence_of_switches_position
         SafetyMachine.gateway = paper_gateway
         SafetyMachine.worker = worker
         SafetyMachine.contracts = worker.call(_qualify(worker.worker, SYMBOLS))
+        SafetyMachine.seen.clear()
         run_state_machine_as_test(
             SafetyMachine,
             settings=settings(
@@ -229,6 +238,8 @@ def test_it_keeps_every_safety_invariant_under_any_sequence_of_switches_position
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
             ),
         )
+        print(f"safety state machine: {EXAMPLES} sequences, {dict(SafetyMachine.seen)}")
+        assert SafetyMachine.seen["sent"] and SafetyMachine.seen["refused"], "the sequences never both sent and refused"
     finally:
         SafetyMachine.gateway = SafetyMachine.worker = None
         worker.stop()
