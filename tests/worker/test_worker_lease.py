@@ -45,7 +45,7 @@ def test_a_second_ibworker_on_the_same_client_id_refuses_in_one_line_and_the_fir
     assert paper_gateway.connected_clients() == [1], "the second worker never connected"
     beat = WorkerHeartbeat.objects.get()
     assert beat.pid == os.getpid() and heartbeat_state()["connected"], "the heartbeat is still the first worker's"
-    assert not ActivityEntry.objects.filter(message__contains="326").exists()
+    assert not ActivityEntry.objects.filter(message__contains="in use (326)").exists()
 
 
 def test_a_worker_that_loses_its_lease_stops_at_once_and_writes_nothing_more(paper_gateway, redis_url, tmp_path):
