@@ -5,6 +5,11 @@ trading console needs when, say, the worker crashes — and supervisord wants a 
 and does not prefix the children's output. What is here is only what `up` needs: ordered start with
 readiness probes, name-prefixed output, restart with capped backoff (reset after a healthy minute),
 and on Ctrl-C/SIGTERM a SIGTERM to every child's process group, SIGKILL after a grace period.
+
+A child's exit is noticed from its return code (set when the child watcher reaps it), never from
+`process.wait()`: on Python 3.11 that also waits for the end of its stdout, which a killed parent's
+orphaned children (q2's workers) keep open for ever. Whatever the exited child left in its process
+group is killed before it is restarted.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 
 READY_TIMEOUT = 60.0
 HEALTHY_AFTER = 60.0
+EXIT_POLL = 0.1  # seconds between looks at a child's return code
 
 
 @dataclass
@@ -105,9 +111,10 @@ class Supervisor:
         delay = self.backoff_first
         while True:
             started = time.monotonic()
-            code = await program.process.wait()
+            code = await _exited(program.process)
             if self.stopping.is_set():
                 return
+            _signal_group(program.process.pid, signal.SIGKILL)  # its orphans (q2 workers) go with it
             if time.monotonic() - started > HEALTHY_AFTER:
                 delay = self.backoff_first
             program.restarts += 1
@@ -131,16 +138,23 @@ class Supervisor:
             if process.returncode is None:
                 _signal_group(process.pid, signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(process.wait(), self.stop_timeout)
+                    await asyncio.wait_for(_exited(process), self.stop_timeout)
                 except TimeoutError:
                     self.say("up", f"{program.name} did not stop in {self.stop_timeout:.0f}s: killing it")
                     _signal_group(process.pid, signal.SIGKILL)
-                    await process.wait()
+                    await _exited(process)
             # Anything the child left in its group (q2 workers, for instance) goes with it.
             _signal_group(process.pid, signal.SIGKILL)
         for task in self._watchers:
             task.cancel()
         self.say("up", "all processes stopped")
+
+
+async def _exited(process: asyncio.subprocess.Process) -> int:
+    """The child's exit code as soon as it has exited, whoever still holds its stdout."""
+    while process.returncode is None:
+        await asyncio.sleep(EXIT_POLL)
+    return process.returncode
 
 
 def _signal_group(pid: int, sig) -> None:

@@ -2,8 +2,11 @@
 
 Runs arrive as commands on the worker's channel (from the q2 task) and by a sweep of queued runs, so a hand-off
 lost during a restart is still picked up before the run's start deadline. Order-placing intents run
-one at a time; read-only ones run alongside. At the worker's first connect, runs a dead worker left
-`running` become `interrupted`, with the orders found again through their orderRef.
+one at a time; read-only ones run alongside. A run is claimed only with the worker's live lease token
+(trading/worker/lease.py), which it then carries. At the worker's first connect, before it accepts
+any run, runs whose worker is gone (their token is not a live one) become `interrupted`, with the
+orders found again through their orderRef. A run finalised elsewhere while its body runs (by a
+newer owner's sweep, by an operator) has its body cancelled: it must not keep placing orders.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class IntentExecutor:
         self.in_progress: dict[int, str] = {}
         self.order_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
+        self._claimed: dict[int, asyncio.Task] = {}  # runs this worker claimed and is executing
+        self._finalised_elsewhere: set[int] = set()
         self._loops: list[asyncio.Task] = []
         self._orphans_done = False
 
@@ -45,7 +50,7 @@ class IntentExecutor:
         if not self._orphans_done:
             self._orphans_done = True
             await worker.recorder.flush()  # the reconcile has linked their orders through orderRef
-            for run in await worker.db(run_interrupt_orphans):
+            for run in await worker.db(run_interrupt_orphans, token=worker.lease.token):
                 self._publish(run)
         if not self._loops:
             self._loops = [asyncio.create_task(self._sweep(), name="intent-sweep")]
@@ -55,6 +60,9 @@ class IntentExecutor:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
+        if worker.lease.lost:  # another worker owns the client id now: nothing of ours may go on
+            for task in self._tasks:
+                task.cancel()
         # Let running intents finish briefly; what remains is marked interrupted at the next start.
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
@@ -78,6 +86,26 @@ class IntentExecutor:
                 continue
             for run_id in queued:
                 self.submit(run_id)
+            await self._cancel_finalised_elsewhere()
+
+    async def _cancel_finalised_elsewhere(self) -> None:
+        """A run of ours that is no longer `running` was finalised by someone else: stop its body."""
+        if not self._claimed:
+            return
+        ids = list(self._claimed)
+        try:
+            gone = await self.worker.db(
+                lambda: list(IntentRun.objects.filter(pk__in=ids).exclude(status=RunStatus.RUNNING).values_list("pk", flat=True))
+            )
+        except Exception as exc:
+            log.warning("run check failed: %s", exc)
+            return
+        for run_id in gone:
+            task = self._claimed.get(run_id)
+            if task is not None and not task.done():
+                log.warning("run #%s was finalised elsewhere while its body ran: cancelling the body", run_id)
+                self._finalised_elsewhere.add(run_id)
+                task.cancel()
 
     def submit(self, run_id: int) -> None:
         if run_id in self.in_progress or self.worker is None or not self.worker.synced:
@@ -103,11 +131,22 @@ class IntentExecutor:
             self.in_progress.pop(run_id, None)
 
     async def _claim_and_run(self, run: IntentRun, intent_cls) -> None:
-        if not await self.worker.db(run_claim, run.pk):
-            return  # someone else has it, or it expired: at most once
+        lease = self.worker.lease
+        if not await self.worker.db(run_claim, run.pk, client_id=lease.client_id, token=lease.token):
+            return  # someone else has it, it expired, or this worker no longer owns the client id: at most once
         run.status = RunStatus.RUNNING
+        self._claimed[run.pk] = asyncio.current_task()
         self._publish(run)
-        status, result, error = await self.run_body(run, intent_cls)
+        try:
+            status, result, error = await self.run_body(run, intent_cls)
+        except asyncio.CancelledError:
+            if run.pk not in self._finalised_elsewhere:
+                raise  # the worker lost its lease or is going away: the next owner's sweep reports the run
+            # run_finish keeps the status it was given elsewhere, and records that the body was stopped.
+            status, result, error = RunStatus.FAILED, None, "cancelled: the run was finalised elsewhere"
+        finally:
+            self._claimed.pop(run.pk, None)
+            self._finalised_elsewhere.discard(run.pk)
         finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error)
         self._publish(finished)
 

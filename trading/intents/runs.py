@@ -1,12 +1,16 @@
 """The one submission path: every way of running an intent (API, CLI, admin, dashboard, schedules)
 calls `run_submit`, and the worker moves runs through the states below with conditional UPDATEs.
 
-    queued ──claim──▶ running ──▶ succeeded | failed
-       │                 └── worker died ──▶ interrupted (marked at its next start)
+    queued ──claim (live lease token)──▶ running ──▶ succeeded | failed | partial
+       │                                    └── its worker is gone ──▶ interrupted (by the next owner's sweep)
        └── not started by start_deadline ──▶ expired (never executes late)
 
 Invariants: a run executes at most once (the claim is an UPDATE … WHERE status='queued' whose row
-count decides); the same idempotency key returns the same run; nothing is enqueued before commit.
+count decides); only the live owner of the client id claims (the same UPDATE requires its lease
+token to be current and unexpired, and stamps it on the run as `lease_token`); `interrupted` only
+for a run whose worker is gone (its `lease_token` is not a live lease's); a final status is never
+overwritten, nor reported as another in the activity log; the same idempotency key returns the same
+run; nothing is enqueued before commit.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -24,11 +29,13 @@ from trading.config import effective_config
 from trading.intents.registry import IntentNotFound, intent_get
 from trading.models import ActivityKind, IntentRun, RunStatus
 from trading.models.activity import Severity
+from trading.worker.lease import lease_live, lease_live_tokens
 
 WORKER_DOWN = "the IB worker is not connected ({reason}); nothing was queued"
 KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
 EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
 INTERRUPTED = "the IB worker stopped while this run was executing"
+ALREADY_FINAL = "its body ended {outcome} after the run was already {status}; it stays {status}"
 
 __all__ = ["IntentNotFound", "run_submit", "run_claim", "run_finish", "run_expire", "run_wait"]
 
@@ -129,7 +136,9 @@ def run_submit(
 def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool) -> IntentRun:
     if existing.intent != intent or existing.params != params or existing.dry_run != dry_run:
         raise IdempotencyConflict(
-            KEY_REUSED.format(key=existing.idempotency_key, run_id=existing.pk, intent=existing.intent, params=json.dumps(existing.params))
+            KEY_REUSED.format(
+                key=existing.idempotency_key, run_id=existing.pk, intent=existing.intent, params=json.dumps(existing.params)
+            )
         )
     return existing
 
@@ -162,11 +171,13 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
     IntentRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
 
 
-def run_claim(run_id: int) -> bool:
-    """Atomically move a queued, unexpired run to running; True for exactly one caller, ever."""
+def run_claim(run_id: int, *, client_id: int, token: int) -> bool:
+    """Atomically move a queued, unexpired run to running, for the worker whose lease `token` is live;
+    True for exactly one caller, ever. The run carries the token: the orphan sweep spares it."""
     now = timezone.now()
-    claimed = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now).update(
-        status=RunStatus.RUNNING, started_at=now
+    claimable = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now)
+    claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token))).update(
+        status=RunStatus.RUNNING, started_at=now, lease_token=token
     )
     if not claimed:
         run_expire(run_id)
@@ -194,34 +205,44 @@ def run_expire(run_id: int) -> bool:
 
 
 def run_finish(run_id: int, *, status: str, result: dict | None = None, error: str = "") -> IntentRun:
-    IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+    """Record a running run's outcome. A run already final (interrupted by a sweep, say) keeps its
+    status, and the log says the body ended late — never "succeeded" for a run that is not."""
+    finished = IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         status=status, result=result, error=error[:10000], finished_at=timezone.now()
     )
     run = IntentRun.objects.get(pk=run_id)
-    severity = Severity.INFO if status == RunStatus.SUCCEEDED else Severity.WARNING
     outcome = "succeeded" if status == RunStatus.SUCCEEDED else f"{status}: {error.splitlines()[0] if error else ''}"
-    activity_record(
-        kind=ActivityKind.INTENT_RUN,
-        severity=severity,
-        message=f"run #{run.pk} {run.intent}{' (dry run)' if run.dry_run else ''} {outcome}",
-        mode=run.mode,
-        run=run,
-        payload={"status": status},
-    )
+    name = f"run #{run.pk} {run.intent}{' (dry run)' if run.dry_run else ''}"
+    if finished:
+        severity = Severity.INFO if status == RunStatus.SUCCEEDED else Severity.WARNING
+        message, payload = f"{name} {outcome}", {"status": status}
+    else:
+        severity = Severity.WARNING
+        message = f"{name}: " + ALREADY_FINAL.format(outcome=f"({outcome.rstrip(': ')})", status=run.status)
+        payload = {"status": run.status, "body_status": status, "body_error": error[:2000]}
+    activity_record(kind=ActivityKind.INTENT_RUN, severity=severity, message=message, mode=run.mode, run=run, payload=payload)
     return run
 
 
-def run_interrupt_orphans(*, note: str = INTERRUPTED) -> list[IntentRun]:
-    """Runs left `running` by a worker that died become `interrupted`, listing the orders they placed."""
-    orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING))
+def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED) -> list[IntentRun]:
+    """Runs left `running` by a worker that is gone become `interrupted`, listing the orders they placed.
+
+    Gone means: its lease token is neither `token` (the sweeping worker's own) nor any live lease's."""
+    spared = {token, *lease_live_tokens()}
+    orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING).exclude(lease_token__in=spared))
+    interrupted = []
     for run in orphans:
         orders = [
             {"order_id": o.order_id, "perm_id": o.perm_id, "symbol": o.symbol, "status": o.status, "order_ref": o.order_ref}
             for o in run.orders.all()
         ]
-        IntentRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        swept = IntentRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, lease_token=run.lease_token).update(
             status=RunStatus.INTERRUPTED, finished_at=timezone.now(), error=note, result={"orders": orders}
         )
+        if not swept:  # finished meanwhile
+            continue
+        run.status, run.error, run.result = RunStatus.INTERRUPTED, note, {"orders": orders}
+        interrupted.append(run)
         activity_record(
             kind=ActivityKind.INTENT_RUN,
             severity=Severity.WARNING,
@@ -230,7 +251,7 @@ def run_interrupt_orphans(*, note: str = INTERRUPTED) -> list[IntentRun]:
             run=run,
             payload={"orders": orders},
         )
-    return orphans
+    return interrupted
 
 
 def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:

@@ -8,10 +8,12 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from trading.models import HandlerStat, WorkerHeartbeat
 from trading.worker.dbconn import connection_refresh
+from trading.worker.lease import LeaseLost, lease_lost_message, lease_renew
 
 log = logging.getLogger("trading.worker.health")
 
@@ -50,9 +52,18 @@ class LoopLagMonitor:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict]) -> None:
-    """Upsert the heartbeat row and the handler stats (runs on the heartbeat thread)."""
+def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict], lease=None) -> None:
+    """Renew the worker's lease and, only if that worked, upsert the heartbeat row and the handler stats
+    (runs on the heartbeat thread). One transaction: a worker without the lease never writes the row."""
     connection_refresh()
+    with transaction.atomic():
+        if lease is not None and not lease_renew(client_id=lease.client_id, token=lease.token, ttl=lease.ttl):
+            lease.lost = True
+            raise LeaseLost(lease_lost_message(lease.client_id, lease.token))
+        _heartbeat_rows_write(name=name, fields=fields, handler_stats=handler_stats)
+
+
+def _heartbeat_rows_write(*, name: str, fields: dict, handler_stats: list[dict]) -> None:
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={**fields, "updated_at": timezone.now()})
     seen = []
     for stat in handler_stats:

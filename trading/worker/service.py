@@ -1,9 +1,13 @@
 """The IB worker: one asyncio loop, one ib_insync `IB`, the only client of the gateway.
 
-Lifecycle: connect (with timeout) → reconcile → live (record, broadcast, run handlers) → on a drop,
-reconnect forever with capped, jittered backoff and the same client id (IB binds orders to it) →
-on SIGTERM/SIGINT, disconnect cleanly and return. Blocking work (the database) never runs on the
-loop: the recorder and the heartbeat have their own threads; a lag monitor reports any stall.
+Lifecycle: take the owner lease of the client id (trading/worker/lease.py; refused → exit 3, having
+touched nothing) → connect (with timeout) → reconcile → the extensions' on_connected (the orphan
+sweep) → live (record, broadcast, run handlers, claim runs) → on a drop, reconnect forever with
+capped, jittered backoff and the same client id (IB binds orders to it) → on SIGTERM/SIGINT,
+disconnect cleanly, release the lease and return 0. The heartbeat renews the lease; if it was taken
+over, the worker stops at once without writing anything more and returns 4. Blocking work (the
+database) never runs on the loop: the recorder and the heartbeat have their own threads; a lag
+monitor reports any stall.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from trading.worker.connection import Backoff, State
 from trading.worker.dbconn import connection_refresh
 from trading.worker.events import EventRouter
 from trading.worker.health import LoopLagMonitor, heartbeat_write
+from trading.worker.lease import LeaseHold, LeaseLost, lease_acquire, lease_held_message, lease_release, lease_ttl, owner_name
 from trading.worker.positions import PositionLedger
 from trading.worker.reconcile import reconcile_apply
 from trading.worker.recorder import Recorder
@@ -47,6 +52,9 @@ from trading.worker.store import activity_write, batch_scope
 log = logging.getLogger("trading.worker")
 
 BACKGROUND_STOP_TIMEOUT = 5.0  # seconds the heartbeat and command tasks get to end at shutdown
+LOST_LEASE_RECORDER_TIMEOUT = 1.0  # a fenced-out recorder cannot write: keep its queue on disk, quickly
+EXIT_LEASE_HELD = 3  # another worker owns the client id
+EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
 
 
 @dataclass
@@ -63,6 +71,7 @@ class WorkerOptions:
     backoff_cap: float = 30.0
     var_dir: Path = field(default_factory=lambda: Path("var"))
     name: str = "ibworker"
+    lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
 
 
 class IBWorker:
@@ -76,11 +85,15 @@ class IBWorker:
         self.disconnected = asyncio.Event()
         self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
         self.ledger = PositionLedger(options.client_id)
+        self.lease = LeaseHold(
+            options.client_id, ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval), owner=owner_name()
+        )
+        self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
             publish=self.broadcaster.publish,
             dead_letter_path=options.var_dir / "recorder-dead-letters.jsonl",
-            batch_scope=batch_scope,
+            batch_scope=partial(batch_scope, lease=self.lease),
         )
         self.lag = LoopLagMonitor()
         self.events = EventRouter(self)
@@ -107,6 +120,8 @@ class IBWorker:
 
     async def run(self) -> int:
         """Run until asked to stop; returns the process exit code (0 on a clean stop)."""
+        if not await self._acquire_lease():
+            return EXIT_LEASE_HELD
         self._install_signal_handlers()
         self._bind_ib_events()
         self.recorder.start()
@@ -124,11 +139,38 @@ class IBWorker:
                     await self._pause(self.backoff.next_delay())
         finally:
             await self._shutdown()
-        return 0
+        return EXIT_LEASE_LOST if self.lease.lost else 0
+
+    async def _acquire_lease(self) -> bool:
+        """Own the client id before anything else, or touch nothing (no heartbeat, activity, IB session)."""
+        o, lease = self.options, self.lease
+        loop = asyncio.get_running_loop()
+        token = await loop.run_in_executor(
+            self._db_executor, partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl)
+        )
+        if token is None:
+            # Said once, by whoever started the worker (ibworker prints it as its one line).
+            self.refusal = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
+            await loop.run_in_executor(self._db_executor, _close_db_connection)
+            for executor in (self._heartbeat_executor, self._db_executor):
+                executor.shutdown(wait=True)
+            return False
+        lease.token = token
+        log.info("client id %s: lease taken (token %s, ttl %.1fs)", o.client_id, token, lease.ttl)
+        return True
 
     async def db(self, fn, /, *args, **kwargs):
-        """Run blocking (database) work off the loop, on the worker's database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._db_executor, partial(_db_call, fn, *args, **kwargs))
+        """Run blocking (database) work off the loop, on the worker's database thread — only while this
+        worker still owns its client id (LeaseLost otherwise: an intent of a fenced-out worker stops)."""
+        call = partial(_db_call, fn, *args, _lease=self.lease, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, call)
+
+    def _lease_lost(self, message: str) -> None:
+        if not self.stopping.is_set():
+            log.error("%s; stopping without writing anything more", message)
+        self.lease.lost = True
+        self.synced = False  # claim nothing more
+        self.request_stop()
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -155,10 +197,12 @@ class IBWorker:
         self.connects += 1
         self.backoff.reset()
         await self._reconcile()
-        self.synced = True
         self._subscribe()
+        # Runs are accepted only once every extension is ready: the orphan sweep must come before the
+        # first claim (a run claimed before the sweep was once marked interrupted while it ran).
         for extension in self.extensions:
             await extension.on_connected(self)
+        self.synced = self.ib.isConnected() and not self.disconnected.is_set() and not self.lease.lost
         self._record_state(
             State.CONNECTED,
             f"connected to {o.host}:{o.port} as client {o.client_id} (server version {self.ib.client.serverVersion()})",
@@ -201,14 +245,24 @@ class IBWorker:
             log.warning("stopping without waiting for %s", ", ".join(sorted(t.get_name() for t in stuck)))
         if self._command_layer is not None:
             await asyncio.gather(self._command_layer.close_pools(), return_exceptions=True)
-        await self.recorder.stop()
+        await self.recorder.stop(**({"timeout": LOST_LEASE_RECORDER_TIMEOUT} if self.lease.lost else {}))
         await self._write_heartbeat()
+        await self._release_lease()
         await self.broadcaster.stop()
         await self.lag.stop()
         loop = asyncio.get_running_loop()
         for executor in (self._heartbeat_executor, self._db_executor):
             await loop.run_in_executor(executor, _close_db_connection)
             executor.shutdown(wait=True)
+
+    async def _release_lease(self) -> None:
+        if self.lease.lost:
+            return
+        release = partial(_db_call, lease_release, client_id=self.options.client_id, token=self.lease.token)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._db_executor, release)
+        except Exception as exc:  # the database is down: the lease expires after its ttl instead
+            log.warning("lease not released (it expires in %.0fs): %s: %s", self.lease.ttl, type(exc).__name__, exc)
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -399,16 +453,27 @@ class IBWorker:
         }
         for extension in self.extensions:
             fields["runs_in_progress"] += getattr(extension, "runs_in_progress", lambda: [])()
+        if self.lease.lost:  # found by the recorder or a database call: the heartbeat row is the new owner's now
+            if not self.stopping.is_set():
+                self._lease_lost(f"client id {self.options.client_id}: lease token {self.lease.token} is no longer current")
+            return
         try:
-            write = partial(heartbeat_write, name=self.options.name, fields=fields, handler_stats=self.handlers.stats())
+            write = partial(
+                heartbeat_write, name=self.options.name, fields=fields, handler_stats=self.handlers.stats(), lease=self.lease
+            )
             await asyncio.get_running_loop().run_in_executor(self._heartbeat_executor, write)
+        except LeaseLost as exc:
+            self._lease_lost(str(exc))
+            return
         except Exception as exc:  # the database may be down: the next beat tries again
             log.warning("heartbeat not written: %s: %s", type(exc).__name__, exc)
         self.broadcaster.publish(live_event("worker.heartbeat", {**conn, "loop_lag_ms": fields["loop_lag_ms"]}, mode=self.mode))
 
 
-def _db_call(fn, /, *args, **kwargs):
+def _db_call(fn, /, *args, _lease: LeaseHold | None = None, **kwargs):
     connection_refresh()  # a connection the database dropped (restart, pg_terminate_backend) is replaced
+    if _lease is not None:
+        _lease.verify()
     return fn(*args, **kwargs)
 
 

@@ -200,8 +200,13 @@ def _cache() -> BatchCache:
 
 
 @contextmanager
-def batch_scope(items: list[dict]) -> Iterator[BatchCache]:
-    """Remember rows for the duration of one recorder transaction (enter it inside the transaction)."""
+def batch_scope(items: list[dict], *, lease=None) -> Iterator[BatchCache]:
+    """Remember rows for the duration of one recorder transaction (enter it inside the transaction).
+
+    With the worker's `lease` (trading/worker/lease.py), the batch is written only while its token is
+    current: one read of the lease row per batch, locked until commit so a takeover waits for it."""
+    if lease is not None:
+        lease.verify()
     cache = BatchCache(deferred=True)
     cache.prefetch(items)
     _local.cache = cache

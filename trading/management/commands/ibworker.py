@@ -40,11 +40,13 @@ class Command(BaseCommand):
             connect_timeout=connect_timeout,
             var_dir=settings.VAR_DIR,
         )
-        code = asyncio.run(self._run(worker_options))
+        worker = IBWorker(worker_options)
+        code = asyncio.run(self._run(worker))
+        if worker.refusal:  # another worker owns this client id: one line, a non-zero exit, nothing touched
+            self.stderr.write(f"ibworker: {worker.refusal}")
         raise SystemExit(code)
 
-    async def _run(self, worker_options: WorkerOptions) -> int:
-        worker = IBWorker(worker_options)
+    async def _run(self, worker: IBWorker) -> int:
         for extension in worker_extensions():
             worker.extensions.append(extension)
         return await worker.run()

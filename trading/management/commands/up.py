@@ -2,14 +2,22 @@
 real IB_HOST/IB_PORT is configured, or --paper forces it), the web server, the IB worker and the
 django-q2 cluster — supervised together (console/supervisor.py). Ctrl-C or SIGTERM stops every child.
 
+One `up` per var dir (settings.VAR_DIR: the SQLite file, the embedded Redis socket, the gateway's
+state): `up` holds an exclusive lock on var/up.lock for its whole life and takes it before it touches
+anything; a second `up` on the same var dir refuses in one line.
+
 Demo mode (default only with the paper gateway): paper trading enabled on the paper gateway and a
 schedule that runs the orchestrator every few minutes, so orders, fills and positions appear soon
 after start. It is refused against a real gateway.
 """
 
 import asyncio
+import fcntl
+import os
 import socket
 import sys
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +26,7 @@ from console.embedded_redis import is_answering, server_command, socket_from_url
 from console.supervisor import Program, Supervisor
 
 PORT_IN_USE = "port {port} on {host} is already in use ({what}); is the console already running? (try --{option})"
+UP_RUNNING = "another `up` (pid {pid}) is already running on {var_dir}; stop it first, or give this one its own CONSOLE_VAR_DIR"
 DEMO_REAL_GATEWAY = "demo mode is only for the paper gateway; a real gateway is configured (IB_HOST/IB_PORT)"
 
 
@@ -29,6 +38,26 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def var_dir_lock(var_dir: Path) -> IO:
+    """Hold var/up.lock exclusively (flock) for as long as the returned file stays open, or CommandError.
+
+    The lock goes with the process however it ends (no stale lock after a SIGKILL); children do not
+    inherit it (subprocesses close their file descriptors)."""
+    handle = (var_dir / "up.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise CommandError(UP_RUNNING.format(pid=pid, var_dir=var_dir)) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def port_answers(host: str, port: int) -> bool:
@@ -52,6 +81,7 @@ class Command(BaseCommand):
         demo.add_argument("--no-demo", dest="demo", action="store_false", help="No demo schedule or settings.")
 
     def handle(self, *args, host, port, paper, ib_port, demo, **options):
+        self._lock = var_dir_lock(settings.VAR_DIR)  # first: a second `up` must not touch Redis, files or settings
         paper_gateway = paper or not settings.IB_GATEWAY_CONFIGURED
         ib_host = "127.0.0.1" if paper_gateway else settings.IB_HOST
         ib_port = ib_port or settings.IB_PORT
@@ -84,7 +114,9 @@ class Command(BaseCommand):
         if settings.REDIS_EMBEDDED:
             socket_path = socket_from_url(settings.REDIS_URL)
             stop_embedded_redis(socket_path)  # one started in the background by a standalone command
-            programs.append(Program("redis", server_command(socket_path, daemonize=False), ready=lambda: is_answering(socket_path)))
+            programs.append(
+                Program("redis", server_command(socket_path, daemonize=False), ready=lambda: is_answering(socket_path))
+            )
         if paper_gateway:
             state = settings.VAR_DIR / "paper-gateway-state.json"
             programs.append(
@@ -104,6 +136,3 @@ class Command(BaseCommand):
         programs.append(Program("worker", [*manage, "ibworker", "--host", ib_host, "--port", str(ib_port)]))
         programs.append(Program("cluster", [*manage, "qcluster"]))
         return programs
-
-
-
