@@ -94,6 +94,10 @@ class Command(BaseCommand):
 
             for line in demo_enable():
                 self.stdout.write(f"demo: {line}")
+        else:
+            from trading.config import switch_state_line
+
+            self.stdout.write(f"switches: {switch_state_line()}")  # which row stops trading, if any
         programs = self._programs(host, port, paper_gateway, ib_host, ib_port)
         self.stdout.write(
             f"Console: http://{host}:{port}/  admin: /admin/  API: /api/docs  "
