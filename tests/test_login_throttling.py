@@ -75,3 +75,22 @@ def test_force_login_in_tests_is_not_throttled(client, alice):
         attempt(client, "/admin/login/", "alice", f"wrong-{n}")
     client.force_login(alice)
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("path", LOGIN_FORMS)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"username=alice&password=" + b"x" * 3_000_000, "application/x-www-form-urlencoded"),
+        (b"&".join(b"f%d=1" % n for n in range(1200)), "application/x-www-form-urlencoded"),
+        (b"username=%ff%fe&password=%00", "application/x-www-form-urlencoded"),
+        (b'{"username": "alice"}', "application/json"),
+        (b"--x\r\nContent-Disposition: form-data; name=username\r\n\r\nalice\r\n--x--", "multipart/form-data; boundary=x"),
+        (b"username=" + b"a" * 100_000 + b"&password=x", "application/x-www-form-urlencoded"),
+    ],
+    ids=["3-mb", "1200-fields", "bad-bytes", "json", "multipart-without-password", "100k-username"],
+)
+def test_a_malformed_login_post_is_answered_4xx_or_the_form_never_500(path, body, content_type):
+    client = Client(enforce_csrf_checks=False)
+    response = client.generic("POST", path, body, content_type=content_type)
+    assert response.status_code in (200, 400, 403, 413, 429), response.status_code
