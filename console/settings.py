@@ -142,6 +142,7 @@ AXES_LOCKOUT_CALLABLE = "trading.auth.lockout.lockout_response"
 # Staff must verify a TOTP device (django-otp) on the admin and the dashboard when this is on.
 REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
 OTP_TOTP_ISSUER = "IB trading console"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another user's TOTP secret in the admin; set up on /dashboard/two-factor/
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
