@@ -94,3 +94,14 @@ def test_a_malformed_login_post_is_answered_4xx_or_the_form_never_500(path, body
     client = Client(enforce_csrf_checks=False)
     response = client.generic("POST", path, body, content_type=content_type)
     assert response.status_code in (200, 400, 403, 413, 429), response.status_code
+
+
+def test_behind_a_proxy_a_forged_forwarded_for_does_not_dodge_the_lockout(alice, settings):
+    settings.LOGIN_PROXY_COUNT = 1
+    answers = []
+    for n in range(5):
+        forged = Client(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 198.51.100.7", REMOTE_ADDR="127.0.0.1")
+        answers.append(attempt(forged, "/dashboard/login/", "alice", f"wrong-{n}", ip="127.0.0.1").status_code)
+    assert answers[-1] == 429
+    another_client = Client(HTTP_X_FORWARDED_FOR="198.51.100.8", REMOTE_ADDR="127.0.0.1")
+    assert attempt(another_client, "/dashboard/login/", "alice", "alice-password-1", ip="127.0.0.1").status_code == 302
