@@ -64,7 +64,7 @@ def test_with_require_2fa_staff_without_a_device_are_sent_to_set_one_up(client, 
     assert login(client, "/admin/login/", "alice", "alice-password-1").status_code == 302
     admin = client.get("/admin/", follow=True)
     assert admin.redirect_chain[-1][0].startswith("/dashboard/two-factor/?next=")
-    assert client.get("/dashboard/").url == "/dashboard/two-factor/"
+    assert client.get("/dashboard/").url.startswith("/dashboard/two-factor/")
     page = client.get("/dashboard/two-factor/").content.decode()
     assert "<svg" in page and 'id="totp-secret"' in page
     pending = TOTPDevice.objects.get(user=alice, confirmed=False)
@@ -118,3 +118,17 @@ def test_with_require_2fa_the_socket_refuses_an_unverified_staff_session(alice, 
         return output
 
     assert async_to_sync(connect)() == {"type": "websocket.close", "code": CLOSE_NOT_AUTHENTICATED}
+
+
+def test_with_require_2fa_an_unverified_staff_session_cannot_use_the_api(client, alice, require_2fa):
+    client.force_login(alice)
+    switch = client.post("/api/config/kill-switch", {"trading_enabled": True, "scope": "live"}, content_type="application/json")
+    assert switch.status_code == 403 and switch.json()["error"] == "two_factor_required"
+    assert client.get("/api/runs").status_code == 403
+
+
+def test_with_require_2fa_an_api_token_is_not_asked_for_a_code(alice, require_2fa):
+    from tests.api.conftest import BearerClient
+    from trading.tokens import token_create
+
+    assert BearerClient(token_create(user=alice, name="cron")[1]).get("/api/runs").status_code == 200
