@@ -105,7 +105,7 @@ def test_with_require_2fa_plain_traders_are_not_asked(client, bob, require_2fa):
     assert client.get("/dashboard/").status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_with_require_2fa_the_socket_refuses_an_unverified_staff_session(alice, require_2fa):
     session = signed_in_session(alice)
 
