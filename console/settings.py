@@ -5,6 +5,7 @@ Redis on a unix socket under var/, the paper gateway on 127.0.0.1:4002, paper mo
 Production: DJANGO_SETTINGS_MODULE=console.settings_production (see README "Deploy").
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from console.env import (
@@ -33,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "trading.auth.apps.ConsoleAdminConfig",  # django.contrib.admin, on a site that knows the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +44,10 @@ INSTALLED_APPS = [
     "django_q",
     "ninja",  # serves the Swagger UI assets for /api/docs itself (no CDN)
     "trading",
+    "trading.auth",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -52,8 +57,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "trading.auth.middleware.TwoFactorRequiredMiddleware",  # REQUIRE_2FA: staff verify before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked-out page
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -122,6 +130,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Sign-in (trading/auth/): every login form is throttled by django-axes. LOGIN_FAILURE_LIMIT failures
+# for one username from one address lock that pair out for LOGIN_LOCKOUT_MINUTES (a 429 page; the
+# lockout is listed in the admin and written to the activity log). API tokens are not a login form.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "trading.auth.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "trading.auth.lockout.client_ip"
+LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0, minimum=0, maximum=10)  # reverse proxies in front of daphne
+# Staff must verify a TOTP device (django-otp) on the admin and the dashboard when this is on.
+REQUIRE_2FA = env_bool("REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "IB trading console"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another user's TOTP secret in the admin; set up on /dashboard/two-factor/
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

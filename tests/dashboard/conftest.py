@@ -16,6 +16,8 @@ from django.utils import timezone
 from trading.dashboard.consumers import LiveConsumer
 from trading.models import WorkerHeartbeat
 
+db = database_sync_to_async
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _tidy_after_async_tests():
@@ -50,6 +52,7 @@ async def live_socket(user, *, application=None, headers=None):
     communicator = WebsocketCommunicator(application or LiveConsumer.as_asgi(), "/ws/live/", headers=headers or [])
     if user is not None:
         communicator.scope["user"] = user
+        communicator.scope["session"] = await db(signed_in_session)(user)
     connected, _ = await communicator.connect()
     assert connected
     try:
@@ -58,6 +61,18 @@ async def live_socket(user, *, application=None, headers=None):
         yield communicator, snapshot
     finally:
         await communicator.disconnect()
+
+
+def signed_in_session(user):
+    """A stored session that signs `user` in, as the browser's cookie would name it (the socket checks it)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"})
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session
 
 
 async def ask(communicator, message: dict, *, timeout: float = 5) -> dict:
@@ -74,6 +89,3 @@ async def next_event(communicator, event_type: str, *, timeout: float = 5) -> di
         reply = await communicator.receive_json_from(timeout=timeout)
         if reply["type"] == event_type:
             return reply
-
-
-db = database_sync_to_async

@@ -9,8 +9,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.utils import timezone
 
-from tests.dashboard.conftest import db, live_socket, next_event
-from trading.dashboard.consumers import CLOSE_NOT_AUTHENTICATED, LiveConsumer
+from tests.dashboard.conftest import ask, db, live_socket, next_event
+from trading.config import effective_config
+from trading.dashboard.consumers import BAD_FRAME, CLOSE_NOT_AUTHENTICATED, LiveConsumer
 from trading.live import channel_batch_message, channel_message, live_event, live_group
 from trading.models import AccountValue, ActivityEntry, ActivityKind, Fill, IntentRun, Order, Position
 from trading.worker.store import order_upsert
@@ -164,3 +165,82 @@ async def test_snapshot_get_resyncs_on_request(bob):
         await communicator.send_json_to({"type": "snapshot.get"})
         snapshot = await next_event(communicator, "snapshot")
     assert [o["order_id"] for o in snapshot["payload"]["orders"]] == [7]
+
+
+async def closed_with(communicator, *, timeout: float = 5) -> int:
+    """The close code the server sends next (events before it skipped)."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output["code"]
+
+
+def browser_headers(client: Client) -> list[tuple[bytes, bytes]]:
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)]
+
+
+async def test_logging_out_closes_the_sockets_opened_under_that_session(alice):
+    from console.asgi import application
+
+    browser, other_browser = Client(), Client()
+    await db(browser.force_login)(alice)
+    await db(other_browser.force_login)(alice)
+    async with live_socket(None, application=application, headers=browser_headers(browser)) as (communicator, _):
+        async with live_socket(None, application=application, headers=browser_headers(other_browser)) as (other, _):
+            assert (await db(browser.post)("/dashboard/logout/")).status_code == 302
+            assert await closed_with(communicator) == CLOSE_NOT_AUTHENTICATED
+            assert (await ask(other, {"type": "switch.set", "switch": "soft_stop", "on": False}))["ok"] is True
+
+
+def end_by_deleting_the_session(user, session):
+    session.delete()  # a logout whose close message was lost, an expired or flushed session
+
+
+def end_by_deactivating_the_user(user, session):
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+
+def end_by_changing_the_password(user, session):
+    user.set_password("a-new-password-2")
+    user.save()
+
+
+@pytest.mark.parametrize("end", [end_by_deleting_the_session, end_by_deactivating_the_user, end_by_changing_the_password])
+async def test_a_socket_whose_session_has_ended_refuses_a_switch_with_4401(alice, end):
+    async with live_socket(alice) as (communicator, _):
+        await db(end)(alice, communicator.scope["session"])
+        await communicator.send_json_to({"type": "switch.set", "switch": "soft_stop", "on": True, "request_id": "r1"})
+        assert await closed_with(communicator) == CLOSE_NOT_AUTHENTICATED
+    assert (await db(effective_config)()).soft_stop is False
+
+
+NESTED_5000 = '{"type": "status.get", "deep": ' + "[" * 5000 + "]" * 5000 + "}"
+NESTED_100 = '{"type": "intent.run", "intent": "summary", "params": {"x": ' + "[" * 100 + "]" * 100 + "}}"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", "{'type': 'snapshot.get'}", NESTED_5000, NESTED_100, "[1, 2]", '"status.get"', "x" * 100_000, b"\x00\xff"],
+    ids=["text", "python-repr", "nested-5000", "nested-100", "a-list", "a-string", "100k-chars", "binary"],
+)
+async def test_a_bad_frame_is_answered_with_an_error_and_the_socket_stays_open(bob, frame, caplog):
+    async with live_socket(bob) as (communicator, _):
+        if isinstance(frame, bytes):
+            await communicator.send_to(bytes_data=frame)
+        else:
+            await communicator.send_to(text_data=frame)
+        reply = await next_event(communicator, "action.result")
+        assert (reply["payload"]["ok"], reply["payload"]["error"]) == (False, BAD_FRAME)
+        await communicator.send_json_to({"type": "snapshot.get"})
+        assert (await next_event(communicator, "snapshot"))["type"] == "snapshot"
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("after", [10**30, "7"])
+async def test_a_status_request_with_an_unusable_activity_cursor_still_gets_the_status(bob, after, caplog):
+    async with live_socket(bob) as (communicator, _):
+        await communicator.send_json_to({"type": "status.get", "activity_after": after})
+        reply = await next_event(communicator, "status")
+    assert reply["payload"]["activity"] == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

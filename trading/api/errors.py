@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
@@ -36,6 +38,8 @@ WORKER_UNAVAILABLE = "worker_unavailable"
 WAIT_TIMEOUT = "wait_timeout"
 CONFIG_MISSING = "config_missing"
 INTERNAL_ERROR = "internal_error"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+TOO_MANY_FIELDS = "too_many_fields"
 
 # Messages (the `detail` field) the API itself writes.
 MSG_NOT_AUTHENTICATED = "authentication required: send `Authorization: Bearer <token>` (or log in for the dashboard)"
@@ -52,6 +56,9 @@ MSG_RUN_NOT_FOUND = "no run #{run_id}"
 MSG_WAIT_TIMEOUT = "run #{run_id} did not finish within {wait:g}s; it keeps going: follow it at GET /api/runs/{run_id}"
 MSG_INTERNAL = "the server failed to handle this request; it has been logged"
 MSG_NOT_FOUND = "not found"
+MSG_TOO_LARGE = "the request body is larger than the limit of {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)"
+MSG_TOO_MANY_FIELDS = "the request has more than {limit} parameters (DATA_UPLOAD_MAX_NUMBER_FIELDS)"
+MSG_SUSPICIOUS = "the request was refused as malformed ({reason})"
 
 
 class ApiError(Exception):
@@ -125,6 +132,17 @@ def errors_install(api: NinjaAPI) -> None:
     def on_validation_error(request, exc: ValidationError):
         return respond(request, 422, VALIDATION_ERROR, MSG_INVALID, errors=_clean_errors(exc.errors))
 
+    def on_suspicious(request, exc: SuspiciousOperation):
+        # Django refuses these before any view logic runs; they are the caller's fault, not ours.
+        log.warning("API request %s %s refused: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        if isinstance(exc, RequestDataTooBig):
+            return respond(request, 413, PAYLOAD_TOO_LARGE, MSG_TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+        if isinstance(exc, TooManyFieldsSent):
+            return respond(
+                request, 400, TOO_MANY_FIELDS, MSG_TOO_MANY_FIELDS.format(limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+            )
+        return respond(request, 400, BAD_REQUEST, MSG_SUSPICIOUS.format(reason=type(exc).__name__))
+
     def on_exception(request, exc: Exception):
         log.exception("API request %s %s failed", request.method, request.path)
         return respond(request, 500, INTERNAL_ERROR, MSG_INTERNAL)
@@ -133,6 +151,7 @@ def errors_install(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, on_http_error)
     api.add_exception_handler(AuthenticationError, on_http_error)
     api.add_exception_handler(ValidationError, on_validation_error)
+    api.add_exception_handler(SuspiciousOperation, on_suspicious)
     api.add_exception_handler(Http404, lambda request, exc: respond(request, 404, NOT_FOUND, MSG_NOT_FOUND))
     api.add_exception_handler(IntentNotFound, lambda request, exc: respond(request, 404, UNKNOWN_INTENT, str(exc)))
     api.add_exception_handler(

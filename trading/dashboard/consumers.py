@@ -3,18 +3,26 @@
 Protocol (docs/DASHBOARD.md has the full list). Server to browser, every message in live event schema
 v1 (trading/live.py): `snapshot`, the worker's events (`order.status`, `fill.new`, …), `status`,
 `config.update`, `action.result`. Browser to server: `snapshot.get`, `status.get`, `intent.run`,
-`order.cancel`, `switch.set`. The consumer stays thin: database work happens in the `_`-prefixed
-helpers below, the rules in actions.py.
+`order.cancel`, `switch.set` (`LiveConsumer.commands`). The consumer stays thin: database work
+happens in the `_`-prefixed helpers below, the rules in actions.py.
+
+A socket lives no longer than the session it was opened under: it joins the session's group and is
+closed (4401) when that session logs out, and every command re-reads the session first (still there,
+still this user's, the user still active, the second factor there when required) — refused with 4401
+otherwise. A frame that is not a JSON object of sane size and depth is answered with an
+`action.result` error (`bad_frame`); the socket stays open.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from trading import live
+from trading.auth.sessions import session_group, session_user_current
 from trading.dashboard import actions
 from trading.dashboard.snapshot import snapshot_build, status_reply
 
@@ -24,27 +32,49 @@ CLOSE_NOT_AUTHENTICATED = 4401  # like HTTP 401: the page sends the browser to t
 ACTION_RESULT = "action.result"
 UNKNOWN_MESSAGE = "unknown message type {kind!r}"
 SERVER_ERROR = "the server failed to answer ({error}): see the server log, and the runs list before retrying"
+BAD_FRAME = "bad_frame"
+BAD_FRAME_MESSAGE = "a message must be a JSON object of at most {size} characters nested at most {depth} levels ({problem})"
+MAX_FRAME_CHARS = 64 * 1024
+MAX_FRAME_DEPTH = 32
+MAX_DATABASE_ID = 2**63 - 1
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    session_key: str | None = None
+    # Browser message type -> the method that answers it (the access-control drill walks this table).
+    commands = {
+        "snapshot.get": "snapshot_get",
+        "status.get": "status_get",
+        "intent.run": "intent_run",
+        "order.cancel": "order_cancel",
+        "switch.set": "switch_set",
+    }
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if user is None or not user.is_authenticated or not await _session_current(session_key, user.pk):
             # Accept, then close: a close before the handshake reaches the browser as a bare 1006.
             await self.accept()
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        self.session_key = session_key
         self.group = live.live_group()
         # Join before reading the snapshot, so no event recorded meanwhile is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(session_group(session_key), self.channel_name)
         await self.accept()
         await self.send_json(await _snapshot(user))
 
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(session_group(self.session_key), self.channel_name)
+
+    async def session_ended(self, message: dict) -> None:
+        """The session this socket was opened under logged out (trading/auth/signals.py)."""
+        await self._end_session()
 
     async def live_event(self, message: dict) -> None:
         """A worker (or another dashboard) event for the group: forwarded to the browser unchanged."""
@@ -55,39 +85,67 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for event in message["events"]:
             await self.send_json(event)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """Decode a frame; a bad one is answered with an error, never with a closed socket (1011)."""
+        if self.group is None:
+            return
+        problem, content = _frame_decode(text_data, bytes_data)
+        if problem:
+            message = BAD_FRAME_MESSAGE.format(size=MAX_FRAME_CHARS, depth=MAX_FRAME_DEPTH, problem=problem)
+            await self.send_json(_result({}, refusal=actions.ActionRefused(BAD_FRAME, message)))
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content, **kwargs) -> None:
         if self.group is None:
             return
-        kind = content.get("type") if isinstance(content, dict) else None
-        user = self.scope["user"]
-        if kind == "snapshot.get":
-            await self.send_json(await _snapshot(user))
-        elif kind == "status.get":
-            after = content.get("activity_after")
-            await self.send_json(await _status(after if isinstance(after, int) else None))
-        elif kind == "intent.run":
-            await self._act(
-                content,
-                actions.dashboard_intent_run,
-                intent=str(content.get("intent") or ""),
-                params=content.get("params"),
-                dry_run=content.get("dry_run", True),
-                confirmed=content.get("confirmed") is True,
-                request_id=str(content.get("request_id") or ""),
-            )
-        elif kind == "order.cancel":
-            await self._act(
-                content,
-                actions.dashboard_order_cancel,
-                order=content.get("order"),
-                confirmed=content.get("confirmed") is True,
-                request_id=str(content.get("request_id") or ""),
-            )
-        elif kind == "switch.set":
-            await self._act(content, actions.dashboard_switch_set, switch=content.get("switch"), on=content.get("on"))
-        else:
+        if not await _session_current(self.session_key, self.scope["user"].pk):
+            await self._end_session()
+            return
+        kind = content.get("type")
+        handler = self.commands.get(kind) if isinstance(kind, str) else None
+        if handler is None:
             refusal = actions.ActionRefused("unknown_message", UNKNOWN_MESSAGE.format(kind=kind))
             await self.send_json(_result(content, refusal=refusal))
+            return
+        await getattr(self, handler)(content)
+
+    async def snapshot_get(self, content: dict) -> None:
+        await self.send_json(await _snapshot(self.scope["user"]))
+
+    async def status_get(self, content: dict) -> None:
+        after = content.get("activity_after")
+        valid = isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_DATABASE_ID
+        await self.send_json(await _status(after if valid else None))
+
+    async def intent_run(self, content: dict) -> None:
+        await self._act(
+            content,
+            actions.dashboard_intent_run,
+            intent=str(content.get("intent") or ""),
+            params=content.get("params"),
+            dry_run=content.get("dry_run", True),
+            confirmed=content.get("confirmed") is True,
+            request_id=str(content.get("request_id") or ""),
+        )
+
+    async def order_cancel(self, content: dict) -> None:
+        await self._act(
+            content,
+            actions.dashboard_order_cancel,
+            order=content.get("order"),
+            confirmed=content.get("confirmed") is True,
+            request_id=str(content.get("request_id") or ""),
+        )
+
+    async def switch_set(self, content: dict) -> None:
+        await self._act(content, actions.dashboard_switch_set, switch=content.get("switch"), on=content.get("on"))
+
+    async def _end_session(self) -> None:
+        if self.group:
+            await self.disconnect(CLOSE_NOT_AUTHENTICATED)
+            self.group = None
+        await self.close(code=CLOSE_NOT_AUTHENTICATED)
 
     async def _act(self, content: dict, action, **arguments) -> None:
         try:
@@ -116,6 +174,41 @@ def _result(content, *, outcome: actions.ActionOutcome | None = None, refusal: a
     else:
         payload.update(ok=True, message=outcome.message, run=outcome.run, created=outcome.created)
     return live.live_event(ACTION_RESULT, payload)
+
+
+def _frame_decode(text_data: str | None, bytes_data: bytes | None) -> tuple[str, dict | None]:
+    """(problem, content): the frame as a JSON object, or what is wrong with it."""
+    if text_data is None:
+        return "a binary frame", None
+    if len(text_data) > MAX_FRAME_CHARS:
+        return f"{len(text_data)} characters", None
+    try:
+        content = json.loads(text_data)
+    except RecursionError:
+        return "nested too deeply", None
+    except ValueError:
+        return "not JSON", None
+    if not isinstance(content, dict):
+        return "not an object", None
+    if _depth(content) > MAX_FRAME_DEPTH:
+        return "nested too deeply", None
+    return "", content
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest (iteratively: no recursion on hostile input)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+@database_sync_to_async
+def _session_current(session_key: str | None, user_id) -> bool:
+    return session_user_current(session_key, user_id)
 
 
 @database_sync_to_async

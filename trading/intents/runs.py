@@ -157,17 +157,40 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
 
     The task names the run by id *and* creation time, so a task left in the broker from another
     database (a restored backup, a flushed test database reusing ids) never waits on the wrong run.
+
+    The run is committed before this runs, so a broker that is down must not turn into an error for
+    the caller (a 500 for a run that then executes: a retry without a key would make a second run).
+    The worker's sweep claims queued runs from the database by itself; the failed hand-off is logged
+    and recorded, and the run is answered as queued.
     """
+    import logging
+
     from django_q.tasks import async_task
 
     task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
-    task_id = async_task(
-        "trading.intents.tasks.intent_task",
-        run.pk,
-        run.created_at.isoformat(),
-        task_name=f"intent-run-{run.pk}",
-        q_options={"timeout": task_timeout},
-    )
+    try:
+        task_id = async_task(
+            "trading.intents.tasks.intent_task",
+            run.pk,
+            run.created_at.isoformat(),
+            task_name=f"intent-run-{run.pk}",
+            q_options={"timeout": task_timeout},
+        )
+    except Exception as exc:  # the broker (Redis) is down or refused the task
+        reason = f"{type(exc).__name__}: {exc}"[:200]
+        logging.getLogger("trading.intents").warning("run #%s not handed to the task queue: %s", run.pk, reason)
+        activity_record(
+            kind=ActivityKind.INTENT_RUN,
+            severity=Severity.WARNING,
+            message=(
+                f"run #{run.pk} {run.intent}: the task queue is unreachable ({reason}); it stays queued and "
+                "the worker's sweep picks it up from the database"
+            ),
+            mode=run.mode,
+            run=run,
+            payload={"enqueue_error": reason},
+        )
+        return
     IntentRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
 
 
