@@ -211,11 +211,6 @@ def dave(django_user_model):
     return django_user_model.objects.create_user("dave", "dave@example.com", "dave-password-1", is_staff=True)
 
 
-# Admin paths a staff user without permissions can still act through; each has its own xfail test
-# below until its owner fixes it. Remove an entry when the fix lands (its xfail then fails: strict).
-KNOWN_GAPS = {"/admin/trading/handlerstat/reload/"}
-
-
 def test_a_staff_user_without_permissions_walks_the_admin_and_changes_nothing(dave, ledger):
     staff = Client()
     staff.force_login(dave)
@@ -223,7 +218,7 @@ def test_a_staff_user_without_permissions_walks_the_admin_and_changes_nothing(da
     admin_paths = [path for path, name in endpoints() if name.startswith("admin:") or path.startswith("/admin/")]
     for path in admin_paths:
         for method in ("GET", "POST"):
-            if path == reverse("admin:logout") or path in KNOWN_GAPS:
+            if path == reverse("admin:logout"):
                 continue
             before = ledger()
             status = send(staff, method, path).status_code
@@ -241,7 +236,6 @@ def test_a_staff_user_without_permissions_walks_the_admin_and_changes_nothing(da
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="trading/admin/records.py reload_view checks is_staff only (not mine to change)")
 def test_a_staff_user_without_permissions_cannot_reload_the_workers_handlers(dave):
     staff = Client()
     staff.force_login(dave)
@@ -310,7 +304,6 @@ def test_every_socket_message_type_closes_the_socket_once_its_session_has_logged
     assert ledger() == before
 
 
-@pytest.mark.xfail(strict=True, reason="item 10c (switches need trading.change_tradingconfig) is on the permissions branch")
 def test_a_staff_user_without_permissions_flips_no_switch_on_the_api_or_the_socket(dave, ledger):
     from tests.dashboard.conftest import ask, live_socket
 

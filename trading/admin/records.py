@@ -7,6 +7,7 @@ from django.urls import path, reverse
 
 from trading.activity import activity_record
 from trading.admin.base import ReadOnlyAdmin
+from trading.config import CHANGE_SETTINGS
 from trading.live import worker_command_send
 from trading.models import (
     AccountValue,
@@ -151,8 +152,8 @@ class HandlerStatAdmin(ReadOnlyAdmin):
         """Ask the running worker to reload its handler files (it keeps its IB connection)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not request.user.is_staff:
-            raise PermissionDenied
+        if not (request.user.is_staff and request.user.has_perm(CHANGE_SETTINGS)):
+            raise PermissionDenied  # operating the worker needs the operator's permission, as switches do
         try:
             worker_command_send({"type": "handlers.reload"})
         except Exception as exc:
