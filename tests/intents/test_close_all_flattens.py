@@ -125,3 +125,17 @@ def test_the_api_answers_200_with_status_partial(paper_gateway, console_worker, 
     body = response.json()
     assert body["status"] == RunStatus.PARTIAL == IntentRun.objects.get().status
     assert body["result"]["foreign_orders"][0]["client_id"] == OTHER_CLIENT
+
+
+def test_close_all_still_flattens_when_ib_is_slow_to_list_the_working_orders(paper_gateway, console_worker, monkeypatch):
+    from trading.intents import flatten
+
+    spy_long(paper_gateway, console_worker, 10)
+    monkeypatch.setattr(flatten, "ORDERS_WAIT", 0.3)
+    paper_gateway.set_reply_delay(1.0)  # every answer, the open-orders list included, comes a second late
+
+    run = submit_and_wait("close_all", {"dryRun": False}, timeout=60)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert gateway_positions(paper_gateway) == {}
+    assert ActivityEntry.objects.filter(run=run, message__contains="did not list the working orders within 0.3s").exists()

@@ -18,6 +18,8 @@ limit smaller than the position, and close_all. After every step:
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 from collections import Counter
 
@@ -39,6 +41,7 @@ from trading.models import Order as OrderRow
 EXAMPLES = int(os.environ.get("SAFETY_EXAMPLES", "25"))
 STEPS = int(os.environ.get("SAFETY_STEPS", "15"))
 SYMBOLS = ("SPY", "QQQ")
+CLOSE_ALL_BOUND = 30.0  # seconds; a market close_all on the paper gateway takes well under one
 SWITCH_VALUES = {"common": (True, False), "paper": (True, False, None)}  # None on a mode row: no opinion
 
 
@@ -66,7 +69,14 @@ async def _close_all(worker, run):
     config = await worker.db(effective_config)
     ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
     ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
-    return await intent_cls().run(ctx, intent_cls.Params())
+    task = asyncio.ensure_future(intent_cls().run(ctx, intent_cls.Params()))
+    done, _ = await asyncio.wait([task], timeout=CLOSE_ALL_BOUND)
+    if not done:  # say where it hangs, not just that it did
+        where = io.StringIO()
+        task.print_stack(file=where)
+        task.cancel()
+        raise AssertionError(f"close_all did not finish within {CLOSE_ALL_BOUND:.0f}s:\n{where.getvalue()}")
+    return task.result()
 
 
 async def _worker_positions(worker) -> dict[str, float]:
@@ -217,10 +227,9 @@ class SafetyMachine(RuleBasedStateMachine):
         assert [refusal in entry.message for entry in entries] == [True]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the seeded settings rows
 @pytest.mark.paper_gateway(tick_interval=0)
-def test_it_keeps_every_safety_invariant_under_any_sequence_of_switches_positions_and_orders(
-    paper_gateway, redis_url, transactional_db, tmp_path
-):
+def test_it_keeps_every_safety_invariant_under_any_sequence_of_switches_positions_and_orders(paper_gateway, redis_url, tmp_path):
     worker = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[]).start()
     try:
         worker.wait_connected()

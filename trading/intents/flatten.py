@@ -32,6 +32,8 @@ from trading.models import Holding
 from trading.orderref import order_ref_parse
 
 CANCEL_WAIT = 15.0
+ORDERS_WAIT = 10.0
+ORDERS_UNANSWERED = "IB did not list the working orders within {seconds:g}s; going on with the {count} this session knows"
 GLOBAL_CANCEL_WAIT = 5.0
 LEFT_OVER = "{owner} flattened what it could; {count} item(s) left: {items}"
 FOREIGN = "order {order_id} of {owner} ({action} {remaining:g} {symbol}, {status}){reopen}"
@@ -44,7 +46,7 @@ NOT_FILLED = "closing order {order_id} ({action} {quantity:g} {symbol}) not fill
 async def flatten(ctx: IntentContext, *, owner: str, strategies: list[str] | None = None, fill_wait: float = 60.0) -> dict:
     config = await ctx.fresh_config()
     ib = ctx.ib
-    working = await ib.reqAllOpenOrdersAsync()
+    working = await _working_orders(ctx)
     own = [t for t in working if _is_own(ib, t) and _selected(t.order.orderRef, strategies)]
     start = {p.contract.conId: float(p.position) for p in ib.positions(ctx.account) if p.position}
     targets = await flatten_targets(ctx, owner=owner, strategies=strategies)
@@ -105,6 +107,18 @@ async def flatten(ctx: IntentContext, *, owner: str, strategies: list[str] | Non
     return result
 
 
+async def _working_orders(ctx: IntentContext) -> list:
+    """Every client's working orders as IB lists them now. An unanswered request must not keep
+    positions open: after ORDERS_WAIT the orders this session already knows stand in, and the run
+    says so."""
+    try:
+        return await asyncio.wait_for(ctx.ib.reqAllOpenOrdersAsync(), ORDERS_WAIT)
+    except TimeoutError:
+        known = ctx.ib.openTrades()
+        await ctx.log(ORDERS_UNANSWERED.format(seconds=ORDERS_WAIT, count=len(known)))
+        return known
+
+
 async def _close_what_is_left(ctx: IntentContext, contract, quantity: float, owner: str):
     """Close the position net of this worker's own orders still working (a cancel IB did not confirm),
     so the close and that order together never take the position past zero."""
@@ -147,7 +161,7 @@ async def _still_working(ctx: IntentContext, foreign: list) -> list:
     deadline = loop.time() + GLOBAL_CANCEL_WAIT
     keys = {_key(t) for t in foreign}
     while True:
-        open_now = [t for t in await ctx.ib.reqAllOpenOrdersAsync() if _key(t) in keys]
+        open_now = [t for t in await _working_orders(ctx) if _key(t) in keys]
         if not open_now or loop.time() >= deadline:
             return open_now
         await asyncio.sleep(0.2)  # polling IB at a bounded rate; there is no event to wait on
