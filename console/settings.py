@@ -141,6 +141,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "trading.auth.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "trading.auth.lockout.client_ip"
+AXES_VERBOSE = False  # no start-up banner: `ibworker` and `up` refusals stay one line; lockouts go to the activity log
 LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0, minimum=0, maximum=10)  # reverse proxies in front of daphne
 # Staff must verify a TOTP device (django-otp) on the admin and the dashboard when this is on.
 REQUIRE_2FA = env_bool("REQUIRE_2FA", False)

@@ -42,6 +42,8 @@ ERR_CLIENT_ID_IN_USE = (
 ERR_MAX_RATE = 100
 
 
+LINGER_AFTER_CLOSE = 1.0  # seconds a closed session keeps its socket, dropping what arrives
+
 class Stage:
     PREFIX, VERSION, START_API, READY, CLOSED = range(5)
 
@@ -243,12 +245,21 @@ class ClientSession(asyncio.Protocol):
             self.transport.write(data)
 
     def close(self) -> None:
-        """Flush what is queued, then close the socket (as IB does after a fatal error)."""
+        """Flush what is queued, then close the socket (as IB does after a fatal error).
+
+        The write side is shut first and the socket kept (reading and dropping) for a moment: closing
+        it outright while the peer's requests still arrive makes the kernel answer with a reset, which
+        can discard the last message at the peer (error 100 of the rate limit, for one)."""
         if self.stage == Stage.CLOSED:
             return
         self.flush()
         self.stage = Stage.CLOSED
-        if self.transport is not None:
+        if self.transport is None:
+            return
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER_AFTER_CLOSE, self.transport.close)
+        else:
             self.transport.close()
 
     def abort(self) -> None:

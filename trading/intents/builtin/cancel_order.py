@@ -1,11 +1,10 @@
 """`cancel_order`: cancel one open order by IB order id (the dashboard's cancel button)."""
 
-import asyncio
-
 from pydantic import Field
 
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
+from trading.intents.flatten import wait_quietly
 from trading.intents.registry import intent_register
 
 NOT_OPEN = "order {order_id} is not an open order of this console"
@@ -34,15 +33,7 @@ class CancelOrder(Intent):
 
 
 async def wait_done(trades, timeout: float) -> None:
-    """Wait on IB's own status events (no fixed sleep) until every trade is done."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    for trade in trades:
-        while not trade.isDone():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise IntentError(f"IB did not confirm order {trade.order.orderId} within {timeout:.0f}s")
-            try:
-                await asyncio.wait_for(trade.statusEvent, timeout=remaining)
-            except TimeoutError:
-                continue
+    """Wait on IB's own status events (no fixed sleep) until every trade is done, or IntentError."""
+    late = await wait_quietly(trades, timeout)
+    if late:
+        raise IntentError(f"IB did not confirm order {late[0].order.orderId} within {timeout:.0f}s")
