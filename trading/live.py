@@ -30,6 +30,11 @@ def live_group(mode: str | None = None) -> str:
     return f"{settings.CONSOLE_PREFIX}.live"
 
 
+def session_group(session_key: str) -> str:
+    """The group of every socket opened under one signed-in session (closed together at logout)."""
+    return f"{settings.CONSOLE_PREFIX}.session.{session_key}"
+
+
 def live_event(event_type: str, payload: dict, *, mode: str = "", time: datetime | None = None) -> dict:
     return {
         "v": SCHEMA_VERSION,

@@ -15,15 +15,11 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
 from trading.auth.two_factor import two_factor_missing
+from trading.live import session_group
 
 log = logging.getLogger("trading.auth")
 
 SESSION_ENDED = "session.ended"  # the channel message type; the consumer's `session_ended` handles it
-
-
-def session_group(session_key: str) -> str:
-    """The group of every socket opened under one session (the key is 32 letters and digits)."""
-    return f"{settings.CONSOLE_PREFIX}.session.{session_key}"
 
 
 def session_sockets_close(session_key: str | None) -> None:

@@ -22,7 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from trading import live
-from trading.auth.sessions import session_group, session_user_current
+from trading.auth.sessions import session_user_current
 from trading.dashboard import actions
 from trading.dashboard.snapshot import snapshot_build, status_reply
 
@@ -63,14 +63,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.group = live.live_group()
         # Join before reading the snapshot, so no event recorded meanwhile is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.channel_layer.group_add(session_group(session_key), self.channel_name)
+        await self.channel_layer.group_add(live.session_group(session_key), self.channel_name)
         await self.accept()
         await self.send_json(await _snapshot(user))
 
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(session_group(self.session_key), self.channel_name)
+            await self.channel_layer.group_discard(live.session_group(self.session_key), self.channel_name)
 
     async def session_ended(self, message: dict) -> None:
         """The session this socket was opened under logged out (trading/auth/signals.py)."""
