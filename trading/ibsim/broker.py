@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trading.ibsim.accounts import Account
+from trading.ibsim.auctions import SessionAuctions
 from trading.ibsim.contracts import Instrument, Universe
 from trading.ibsim.market import Market
 from trading.ibsim.matching import OrderWorking
@@ -30,6 +31,8 @@ from trading.ibsim.orders import (
     OrderStatus,
     Side,
     execution_price,
+    set_trail_stop,
+    validate_for_instrument,
     validate_request,
 )
 
@@ -83,7 +86,7 @@ class BrokerSettings:
     exec_prefix: str = "0000e0d5"
 
 
-class Broker(OrderWorking):
+class Broker(OrderWorking, SessionAuctions):
     """Orders, executions and their effect on the account."""
 
     def __init__(
@@ -110,6 +113,7 @@ class Broker(OrderWorking):
         self._api_keys: dict[tuple[int, int], int] = {}
         self._working: dict[int, set[int]] = defaultdict(set)  # conId -> perm ids of active orders
         self._busy: set[int] = set()  # perm ids with a work step already scheduled
+        self.session_open = True  # the simulated stock session (see trading.ibsim.auctions)
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -147,7 +151,11 @@ class Broker(OrderWorking):
         if resolved is None:
             self._refuse(client_id, order_id, ERR_NO_SECURITY)
             return
-        refusal = validate_request(request) or self._account_refusal(request)
+        refusal = (
+            validate_request(request)
+            or validate_for_instrument(request, resolved[0])
+            or self._account_refusal(request)
+        )
         if refusal is None and self.rejects:
             code, message, inactive = self.rejects.popleft()
             if inactive:  # IB reports the order Inactive first, then the reason
@@ -167,7 +175,7 @@ class Broker(OrderWorking):
         if resolved is None:
             self._refuse(client_id, order_id, ERR_NO_SECURITY)
             return None
-        refusal = validate_request(request)
+        refusal = validate_request(request) or validate_for_instrument(request, resolved[0])
         if refusal is not None:
             self._refuse(client_id, order_id, refusal)
             return None
@@ -205,6 +213,8 @@ class Broker(OrderWorking):
             oca_group=request.oca_group, oca_type=request.oca_type, good_till_date=request.good_till_date,
             good_after_time=request.good_after_time, open_close=request.open_close, origin=request.origin,
             trigger_method=request.trigger_method, model_code=request.model_code, slices=max(slices, 1),
+            trail_stop_price=request.trail_stop_price, trailing_percent=request.trailing_percent,
+            lmt_price_offset=request.lmt_price_offset,
         )  # fmt: skip
 
     def _record_inactive(self, client_id, order_id, resolved, request) -> None:
@@ -230,6 +240,9 @@ class Broker(OrderWorking):
         self._store(order)
         self.notifier.order_changed(order)
         if order.transmit:
+            inst = self.universe.by_con_id[order.con_id]
+            if not order.auction and self.held_by_session(order, inst):
+                self.warn_held(order, inst)
             self._transmit_parent(order)
             self._schedule(order, self.settings.fill_delay)
 
@@ -266,23 +279,42 @@ class Broker(OrderWorking):
         if resolved is None or resolved[0].con_id != order.con_id or request.action != order.action:
             self._refuse(client_id, order_id, ERR_MODIFY_MISMATCH)
             return
-        refusal = validate_request(request)
+        refusal = validate_request(request) or validate_for_instrument(request, resolved[0])
         if refusal is None and request.total_quantity < order.filled:
             refusal = (201, "Order rejected - reason:The new size is below the filled quantity")
         if refusal is not None:
             self._refuse(client_id, order_id, refusal)
             return
+        retrail = (order.order_type, order.aux_price, order.trailing_percent, order.lmt_price_offset) != (
+            request.order_type, request.aux_price, request.trailing_percent, request.lmt_price_offset
+        )
         order.total_quantity, order.order_type = request.total_quantity, request.order_type
         order.lmt_price, order.aux_price = request.lmt_price, request.aux_price
+        order.trailing_percent, order.lmt_price_offset = request.trailing_percent, request.lmt_price_offset
         order.tif, order.order_ref = request.tif or order.tif, request.order_ref
         order.outside_rth, order.good_till_date = request.outside_rth, request.good_till_date
         order.transmit = order.transmit or request.transmit
+        self._modify_trail(order, request, retrail)
         if order.status == OrderStatus.PENDING_SUBMIT and order.transmit:
             order.status = OrderStatus.PRE_SUBMITTED
         self.dirty = True
         self.notifier.order_changed(order)
         if order.transmit:
             self._schedule(order, self.settings.fill_delay)
+
+    def _modify_trail(self, order: OrderRecord, request: OrderRequest, retrail: bool) -> None:
+        """A trailing order keeps its stop through a modify unless its trail changed: then it trails
+        afresh from the current price. ib_insync re-sends the trailStopPrice it was first given, so
+        a re-sent stop is honoured only before the order has started trailing."""
+        if not order.is_trailing or retrail:
+            order.trail_stop_price = order.trail_anchor = None
+            if order.is_trailing and not order.triggered:
+                order.trail_stop_price = request.trail_stop_price
+            return
+        if order.trail_anchor is None:
+            order.trail_stop_price = request.trail_stop_price
+        elif order.trail_stop_price is not None:
+            set_trail_stop(order, self.universe.by_con_id[order.con_id], order.trail_stop_price)
 
     # --- cancelling -------------------------------------------------------------------------
 

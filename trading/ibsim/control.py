@@ -8,6 +8,7 @@ Commands::
     status | positions | orders | executions | quote SYM | help
     set_price SYM PRICE           move_price SYM DELTA | move_price SYM 1.5%
     step [N]                      tick_interval SECONDS
+    close                         open
     partial_fills N               reject_next [COUNT] [CODE] [MESSAGE...]
     external_trade SYM QTY [PRICE] [no_exec]
     drop                          restart [SECONDS]
@@ -61,6 +62,8 @@ COMMANDS = {
     "set_price": lambda gw, symbol, price: gw.set_price(symbol, float(price)),
     "move_price": _move_price,
     "step": lambda gw, steps="1": gw.step_market(int(steps)),
+    "close": lambda gw: gw.market_close(),
+    "open": lambda gw: gw.market_open(),
     "tick_interval": lambda gw, seconds: gw.set_tick_interval(float(seconds)),
     "partial_fills": lambda gw, slices: gw.set_partial_fills(int(slices)),
     "reject_next": _reject_next,

@@ -56,6 +56,19 @@ class GatewayControls:
         """Seconds between random-walk steps; 0 freezes prices."""
         self.config.tick_interval = float(seconds)
 
+    # --- the trading session ---------------------------------------------------------------
+
+    def market_close(self) -> dict:
+        """Move the simulated clock to the close: MOC fill and LOC fill or cancel at the closing
+        price (each stock's mark now), DAY orders expire, other stock orders are held until the open
+        unless ``outsideRth``. ValueError if already closed. Returns what the auction did."""
+        return self.broker.close_session()
+
+    def market_open(self) -> dict:
+        """Move the simulated clock to the open: OPG orders execute at the opening price (LMT only
+        if it meets the limit, otherwise cancelled), then held orders work. ValueError if open."""
+        return self.broker.open_session()
+
     # --- fills and rejects ------------------------------------------------------------------
 
     def set_partial_fills(self, slices: int) -> None:
@@ -181,6 +194,7 @@ class GatewayControls:
         return {
             "up": self.is_up,
             "port": self.port,
+            "session": "open" if self.broker.session_open else "closed",
             "account": self.account.account_id,
             "clients": self.connected_clients(),
             "open_orders": len(self.broker.open_orders()),

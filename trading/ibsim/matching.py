@@ -4,7 +4,8 @@ Mixed into :class:`~trading.ibsim.broker.Broker`, which owns the order book (``o
 ``_working``: active perm ids per conId, ``_busy``: perm ids with a work step scheduled) and the
 market, account, notifier and ``call_later`` used here.
 
-A work step is: skip untransmitted orders and children whose parent has not filled; trigger stops;
+A work step is: skip untransmitted orders and children whose parent has not filled; leave auction
+orders to their auction and orders the closed session holds; trail trailing stops; trigger stops;
 go Submitted; fill one slice if the price allows; schedule the next slice. Every price change
 re-runs it for the instrument's resting orders.
 """
@@ -22,6 +23,7 @@ from trading.ibsim.orders import (
     execution_price,
     is_triggered,
     slice_quantity,
+    trail,
 )
 
 
@@ -62,7 +64,16 @@ class OrderWorking:
         if not order.is_active or not order.transmit or self._waiting_for_parent(order):
             return
         inst = self.universe.by_con_id[order.con_id]
+        if order.auction:
+            self._wait_for_auction(order)
+            return
+        if self.held_by_session(order, inst):
+            self._hold(order, inst)
+            return
         quote = self.market.quote(order.con_id)
+        if order.is_trailing and not order.triggered and trail(order, inst, quote):
+            self.dirty = True
+            self.notifier.order_changed(order)  # IB re-sends openOrder with the new trailStopPrice
         if order.is_stop and not order.triggered:
             if not is_triggered(order, inst, quote):
                 return
@@ -82,6 +93,17 @@ class OrderWorking:
         self._fill(order, inst, quantity, price, liquidity=1 if order.rested else 2)
         if order.is_active:
             self._schedule(order, self.settings.slice_interval)
+
+    def _wait_for_auction(self, order: OrderRecord) -> None:
+        """MOC/LOC sit at the exchange (Submitted) until the close; OPG is held until the open."""
+        if order.auction == "close" and order.status != OrderStatus.SUBMITTED:
+            order.status = OrderStatus.SUBMITTED
+            self.notifier.order_changed(order)
+
+    def _hold(self, order: OrderRecord, inst: Instrument) -> None:
+        """The session is closed: IOC/FOK cannot wait; anything else waits for the open."""
+        if order.tif in ("IOC", "FOK"):
+            self._cancel(order, "IOC/FOK order could not be filled immediately")
 
     def _fill(
         self, order: OrderRecord, inst: Instrument, quantity: float, price: float, liquidity: int

@@ -1,8 +1,8 @@
 """Saving and restoring the gateway's state (``--state FILE``).
 
 What survives: cash, positions, every order (open ones keep working after a restart), every
-execution with its commission, each client id's last order id, the permId and execId counters
-and the live prices, so a restarted gateway continues where it stopped, like IB's servers do
+execution with its commission, each client id's last order id, the permId and execId counters,
+the live prices and whether the simulated session is open, so a restarted gateway continues where it stopped, like IB's servers do
 across a nightly IB Gateway restart. Files are written atomically (temp file + rename).
 """
 
@@ -33,6 +33,7 @@ def snapshot(account: Account, broker: Broker, market: Market) -> dict:
         "next_perm_id": broker.next_perm_id,
         "exec_seq": broker.exec_seq,
         "prices": {str(k): v for k, v in market.prices().items()},
+        "session_open": broker.session_open,
     }
 
 
@@ -54,6 +55,7 @@ def restore(data: dict, account: Account, broker: Broker, market: Market) -> Non
         next_perm_id=int(data["next_perm_id"]),
         exec_seq=int(data["exec_seq"]),
     )
+    broker.session_open = bool(data.get("session_open", True))
 
 
 def save(path: str | os.PathLike, data: dict) -> None:

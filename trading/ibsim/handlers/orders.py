@@ -46,7 +46,9 @@ def parse_place_order(r: FieldReader):
         r.skip(9)
     else:
         r.skip(1)
-    r.skip(6)  # continuousUpdate .. scaleSubsLevelSize
+    r.skip(2)  # continuousUpdate, referencePriceType
+    request.trail_stop_price, request.trailing_percent = _price(r.number()), _price(r.number())
+    r.skip(2)  # scaleInitLevelSize, scaleSubsLevelSize
     increment = r.number()
     if 0 < increment < UNSET_DOUBLE:
         r.skip(7)
@@ -65,6 +67,9 @@ def parse_place_order(r: FieldReader):
     if request.order_type == "PEG BENCH":
         r.skip(5)
     request.has_conditions = r.integer() > 0
+    if not request.has_conditions:  # with conditions the order is refused: no need to read on
+        r.skip(2)  # adjustedOrderType, triggerPrice
+        request.lmt_price_offset = _price(r.number())
     return order_id, query, request
 
 

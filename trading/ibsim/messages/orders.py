@@ -54,13 +54,15 @@ def open_order(
     fields += ["", "", "", "", order.model_code, order.good_till_date, "", "", "", 0, "", -1]
     fields += [0, "", "", "", "", "", "", False, False, False, "", order.oca_type, False, False, ""]
     fields += [order.parent_id, order.trigger_method, "", "", "", ""]
-    fields += [False, "", "", "", "", "", "", 0, 0, 0]  # continuousUpdate .. combo legs and params
+    fields += [False, "", order.trail_stop_price, order.trailing_percent]  # .. trailingPercent
+    fields += ["", "", "", 0, 0, 0]  # basisPoints .. combo legs and params
     fields += ["", "", "", ""]  # scale sizes, scale increment, hedgeType
     fields += [False, "", "", False, 0, ""]  # optOutSmartRouting .. deltaNeutral flag, algoStrategy
     fields += [False, what_if, order.status, *_margin_fields(margins)]
     fields += [commission, commission if what_if else None, commission if what_if else None, "USD", ""]
     fields += [False, False, 0]  # randomizeSize, randomizePrice, conditions
-    fields += ["", "", "", "", "", "", "", 0, "", "", "", "", False, False, False, False]
+    fields += ["", "", order.trail_stop_price, order.lmt_price_offset]  # adjustedOrderType .. lmtPriceOffset
+    fields += ["", "", "", 0, "", "", "", "", False, False, False, False]
     if version >= 159:
         fields.append("")  # duration
     if version >= 160:
@@ -96,12 +98,14 @@ def completed_order(order: OrderRecord, inst: Instrument, version: int) -> bytes
     fields += [order.perm_id, order.outside_rth, False, 0.0, order.good_after_time]
     fields += ["", "", "", "", order.model_code, order.good_till_date, "", "", "", 0, "", -1]
     fields += ["", "", "", "", "", "", False, False, "", order.oca_type, order.trigger_method, "", "", "", ""]
-    fields += [False, "", "", "", "", 0, 0, 0]  # continuousUpdate .. combo legs and params
+    fields += [False, "", order.trail_stop_price, order.trailing_percent]  # .. trailingPercent
+    fields += ["", 0, 0, 0]  # comboLegsDescrip, combo legs and params
     fields += ["", "", "", ""]  # scale sizes, scale increment, hedgeType
     fields += ["", "", False, 0, ""]  # clearingAccount .. deltaNeutral flag, algoStrategy
     fields += [False, order.status, False, False, 0]
     completed = ib_time(order.completed_at) if order.completed_at else ""
-    fields += ["", "", "", False, False, "", order.filled, 0, False, "", False, False, 0]
+    fields += [order.trail_stop_price, order.lmt_price_offset]
+    fields += ["", False, False, "", order.filled, 0, False, "", False, False, 0]
     fields += [completed, order.completed_status]
     if version >= 170:
         fields += ["", "", "", "", ""]
