@@ -111,6 +111,19 @@ async def test_a_trailing_stop_starts_at_its_initial_stop_price_and_tightens_on_
     assert (seen.order.orderType, seen.order.auxPrice, seen.order.trailStopPrice) == ("TRAIL", 2.0, 99.0)
 
 
+async def test_a_modified_trailing_amount_trails_afresh_from_the_current_price(ib, spy, paper_gateway):
+    trade = ib.placeOrder(spy, Order(action="SELL", totalQuantity=5, orderType="TRAIL", auxPrice=2.0))
+    await until(lambda: trade.orderStatus.status == "PreSubmitted")
+    paper_gateway.set_price("SPY", 105.00)
+    assert trail_stop(paper_gateway, trade.order.orderId) == 103.00
+
+    trade.order.auxPrice = 1.0
+    ib.placeOrder(spy, trade.order)
+
+    await until(lambda: trail_stop(paper_gateway, trade.order.orderId) == 104.00, what="the re-trailed stop")
+    assert trade.orderStatus.status == "PreSubmitted" and not trade.fills
+
+
 async def test_a_trailing_stop_limit_rests_at_its_limit_once_triggered(ib, spy, paper_gateway):
     order = Order(action="SELL", totalQuantity=10, orderType="TRAIL LIMIT", auxPrice=1.0, lmtPriceOffset=0.5)
     trade = ib.placeOrder(spy, order)
