@@ -306,12 +306,13 @@ class Broker(OrderWorking, SessionAuctions):
         """A trailing order keeps its stop through a modify unless its trail changed: then it trails
         afresh from the current price. ib_insync re-sends the trailStopPrice it was first given, so
         a re-sent stop is honoured only before the order has started trailing."""
+        started = order.trail_anchor is not None
         if not order.is_trailing or retrail:
             order.trail_stop_price = order.trail_anchor = None
-            if order.is_trailing and not order.triggered:
+            if order.is_trailing and not started:
                 order.trail_stop_price = request.trail_stop_price
             return
-        if order.trail_anchor is None:
+        if not started:
             order.trail_stop_price = request.trail_stop_price
         elif order.trail_stop_price is not None:
             set_trail_stop(order, self.universe.by_con_id[order.con_id], order.trail_stop_price)
