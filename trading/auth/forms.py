@@ -9,6 +9,8 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from trading.auth.two_factor import TOKEN_INVALID, TOKEN_REQUIRED, token_device, token_refusal, user_has_two_factor
 
+USERNAME_TOO_LONG = "A username has at most {limit} characters."
+
 
 class ConsoleLoginForm(AuthenticationForm):
     otp_token = forms.CharField(
@@ -17,6 +19,16 @@ class ConsoleLoginForm(AuthenticationForm):
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+    def clean_username(self):
+        """AuthenticationForm sets the field's max_length after the validators are built, so an over-long
+        name would reach authenticate() — and django-axes' record of the failure, a 255-character
+        column that PostgreSQL refuses with a 500. No such user can exist: refuse it here."""
+        username = self.cleaned_data.get("username") or ""
+        limit = self.fields["username"].max_length or 150
+        if len(username) > limit:
+            raise forms.ValidationError(USERNAME_TOO_LONG.format(limit=limit), code="max_length")
+        return username
 
     def clean(self):
         cleaned = super().clean()
