@@ -4,7 +4,8 @@ Why not a library: honcho (used before) stops every process when one exits — t
 trading console needs when, say, the worker crashes — and supervisord wants a config file and a daemon
 and does not prefix the children's output. What is here is only what `up` needs: ordered start with
 readiness probes, name-prefixed output, restart with capped backoff (reset after a healthy minute),
-and on Ctrl-C/SIGTERM a SIGTERM to every child's process group, SIGKILL after a grace period.
+and on Ctrl-C/SIGTERM a SIGTERM to every child (which stops its own children), then SIGKILL to its whole
+process group after a grace period, so nothing it started outlives `up`.
 
 A child's exit is noticed from its return code (set when the child watcher reaps it), never from
 `process.wait()`: on Python 3.11 that also waits for the end of its stdout, which a killed parent's
@@ -136,7 +137,9 @@ class Supervisor:
             if process is None:
                 continue
             if process.returncode is None:
-                _signal_group(process.pid, signal.SIGTERM)
+                # SIGTERM to the child alone: a parent (the q2 cluster) stops its own workers in order;
+                # signalled as a group it could not, and was killed after the timeout every time.
+                _signal(process.pid, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(_exited(process), self.stop_timeout)
                 except TimeoutError:
@@ -155,6 +158,13 @@ async def _exited(process: asyncio.subprocess.Process) -> int:
     while process.returncode is None:
         await asyncio.sleep(EXIT_POLL)
     return process.returncode
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _signal_group(pid: int, sig) -> None:

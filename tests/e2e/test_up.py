@@ -77,6 +77,7 @@ def test_up_runs_the_whole_console_and_stops_every_child(tmp_path, redis_url):
     assert {"redis", "gateway", "web", "worker", "cluster"} >= set(re.findall(r"started (\w+) \(pid", text)) >= {"gateway", "web", "worker", "cluster"}
     assert code == 0, text[-3000:]
     assert "all processes stopped" in text
+    assert "did not stop" not in text, "every child stops on SIGTERM, the q2 cluster included (none is killed)"
     wait_until(lambda: not any(alive(pid) for pid in pids), timeout=10, what="every child to exit")
 
 
