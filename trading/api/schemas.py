@@ -6,6 +6,7 @@ Decimals are strings (no precision lost); times are ISO 8601.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from django.urls import reverse
@@ -85,6 +86,69 @@ class WebhookIn(Schema):
     params: dict[str, Any] = Field(default_factory=dict, description="The intent's parameters; may carry dryRun.")
 
 
+# --- orders (the place_order / modify_order intents' parameters, typed at the edge for the docs) ---
+
+Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=18, decimal_places=8)]
+Size = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=18, decimal_places=8)]
+Percent = Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False, max_digits=18, decimal_places=8)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Side = Annotated[str, StringConstraints(pattern=r"^(BUY|SELL|buy|sell)$")]
+OrderType = Literal["MKT", "LMT", "STP", "STP LMT", "TRAIL", "MOC", "LOC"]
+TimeInForce = Literal["DAY", "GTC", "IOC", "OPG"]
+
+
+class _OrderParams(Schema):
+    """Camel-case aliases (`limitPrice`) and snake_case both work; numbers may be strings ("10")."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def as_params(self) -> dict:
+        """What the caller sent, snake_case, numbers as strings: the intent's own schema decides the rest."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class OrderIn(_OrderParams):
+    """The body of POST /api/orders: the parameters of the `place_order` intent."""
+
+    symbol: Code = Field(description="IB symbol, e.g. AAPL, or EUR for EUR.USD with sec_type CASH.")
+    sec_type: Literal["STK", "CASH"] | None = Field(None, alias="secType", description="STK (default) or CASH.")
+    exchange: Code | None = Field(None, description="Default SMART (IDEALPRO for CASH).")
+    currency: Code | None = Field(None, description="Default USD.")
+    action: Side = Field(description="BUY or SELL (buy/sell as TradingView sends them).")
+    quantity: Size | None = Field(None, description="Shares or units. Exactly one of quantity, notional, percent.")
+    notional: Size | None = Field(None, description="A cash amount; shares rounded down at the quote's midpoint.")
+    percent: Percent | None = Field(None, description="Percent (0-100] of net liquidation; rounded down like notional.")
+    order_type: OrderType | None = Field(None, alias="orderType", description="Default MKT.")
+    limit_price: Price | None = Field(None, alias="limitPrice", description="For LMT, STP LMT and LOC.")
+    stop_price: Price | None = Field(None, alias="stopPrice", description="For STP and STP LMT.")
+    trail_amount: Price | None = Field(None, alias="trailAmount", description="TRAIL: the trailing amount, or…")
+    trail_percent: Percent | None = Field(None, alias="trailPercent", description="…TRAIL: the trailing percent.")
+    tif: TimeInForce | None = Field(None, description="Default DAY.")
+    outside_rth: bool | None = Field(None, alias="outsideRth", description="Allow filling outside regular hours.")
+    take_profit: Price | None = Field(None, alias="takeProfit", description="Bracket: the take-profit limit price.")
+    stop_loss: Price | None = Field(None, alias="stopLoss", description="Bracket: the stop-loss stop price.")
+    strategy: Name | None = Field(None, description="The owner recorded in orderRef and holdings; default manual.")
+    dry_run: bool | None = Field(None, alias="dryRun", description="Plan only (absent: the dry_run_default setting).")
+
+
+class OrderChangeIn(_OrderParams):
+    """The body of PATCH /api/orders/{id}: what to change on the working order (at least one field)."""
+
+    limit_price: Price | None = Field(None, alias="limitPrice")
+    stop_price: Price | None = Field(None, alias="stopPrice")
+    quantity: Size | None = Field(None, description="The new total quantity.")
+    dry_run: bool | None = Field(None, alias="dryRun", description="Plan only (absent: the dry_run_default setting).")
+
+    @model_validator(mode="after")
+    def _something_to_change(self):
+        if self.limit_price is None and self.stop_price is None and self.quantity is None:
+            raise ValueError(MSG_NOTHING_TO_CHANGE)
+        return self
+
+
+MSG_NOTHING_TO_CHANGE = "send at least one of limit_price, stop_price, quantity"
+
+
 # --- records ---
 
 
@@ -138,6 +202,13 @@ class OrderOut(_FromRecord):
     def serialise(cls, order: Order) -> dict:
         extra = ("mode", "account", "currency", "tif", "dry_run", "created_at", "updated_at")
         return {**order_event(order), **{name: getattr(order, name) for name in extra}}
+
+
+class OrderRunOut(Schema):
+    """An order submission's answer: the run, and the order rows it concerns (empty until the worker placed them)."""
+
+    run: RunOut
+    orders: list[OrderOut] = Field(description="POST: the run's orders (three for a bracket); PATCH/DELETE: the order.")
 
 
 class FillOut(_FromRecord):
