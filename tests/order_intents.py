@@ -15,8 +15,7 @@ from typing import Literal
 import pytest
 from pydantic import Field, model_validator
 
-from trading.intents import Intent, IntentParams
-from trading.intents import registry
+from trading.intents import Intent, IntentParams, registry
 
 Number = Decimal  # numbers also arrive as strings ("10"), as TradingView sends them
 

@@ -186,4 +186,3 @@ def test_a_limit_order_without_a_limit_price_is_a_422_naming_it(bob_api, live_wo
     response = bob_api.post_json(URL, body)
     assert response.status_code == 422
     assert any(name in response.json()["detail"] for name in ("limit_price", "limitPrice"))
-
