@@ -34,12 +34,12 @@ class PlaceOrderStandIn(Intent):
         quantity: Number | None = Field(None, gt=0)
         notional: Number | None = Field(None, gt=0)
         percent: Number | None = Field(None, gt=0, le=100)
-        order_type: str = Field("MKT", alias="orderType")
+        order_type: Literal["MKT", "LMT", "STP", "STP LMT", "TRAIL", "MOC", "LOC"] = Field("MKT", alias="orderType")
         limit_price: Number | None = Field(None, gt=0, alias="limitPrice")
         stop_price: Number | None = Field(None, gt=0, alias="stopPrice")
         trail_amount: Number | None = Field(None, gt=0, alias="trailAmount")
         trail_percent: Number | None = Field(None, gt=0, alias="trailPercent")
-        tif: str = "DAY"
+        tif: Literal["DAY", "GTC", "IOC", "OPG"] = "DAY"
         outside_rth: bool = Field(False, alias="outsideRth")
         take_profit: Number | None = Field(None, gt=0, alias="takeProfit")
         stop_loss: Number | None = Field(None, gt=0, alias="stopLoss")
