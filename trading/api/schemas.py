@@ -5,13 +5,14 @@ Decimals are strings (no precision lost); times are ISO 8601.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema, model_validator
 
 from trading.api.filters import Name
 from trading.models import ActivityEntry, ConfigScope, Fill, IntentRun, Order, Position, RunStatus, TradingMode
@@ -88,9 +89,35 @@ class WebhookIn(Schema):
 
 # --- orders (the place_order / modify_order intents' parameters, typed at the edge for the docs) ---
 
-Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=18, decimal_places=8)]
-Size = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=18, decimal_places=8)]
-Percent = Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False, max_digits=18, decimal_places=8)]
+POSITIVE_DECIMAL = r"^(\d*[1-9]\d*(\.\d*)?|\d*\.\d*[1-9]\d*)$"
+PERCENT_DECIMAL = r"^(0*100(\.0*)?|0*[1-9]\d?(\.\d*)?|0*\.\d*[1-9]\d*)$"
+MAX_NUMBER_TEXT = 24
+MSG_NUMBER = 'a positive number, or a string of digits such as "190.5"{limit}'
+
+
+def _number(pattern: str, maximum: float | None = None):
+    """A positive decimal, as a JSON number or as a string of digits (TradingView fills numbers into strings).
+
+    The string form is checked by the same pattern the schema publishes, so the docs and the validator agree."""
+
+    def parse(value):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise ValueError(message)
+        if isinstance(value, str) and (len(value) > MAX_NUMBER_TEXT or not re.fullmatch(pattern, value)):
+            raise ValueError(message)
+        return value
+
+    message = MSG_NUMBER.format(limit=f" up to {maximum:g}" if maximum else "")
+    number = {"type": "number", "exclusiveMinimum": 0, **({"maximum": maximum} if maximum else {})}
+    schema = {"anyOf": [number, {"type": "string", "pattern": pattern, "maxLength": MAX_NUMBER_TEXT}]}
+    return Annotated[Decimal, BeforeValidator(parse), Field(gt=0, le=maximum, allow_inf_nan=False), WithJsonSchema(schema)]
+
+
+# No upper bound on prices and sizes here: the order gateway's risk limits (max quantity, notional) decide.
+Price = _number(POSITIVE_DECIMAL)
+Size = _number(POSITIVE_DECIMAL)
+Percent = _number(PERCENT_DECIMAL, 100)
+# Free text a broker reads (symbol, exchange, currency): bounded, no control characters.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Side = Annotated[str, StringConstraints(pattern=r"^(BUY|SELL|buy|sell)$")]
 OrderType = Literal["MKT", "LMT", "STP", "STP LMT", "TRAIL", "MOC", "LOC"]
