@@ -70,7 +70,10 @@ def fuzz_operation(operation, *, headers: dict, statuses: dict[str, int]) -> int
         strategies += [operation.as_strategy(path_parameters={"name": name}) for name in REAL_INTENTS]
     # That body is open by design ("the intent's parameters"): each intent's own schema is published by
     # GET /api/intents and enforced at submission (422 invalid_params), which the generic schema cannot say.
-    excluded = [positive_data_acceptance] if "{name}" in operation.path else []
+    # The orders endpoints type each field, but their cross-field rules (exactly one size, the price a type
+    # needs, something to change) belong to the place_order/modify_order intents and are 422s the schema cannot state.
+    open_rules = "{name}" in operation.path or operation.path.startswith("/api/orders") and operation.method != "get"
+    excluded = [positive_data_acceptance] if open_rules else []
     sent = 0
 
     @given(case=st.one_of(strategies))

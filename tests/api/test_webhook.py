@@ -86,3 +86,76 @@ def test_an_unknown_intent_and_a_down_worker_answer_in_the_error_shape(client, b
     )
     down = client.post(URL, alert(bob_token), content_type="application/json")
     assert down.status_code == 503 and down.json()["error"] == errors.WORKER_UNAVAILABLE
+
+
+# --- TradingView alerts that trade: the documented place_order template -------------------------
+
+TRADINGVIEW_TEMPLATE = """{{"token": "{token}", "alert_id": "{alert_id}", "intent": "place_order",
+ "params": {{"symbol": "AAPL", "action": "buy", "quantity": "10"}}}}
+"""  # the docs' template after TradingView filled in {{ticker}}, {{strategy.order.action}}, …
+
+
+def tradingview_post(client, token, alert_id="17-2026-11-21T15:45:00Z", path=URL):
+    body = TRADINGVIEW_TEMPLATE.format(token=token, alert_id=alert_id)
+    return client.post(path, body, content_type="text/plain; charset=utf-8")
+
+
+@pytest.fixture
+def order_intents(monkeypatch):
+    from tests.order_intents import order_intents_install
+
+    order_intents_install(monkeypatch)
+
+
+def test_a_tradingview_alert_as_text_plain_queues_one_place_order_run(client, bob, bob_token, live_worker, order_intents):
+    started = time.monotonic()
+    response = tradingview_post(client, bob_token, path=f"{URL}?wait=30")
+    assert time.monotonic() - started < 1.0, "TradingView gives up after 3 s: the webhook only enqueues"
+    assert response.status_code == 202
+    run = IntentRun.objects.get()
+    assert (run.intent, run.source, run.requested_by) == ("place_order", RunSource.WEBHOOK, bob)
+    assert "AAPL" in run.params.values()
+
+
+def test_a_tradingview_alert_delivered_twice_places_one_order_run(client, bob_token, live_worker, order_intents):
+    first = tradingview_post(client, bob_token).json()
+    again = tradingview_post(client, bob_token)
+    assert again.json()["id"] == first["id"]
+    assert IntentRun.objects.filter(intent="place_order").count() == 1
+
+
+def test_each_tradingview_firing_is_its_own_run(client, bob_token, live_worker, order_intents):
+    tradingview_post(client, bob_token, alert_id="17-2026-11-21T15:45:00Z")
+    tradingview_post(client, bob_token, alert_id="18-2026-11-21T15:50:00Z")
+    assert IntentRun.objects.filter(intent="place_order").count() == 2
+
+
+def test_the_same_alert_as_json_is_de_duplicated_with_the_text_plain_one(client, bob_token, live_worker, order_intents):
+    tradingview_post(client, bob_token, alert_id="a-1")
+    body = json.loads(TRADINGVIEW_TEMPLATE.format(token=bob_token, alert_id="a-1"))
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code in (200, 202) and IntentRun.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"token": "ibc_x", "intent": "place_order", ',  # cut short
+        "buy AAPL 10",  # a plain-text alert message, not the template
+        '["place_order"]',
+        "",
+    ],
+)
+def test_a_text_plain_body_that_is_not_the_template_is_a_4xx_in_the_error_shape(client, live_worker, body):
+    response = client.post(URL, body, content_type="text/plain")
+    assert response.status_code in (400, 422)
+    assert response.json()["error"] in (errors.BAD_REQUEST, errors.VALIDATION_ERROR)
+    assert not IntentRun.objects.exists()
+
+
+def test_a_tradingview_order_with_a_bad_field_is_a_422_naming_it(client, bob_token, live_worker, order_intents):
+    body = alert(bob_token, intent="place_order", params={"symbol": "AAPL", "action": "buy", "quantity": "lots"})
+    response = client.post(URL, json.dumps(body), content_type="text/plain")
+    assert response.status_code == 422 and response.json()["error"] == errors.INVALID_PARAMS
+    assert "quantity" in response.json()["detail"]
+    assert not IntentRun.objects.exists()

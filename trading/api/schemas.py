@@ -5,12 +5,14 @@ Decimals are strings (no precision lost); times are ISO 8601.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema, model_validator
 
 from trading.api.filters import Name
 from trading.models import ActivityEntry, ConfigScope, Fill, IntentRun, Order, Position, RunStatus, TradingMode
@@ -85,6 +87,95 @@ class WebhookIn(Schema):
     params: dict[str, Any] = Field(default_factory=dict, description="The intent's parameters; may carry dryRun.")
 
 
+# --- orders (the place_order / modify_order intents' parameters, typed at the edge for the docs) ---
+
+POSITIVE_DECIMAL = r"^(\d*[1-9]\d*(\.\d*)?|\d*\.\d*[1-9]\d*)$"
+PERCENT_DECIMAL = r"^(0*100(\.0*)?|0*[1-9]\d?(\.\d*)?|0*\.\d*[1-9]\d*)$"
+MAX_NUMBER_TEXT = 24
+MSG_NUMBER = 'a positive number, or a string of digits such as "190.5"{limit}'
+
+
+def _number(pattern: str, maximum: float | None = None):
+    """A positive decimal, as a JSON number or as a string of digits (TradingView fills numbers into strings).
+
+    The string form is checked by the same pattern the schema publishes, so the docs and the validator agree."""
+
+    def parse(value):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise ValueError(message)
+        if isinstance(value, str) and (len(value) > MAX_NUMBER_TEXT or not re.fullmatch(pattern, value)):
+            raise ValueError(message)
+        return value
+
+    message = MSG_NUMBER.format(limit=f" up to {maximum:g}" if maximum else "")
+    number = {"type": "number", "exclusiveMinimum": 0, **({"maximum": maximum} if maximum else {})}
+    schema = {"anyOf": [number, {"type": "string", "pattern": pattern, "maxLength": MAX_NUMBER_TEXT}]}
+    return Annotated[Decimal, BeforeValidator(parse), Field(gt=0, le=maximum, allow_inf_nan=False), WithJsonSchema(schema)]
+
+
+# No upper bound on prices and sizes here: the order gateway's risk limits (max quantity, notional) decide.
+Price = _number(POSITIVE_DECIMAL)
+Size = _number(POSITIVE_DECIMAL)
+Percent = _number(PERCENT_DECIMAL, 100)
+# Free text a broker reads (symbol, exchange, currency): bounded, no control characters.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Side = Annotated[str, StringConstraints(pattern=r"^(BUY|SELL|buy|sell)$")]
+OrderType = Literal["MKT", "LMT", "STP", "STP LMT", "TRAIL", "MOC", "LOC"]
+TimeInForce = Literal["DAY", "GTC", "IOC", "OPG"]
+
+
+class _OrderParams(Schema):
+    """Camel-case aliases (`limitPrice`) and snake_case both work; numbers may be strings ("10")."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def as_params(self) -> dict:
+        """What the caller sent, snake_case, numbers as strings: the intent's own schema decides the rest."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class OrderIn(_OrderParams):
+    """The body of POST /api/orders: the parameters of the `place_order` intent."""
+
+    symbol: Code = Field(description="IB symbol, e.g. AAPL, or EUR for EUR.USD with sec_type CASH.")
+    sec_type: Literal["STK", "CASH"] | None = Field(None, alias="secType", description="STK (default) or CASH.")
+    exchange: Code | None = Field(None, description="Default SMART (IDEALPRO for CASH).")
+    currency: Code | None = Field(None, description="Default USD.")
+    action: Side = Field(description="BUY or SELL (buy/sell as TradingView sends them).")
+    quantity: Size | None = Field(None, description="Shares or units. Exactly one of quantity, notional, percent.")
+    notional: Size | None = Field(None, description="A cash amount; shares rounded down at the quote's midpoint.")
+    percent: Percent | None = Field(None, description="Percent (0-100] of net liquidation; rounded down like notional.")
+    order_type: OrderType | None = Field(None, alias="orderType", description="Default MKT.")
+    limit_price: Price | None = Field(None, alias="limitPrice", description="For LMT, STP LMT and LOC.")
+    stop_price: Price | None = Field(None, alias="stopPrice", description="For STP and STP LMT.")
+    trail_amount: Price | None = Field(None, alias="trailAmount", description="TRAIL: the trailing amount, or…")
+    trail_percent: Percent | None = Field(None, alias="trailPercent", description="…TRAIL: the trailing percent.")
+    tif: TimeInForce | None = Field(None, description="Default DAY.")
+    outside_rth: bool | None = Field(None, alias="outsideRth", description="Allow filling outside regular hours.")
+    take_profit: Price | None = Field(None, alias="takeProfit", description="Bracket: the take-profit limit price.")
+    stop_loss: Price | None = Field(None, alias="stopLoss", description="Bracket: the stop-loss stop price.")
+    strategy: Name | None = Field(None, description="The owner recorded in orderRef and holdings; default manual.")
+    dry_run: bool | None = Field(None, alias="dryRun", description="Plan only (absent: the dry_run_default setting).")
+
+
+class OrderChangeIn(_OrderParams):
+    """The body of PATCH /api/orders/{id}: what to change on the working order (at least one field)."""
+
+    limit_price: Price | None = Field(None, alias="limitPrice")
+    stop_price: Price | None = Field(None, alias="stopPrice")
+    quantity: Size | None = Field(None, description="The new total quantity.")
+    dry_run: bool | None = Field(None, alias="dryRun", description="Plan only (absent: the dry_run_default setting).")
+
+    @model_validator(mode="after")
+    def _something_to_change(self):
+        if self.limit_price is None and self.stop_price is None and self.quantity is None:
+            raise ValueError(MSG_NOTHING_TO_CHANGE)
+        return self
+
+
+MSG_NOTHING_TO_CHANGE = "send at least one of limit_price, stop_price, quantity"
+
+
 # --- records ---
 
 
@@ -138,6 +229,13 @@ class OrderOut(_FromRecord):
     def serialise(cls, order: Order) -> dict:
         extra = ("mode", "account", "currency", "tif", "dry_run", "created_at", "updated_at")
         return {**order_event(order), **{name: getattr(order, name) for name in extra}}
+
+
+class OrderRunOut(Schema):
+    """An order submission's answer: the run, and the order rows it concerns (empty until the worker placed them)."""
+
+    run: RunOut
+    orders: list[OrderOut] = Field(description="POST: the run's orders (three for a bracket); PATCH/DELETE: the order.")
 
 
 class FillOut(_FromRecord):

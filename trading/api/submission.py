@@ -2,6 +2,9 @@
 
 Idempotency keys are namespaced per user (`api:<user id>:<key>`, `webhook:<user id>:<alert id>`), so two
 callers who happen to pick the same key never receive each other's run.
+
+The orders endpoints are the `place_order`, `modify_order` and `cancel_order` intents underneath; the
+only thing they add is the order row they name: it must exist (404) and be open in the active mode (409).
 """
 
 from __future__ import annotations
@@ -11,8 +14,15 @@ from dataclasses import dataclass
 from trading.api.auth import Need, Principal, principal_allow, principal_from_token
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
+from trading.config import effective_config
 from trading.intents.runs import run_submit, run_wait
-from trading.models import IntentRun, RunSource, RunStatus
+from trading.models import IntentRun, Order, OrderStatus, RunSource, RunStatus
+
+ORDER_NOT_FOUND = "order_not_found"
+ORDER_NOT_OPEN = "order_not_open"
+MSG_ORDER_NOT_FOUND = "no order #{order_id} (the console's order row id, as in GET /api/orders)"
+MSG_ORDER_NOT_OPEN = "order #{order_id} ({symbol}) is {status}: only an open order can be changed or cancelled"
+MSG_ORDER_OTHER_MODE = "order #{order_id} belongs to {mode} mode but the console trades {active}"
 
 API_NAMESPACE = "api"
 WEBHOOK_NAMESPACE = "webhook"
@@ -27,6 +37,14 @@ class Submitted:
     def status_code(self) -> int:
         """200 once the outcome is known, 202 while the run is queued or running."""
         return 200 if self.run.status in RunStatus.final_values() else 202
+
+
+class OrderNotFound(ApiError):
+    status, code = 404, ORDER_NOT_FOUND
+
+
+class OrderNotOpen(ApiError):
+    status, code = 409, ORDER_NOT_OPEN
 
 
 def idempotency_key_for(namespace: str, user, key: str | None) -> str | None:
@@ -75,6 +93,24 @@ def webhook_submit(alert: WebhookIn) -> Submitted:
         source=RunSource.WEBHOOK,
         namespace=WEBHOOK_NAMESPACE,
     )
+
+
+def order_get(order_id: int) -> Order:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound(MSG_ORDER_NOT_FOUND.format(order_id=order_id))
+    return order
+
+
+def order_open_get(order_id: int) -> Order:
+    """The order a change or cancel names: it exists (404) and IB still works on it in the active mode (409)."""
+    order = order_get(order_id)
+    active = effective_config().mode
+    if order.mode != active:
+        raise OrderNotOpen(MSG_ORDER_OTHER_MODE.format(order_id=order.pk, mode=order.mode, active=active))
+    if order.status not in OrderStatus.open_values():
+        raise OrderNotOpen(MSG_ORDER_NOT_OPEN.format(order_id=order.pk, symbol=order.symbol, status=order.status))
+    return order
 
 
 def _reject_nul(value, loc: tuple = ()) -> None:

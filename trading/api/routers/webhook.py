@@ -1,4 +1,9 @@
-"""Alerts from senders that cannot set headers (TradingView): token in the body, enqueue only."""
+"""Alerts from senders that cannot set headers (TradingView): token in the body, enqueue only.
+
+TradingView posts the alert message as `text/plain`; the body is read as JSON whatever the content type,
+and a message that is not JSON is a 400 in the error shape. With `"intent": "place_order"` an alert
+places an order; the docs' template (docs/API.md) fills the parameters from TradingView's placeholders.
+"""
 
 from ninja import Router, Status
 
@@ -15,7 +20,10 @@ router = Router(tags=["webhook"])
     response=responses({200: RunOut, 202: RunOut}, 400, 404, 409, 503, authenticated=True),
     summary="Submit an intent from an alert",
     description=(
-        'Body: `{"token": "ibc_…", "intent": "close_all", "alert_id": "…", "params": {…}}`. '
+        'Body: `{"token": "ibc_…", "intent": "close_all", "alert_id": "…", "params": {…}}`, as JSON or as the '
+        '`text/plain` TradingView sends. To trade from an alert: `"intent": "place_order"` with its parameters '
+        '(numbers may be strings, actions lower-case: `{"symbol": "{{ticker}}", "action": '
+        '"{{strategy.order.action}}", "quantity": "{{strategy.order.contracts}}"}`). '
         "Answers at once (never waits); the same `alert_id` returns the same run."
     ),
 )
