@@ -216,3 +216,17 @@ def test_a_bracket_exit_is_held_to_the_notional_limit_at_its_own_price(paper_gat
 
     assert run.status == RunStatus.FAILED and "over the maximum order notional 1500" in run.error
     assert console_orders(paper_gateway) == []
+
+
+def test_a_brackets_two_exits_do_not_make_a_long_look_short_under_soft_stop(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+    run = place({"action": "BUY", "quantity": 10, "limit_price": 101, "take_profit": 110, "stop_loss": 90})
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 10}, what="the entry filled")
+    switches_set(trading_enabled=True, soft_stop=True)
+
+    more = place({"action": "BUY", "quantity": 10, "order_type": "MKT"})
+
+    # Counted naively, the two SELL 10 exits would make "before" -10 and this BUY a "reduction".
+    assert more.status == RunStatus.FAILED and "would take the position from 10 to 10" in more.error
+    assert gateway_positions(paper_gateway) == {"SPY": 10}
