@@ -24,6 +24,14 @@ def test_it_starts_paper_with_trading_disabled_and_the_seed_values():
     assert config.market_data_type == 2
 
 
+def test_default_limit_orders_are_offset_10_bps_from_the_midpoint_unless_a_mode_says_otherwise():
+    assert effective_config("paper").limit_offset_bps == Decimal("10")
+    config_update(scope=ConfigScope.PAPER, changes={"limit_offset_bps": Decimal("2.5")})
+    assert effective_config("paper").limit_offset_bps == Decimal("2.5")
+    assert effective_config("live").limit_offset_bps == Decimal("10")
+    assert effective_config("paper").as_dict()["limit_offset_bps"] == "2.50"
+
+
 def test_it_lets_a_mode_override_common_and_inherits_where_the_mode_is_blank():
     config_update(scope=ConfigScope.PAPER, changes={"overall_exposure": Decimal("0.5"), "max_order_quantity": 7})
     paper = effective_config("paper")
@@ -174,6 +182,9 @@ def test_an_unknown_switch_is_refused():
         ({"active_mode": "demo"}, "active_mode"),
         ({"market_data_type": 9}, "market_data_type"),
         ({"trading_enabled": None}, "trading_enabled"),
+        ({"limit_offset_bps": Decimal("-1")}, "limit_offset_bps"),
+        ({"limit_offset_bps": None}, "limit_offset_bps"),
+        ({"default_order_type": "STP"}, "default_order_type"),
     ],
 )
 def test_it_rejects_invalid_values_naming_the_field_and_saves_nothing(changes, field):

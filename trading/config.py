@@ -71,6 +71,7 @@ class EffectiveConfig:
     overall_exposure: Decimal
     default_order_type: str
     default_tif: str
+    limit_offset_bps: Decimal
     max_order_quantity: int | None
     max_order_notional: Decimal | None
     allowed_symbols: list[str] | None

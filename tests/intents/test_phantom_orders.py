@@ -41,7 +41,7 @@ class BuyAsTheGatewayDies(Intent):
 
         async def db_then_cut(fn, *args, **kwargs):
             result = await database(fn, *args, **kwargs)
-            if getattr(fn, "__name__", "") == "_record" and args[4] == OrderStatus.PENDING_SUBMIT:
+            if getattr(fn, "__name__", "") == "order_record" and args[4] == OrderStatus.PENDING_SUBMIT:
                 gateway_under_test["gateway"].drop_connections()
                 if params.cut == "noticed":
                     await _until(lambda: not ctx.ib.isConnected())

@@ -54,7 +54,7 @@ class TradingConfigAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Exposure and order defaults", {"fields": ("overall_exposure", "default_order_type", "default_tif")}),
+        ("Exposure and order defaults", {"fields": ("overall_exposure", "default_order_type", "default_tif", "limit_offset_bps")}),
         (
             "Risk limits",
             {"fields": ("max_order_quantity", "max_order_notional", "allowed_symbols", "daily_loss_limit", "max_gross_exposure")},

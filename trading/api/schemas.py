@@ -337,6 +337,7 @@ class ConfigOut(Schema):
     overall_exposure: str
     default_order_type: str
     default_tif: str
+    limit_offset_bps: str
     max_order_quantity: int | None
     max_order_notional: str | None
     allowed_symbols: list[str] | None

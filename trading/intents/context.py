@@ -80,6 +80,17 @@ class IntentContext:
             raise IntentError(f"unknown contract(s): {', '.join(c.symbol or str(c) for c in missing)}")
         return qualified
 
+    async def quote(self, contract) -> Quote:
+        """Bid, ask and last from a market data snapshot; each None when IB has none within the timeout."""
+        try:
+            tickers = await asyncio.wait_for(self.ib.reqTickersAsync(contract), PRICE_TIMEOUT)
+        except TimeoutError:
+            tickers = []
+        if not tickers:
+            return Quote(None, None, None)
+        ticker = tickers[0]
+        return Quote(_positive(ticker.bid), _positive(ticker.ask), _positive(ticker.last))
+
     async def price(self, contract) -> float:
         """The last traded price (or the bid/ask midpoint, or the close) from a market data snapshot."""
         try:
@@ -90,6 +101,21 @@ class IntentContext:
         if value is None:
             raise IntentError(f"no market price for {contract.symbol} within {PRICE_TIMEOUT:.0f}s")
         return value
+
+
+@dataclass(frozen=True)
+class Quote:
+    bid: float | None
+    ask: float | None
+    last: float | None
+
+    @property
+    def midpoint(self) -> float | None:
+        return (self.bid + self.ask) / 2 if self.bid is not None and self.ask is not None else None
+
+
+def _positive(value) -> float | None:
+    return float(value) if value is not None and not math.isnan(value) and value > 0 else None
 
 
 def _usable_price(ticker) -> float | None:

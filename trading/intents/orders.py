@@ -21,18 +21,30 @@ IB order id (IB hands an id it never received out again after a reconnect); the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from ib_insync import LimitOrder, MarketOrder, Order
+from ib_insync import Order
+from ib_insync.util import UNSET_DOUBLE
 
-from trading.activity import activity_record
 from trading.intents.context import IntentContext, IntentError
-from trading.models import ActivityKind, OrderStatus
+from trading.intents.order_build import (
+    OrderSpec,
+    bracket_children,
+    bracket_link,
+    limit_from_quote,
+    order_build,
+    spec_problems,
+)
+from trading.intents.order_records import modify_record, order_not_sent, order_record
 from trading.models import Order as OrderRow
-from trading.models.activity import Severity
+from trading.models import OrderStatus
+from trading.models.config import OrderType
 from trading.orderref import order_ref_build
-from trading.worker.snapshots import contract_fields
+
+__all__ = ["OrderGateway", "OrderNotSent", "OrderRefused", "PlacedOrder", "order_not_sent"]
 
 KILL_SWITCH = "trading is disabled (kill switch): only close_all, eod_check and cancels may send orders"
 REDUCE_ONLY = (
@@ -52,7 +64,17 @@ NOT_ALLOWED = "{symbol} is not in the allowed symbols ({allowed})"
 DUPLICATE = "run #{run} already has an open {action} {quantity} {symbol} order (order {order_id})"
 BAD_QUANTITY = "order quantity must be positive, got {quantity}"
 BAD_ACTION = "order action must be BUY or SELL, got {action!r}"
+BAD_ORDER = "not an order IB would take: {problems}"
 WHAT_IF = "IB's what-if check refused {action} {quantity} {symbol}: {reason}"
+BRACKET_REDUCE_ONLY = "{why}: a bracket is refused, its exits would reopen what a reduce-only entry closes"
+NOT_WORKING = "order {order} is not a working order of this console"
+MODIFY_NOTHING = "nothing to modify: give a new quantity, limit_price or stop_price"
+MODIFY_FIELD = "{field} does not apply to order {order} ({order_type})"
+MODIFY_FILLED = "order {order} has filled {filled:g}: the new quantity must be more than that"
+MODIFY_BRACKET = "order {order} is part of a bracket: its quantity cannot change alone (cancel and place it again)"
+MODIFY_UNCONFIRMED = "IB did not confirm the modify of order {order_id} within {seconds:.0f}s"
+MODIFY_REJECTED = "IB refused the modify of order {order_id}: {error}"
+MODIFY_WAIT = 10.0
 
 
 class OrderRefused(IntentError):
@@ -72,6 +94,9 @@ class PlacedOrder:
     symbol: str
     action: str
     quantity: float
+    order_type: str = OrderType.MARKET
+    limit_price: float | None = None
+    parent_row: int | None = None  # a bracket child: its entry's row
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +106,9 @@ class PlacedOrder:
             "symbol": self.symbol,
             "action": self.action,
             "quantity": self.quantity,
+            "order_type": self.order_type,
+            "limit_price": self.limit_price,
+            "parent": self.parent_row,
             "dry_run": self.dry_run,
             "status": self.trade.orderStatus.status if self.trade else OrderStatus.PLANNED,
         }
@@ -100,13 +128,22 @@ class OrderGateway:
         quantity: float,
         order_type: str = "",
         limit_price: float | None = None,
-        owner: str = "",
+        stop_price: float | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
         tif: str = "",
+        outside_rth: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+        owner: str = "",
         reduce_only: bool = False,
         closing: bool = False,
     ) -> PlacedOrder:
-        """Check, record and send one order. `closing` marks an order that flattens a position (close_all,
-        eod_check): it is reduce-only and exempt from the quantity, notional and symbol limits."""
+        """Check, record and send one order; the entry of a bracket when `take_profit` and `stop_loss` are
+        given (all three orders are in `self.placed`). `closing` marks an order that flattens a position
+        (close_all, eod_check): it is reduce-only and exempt from the quantity, notional and symbol limits.
+        Type and tif default to the settings'; a LMT order without a limit price is priced from the quote
+        (midpoint ± `limit_offset_bps`), and refused when there is no quote."""
         ctx = self.ctx
         action = action.upper()
         if action not in ("BUY", "SELL"):
@@ -114,44 +151,168 @@ class OrderGateway:
         if not quantity or quantity <= 0:
             raise OrderRefused(BAD_QUANTITY.format(quantity=quantity))
         config = await ctx.fresh_config()
-        order_type = order_type or config.default_order_type
-        order = LimitOrder(action, quantity, limit_price) if order_type == "LMT" else MarketOrder(action, quantity)
-        order.tif = tif or config.default_tif
-        order.account = ctx.account
         owner = owner or ctx.run.intent
-        order.orderRef = order_ref_build(owner=owner, run_id=ctx.run.pk)
+        spec = OrderSpec(
+            action=action, quantity=quantity, order_type=order_type or config.default_order_type,
+            limit_price=limit_price, stop_price=stop_price, trail_amount=trail_amount, trail_percent=trail_percent,
+            tif=tif or config.default_tif, outside_rth=outside_rth, take_profit=take_profit, stop_loss=stop_loss,
+        )  # fmt: skip
+        order = self._stamp(Order(action=action, totalQuantity=quantity, orderType=spec.order_type, tif=spec.tif), owner)
         try:
-            exempt = await self._check(config, contract, order, reduce_only=reduce_only or closing, closing=closing)
+            spec = await self._priced(config, contract, spec)
+            problems = spec_problems(spec)
+            if problems:
+                raise OrderRefused(BAD_ORDER.format(problems="; ".join(f"{field}: {text}" for field, text in problems)))
+            order = self._stamp(order_build(spec), owner)
+            children = [self._stamp(child, owner) for child in bracket_children(spec, order)] if spec.is_bracket else []
+            reduce_only = reduce_only or closing
+            exempt = await self._check(config, contract, order, reduce_only=reduce_only, closing=closing, bracket=bool(children))
+            for child in children:  # the exits are held to the limits at their own prices
+                await self._check_limits(config, contract, child, increases=False, closing=False)
         except OrderRefused as refusal:
-            await ctx.db(_record, ctx, contract, order, owner, OrderStatus.REFUSED, str(refusal))
+            await ctx.db(order_record, ctx, contract, order, owner, OrderStatus.REFUSED, str(refusal))
             raise
         if ctx.dry_run:
-            row_id = await ctx.db(_record, ctx, contract, order, owner, OrderStatus.PLANNED, "", exempt)
-            placed = PlacedOrder(row_id, None, order.orderRef, True, contract.symbol, action, quantity)
+            placed = await self._plan(contract, [order, *children], owner, exempt)
         else:
-            placed = await self._send(contract, order, owner, exempt)
-        self.placed.append(placed)
+            placed = await self._send(contract, [order, *children], owner, exempt)
+        self.placed.extend(placed)
+        return placed[0]
+
+    def _stamp(self, order: Order, owner: str) -> Order:
+        order.account = self.ctx.account
+        order.orderRef = order_ref_build(owner=owner, run_id=self.ctx.run.pk)
+        return order
+
+    async def _priced(self, config, contract, spec: OrderSpec) -> OrderSpec:
+        """A LMT order without a price gets one from the quote (the settings' default type is LMT)."""
+        if spec.order_type != OrderType.LIMIT or spec.limit_price is not None:
+            return spec
+        quote = await self.ctx.quote(contract)
+        try:
+            price = limit_from_quote(
+                contract, action=spec.action, bid=quote.bid, ask=quote.ask, offset_bps=config.limit_offset_bps
+            )
+        except ValueError as exc:
+            raise OrderRefused(str(exc)) from None
+        return replace(spec, limit_price=price)
+
+    async def _plan(self, contract, orders: list[Order], owner: str, exempt: list[str]) -> list[PlacedOrder]:
+        placed: list[PlacedOrder] = []
+        for order in orders:
+            parent_row = placed[0].row_id if placed else None
+            row_id = await self.ctx.db(
+                order_record, self.ctx, contract, order, owner, OrderStatus.PLANNED, "", exempt if not placed else (), parent_row
+            )
+            placed.append(_placed(row_id, None, contract, order, parent_row))
         return placed
 
-    async def _send(self, contract, order: Order, owner: str, exempt: list[str]) -> PlacedOrder:
+    async def _send(self, contract, orders: list[Order], owner: str, exempt: list[str]) -> list[PlacedOrder]:
+        """Ids first, then every row, then the orders to IB in order (a bracket's last one transmits all)."""
         ctx = self.ctx
+        parent = orders[0]
         try:
-            order.orderId = ctx.ib.client.getReqId()  # known before sending, so the row is written first
+            for order in orders:
+                order.orderId = ctx.ib.client.getReqId()  # known before sending, so the row is written first
         except ConnectionError as exc:
-            await ctx.db(_record, ctx, contract, order, owner, OrderStatus.NOT_SENT, _not_sent(contract, order, exc), exempt)
-            raise OrderNotSent(_not_sent(contract, order, exc)) from None
-        row_id = await ctx.db(_record, ctx, contract, order, owner, OrderStatus.PENDING_SUBMIT, "", exempt)
-        try:
-            trade = ctx.ib.placeOrder(contract, order)
-        except (ConnectionError, OSError) as exc:
-            # ib_insync raises before it writes a byte (client.send checks the socket first): IB has
-            # nothing, so the row must not pretend something is working.
-            await ctx.db(order_not_sent, row_id, _not_sent(contract, order, exc))
-            raise OrderNotSent(_not_sent(contract, order, exc)) from None
-        return PlacedOrder(row_id, trade, order.orderRef, False, contract.symbol, order.action, order.totalQuantity)
+            parent.orderId = 0
+            await ctx.db(
+                order_record, ctx, contract, parent, owner, OrderStatus.NOT_SENT, _not_sent(contract, parent, exc), exempt
+            )
+            raise OrderNotSent(_not_sent(contract, parent, exc)) from None
+        bracket_link(parent, orders[1:])
+        rows: list[int] = []
+        for order in orders:
+            rows.append(
+                await ctx.db(
+                    order_record, ctx, contract, order, owner, OrderStatus.PENDING_SUBMIT, "",
+                    exempt if not rows else (), rows[0] if rows else None,
+                )
+            )  # fmt: skip
+        trades = []
+        for order in orders:
+            try:
+                trades.append(ctx.ib.placeOrder(contract, order))
+            except (ConnectionError, OSError) as exc:
+                # ib_insync raises before it writes a byte (client.send checks the socket first): IB has
+                # nothing working (a bracket's earlier orders went with transmit=False), so no row may
+                # pretend something is.
+                for row_id in rows:
+                    await ctx.db(order_not_sent, row_id, _not_sent(contract, order, exc))
+                raise OrderNotSent(_not_sent(contract, order, exc)) from None
+        return [
+            _placed(row_id, trade, contract, order, rows[0] if index else None)
+            for index, (row_id, trade, order) in enumerate(zip(rows, trades, orders, strict=True))
+        ]
 
-    async def _check(self, config, contract, order: Order, *, reduce_only: bool, closing: bool) -> list[str]:
-        """Raise OrderRefused naming the first rule the order breaks; return the limits it was exempt from."""
+    async def modify(
+        self, *, row_id: int, quantity: float | None = None, limit_price: float | None = None, stop_price: float | None = None
+    ) -> dict:
+        """Re-place a working order of this console with a new quantity, limit or stop price (IB's way: the
+        same orderId sent again), after the checks a new order gets: the order as it would be is checked
+        with this order's own remaining quantity left out of the working orders. Waits for IB's answer."""
+        ctx = self.ctx
+        row = await ctx.db(_row_get, row_id)
+        trade = self._working_trade(row, row_id)
+        order = _modified(row_id, trade, self._bracket_member(trade), quantity, limit_price, stop_price)
+        config = await ctx.fresh_config()
+        remaining = replace(order, totalQuantity=float(order.totalQuantity) - float(trade.filled()))
+        try:
+            await self._check(config, trade.contract, remaining, reduce_only=False, closing=False, replacing=trade)
+        except OrderRefused as refusal:
+            await ctx.db(modify_record, ctx, row, order, reason=str(refusal))
+            raise
+        await ctx.db(modify_record, ctx, row, order)
+        result = {"order": row_id, "order_id": order.orderId, "quantity": float(order.totalQuantity),
+                  "limit_price": _set(order.lmtPrice), "stop_price": _set(order.auxPrice), "dry_run": ctx.dry_run}  # fmt: skip
+        if ctx.dry_run:
+            return {**result, "status": OrderStatus.PLANNED}
+        mark = len(trade.log)
+        ctx.ib.placeOrder(trade.contract, order)
+        await self._modify_confirmed(trade, order, mark)
+        return {**result, "status": trade.orderStatus.status}
+
+    def _working_trade(self, row, row_id: int):
+        ib = self.ctx.ib
+        if row is None or row.mode != self.ctx.mode or not row.order_id or row.client_id != ib.client.clientId:
+            raise IntentError(NOT_WORKING.format(order=row_id))
+        for trade in ib.openTrades():
+            if trade.order.orderId == row.order_id and trade.order.clientId == row.client_id:
+                return trade
+        raise IntentError(NOT_WORKING.format(order=row_id))
+
+    def _bracket_member(self, trade) -> bool:
+        order_id = trade.order.orderId
+        return bool(trade.order.parentId) or any(t.order.parentId == order_id for t in self.ctx.ib.openTrades())
+
+    async def _modify_confirmed(self, trade, wanted: Order, mark: int) -> None:
+        """Wait on IB's own events (no fixed sleep) until it echoes the new values or refuses."""
+        ib, answered = self.ctx.ib, asyncio.Event()
+
+        def look(*_args) -> None:
+            if _same_terms(trade.order, wanted) or trade.isDone() or any(e.errorCode for e in trade.log[mark:]):
+                answered.set()
+
+        events = (ib.openOrderEvent, ib.orderStatusEvent, ib.errorEvent)
+        for event in events:
+            event += look
+        try:
+            look()
+            await asyncio.wait_for(answered.wait(), MODIFY_WAIT)
+        except TimeoutError:
+            raise IntentError(MODIFY_UNCONFIRMED.format(order_id=wanted.orderId, seconds=MODIFY_WAIT)) from None
+        finally:
+            for event in events:
+                event -= look
+        errors = [f"{e.errorCode}: {e.message}" for e in trade.log[mark:] if e.errorCode]
+        if errors:
+            raise IntentError(MODIFY_REJECTED.format(order_id=wanted.orderId, error=errors[-1]))
+
+    async def _check(
+        self, config, contract, order: Order, *, reduce_only: bool, closing: bool, bracket: bool = False, replacing=None
+    ) -> list[str]:
+        """Raise OrderRefused naming the first rule the order breaks; return the limits it was exempt from.
+        `replacing`: the working trade a modify re-places (its own remaining quantity is not counted)."""
         ctx = self.ctx
         if ctx.worker is not None and ctx.worker.mode != config.mode:
             raise OrderRefused(MODE_MISMATCH.format(worker=ctx.worker.mode, active=config.mode))
@@ -162,13 +323,15 @@ class OrderGateway:
             else WHY_REDUCE_ONLY if reduce_only else None
         )  # fmt: skip
         position = self.position(contract)
-        working = self.working_quantity(contract)
+        working = self.working_quantity(contract, excluding=replacing)
+        if why is not None and bracket:
+            raise OrderRefused(BRACKET_REDUCE_ONLY.format(why=why))
         if why is not None:
             self._check_reduces(why, contract, order, position, working)
         before = position + working
         after = before + _signed(order)
         exempt = await self._check_limits(config, contract, order, increases=abs(after) > abs(before), closing=closing)
-        self._check_duplicate(contract, order)
+        self._check_duplicate(contract, order, excluding=replacing)
         if config.what_if_check and closing:
             exempt.append("what_if_check")  # a margin warning must not keep a position open either
         elif config.what_if_check and not ctx.dry_run:
@@ -213,7 +376,7 @@ class OrderGateway:
     async def _notional_over(self, config, contract, order: Order, *, best_effort: bool) -> str:
         quantity = float(order.totalQuantity)
         try:
-            price = order.lmtPrice if order.orderType == "LMT" else await self.ctx.price(contract)
+            price = _order_price(order) or await self.ctx.price(contract)
         except IntentError as exc:
             if best_effort:  # a closing order is sent anyway: no price cannot block a flatten
                 return str(exc)
@@ -225,19 +388,33 @@ class OrderGateway:
             )
         return ""
 
-    def working_quantity(self, contract) -> float:
-        """Signed quantity this worker's own working orders for the contract will still trade."""
+    def working_quantity(self, contract, *, excluding=None) -> float:
+        """Signed quantity this worker's own working orders for the contract will still trade.
+
+        A bracket's exits count only once their entry has filled (until then they trade nothing), and
+        orders of one OCA group count once (only one of them can fill): counted naively, a bracket's two
+        exits would make an open position look like one on the other side."""
         ib = self.ctx.ib
-        total = 0.0
-        for trade in ib.openTrades():
-            if trade.contract.conId != contract.conId or trade.order.clientId != ib.client.clientId:
-                continue
-            if self.ctx.account and trade.order.account and trade.order.account != self.ctx.account:
+        own = [
+            trade for trade in ib.openTrades()
+            if trade.contract.conId == contract.conId and trade.order.clientId == ib.client.clientId
+            and not (self.ctx.account and trade.order.account and trade.order.account != self.ctx.account)
+            and trade is not excluding
+        ]  # fmt: skip
+        working_ids = {trade.order.orderId for trade in own}
+        total, groups = 0.0, {}
+        for trade in own:
+            if trade.order.parentId and trade.order.parentId in working_ids:
                 continue
             remaining = float(trade.order.totalQuantity) - float(trade.filled())
-            if remaining > 0:
-                total += remaining if trade.order.action == "BUY" else -remaining
-        return total
+            if remaining <= 0:
+                continue
+            signed = remaining if trade.order.action == "BUY" else -remaining
+            if trade.order.ocaGroup:
+                groups[trade.order.ocaGroup] = max(groups.get(trade.order.ocaGroup, 0.0), signed, key=abs)
+            else:
+                total += signed
+        return total + sum(groups.values())
 
     def position(self, contract) -> float:
         account = self.ctx.account
@@ -246,10 +423,11 @@ class OrderGateway:
                 return float(position.position)
         return 0.0
 
-    def _check_duplicate(self, contract, order: Order) -> None:
+    def _check_duplicate(self, contract, order: Order, *, excluding=None) -> None:
         for trade in self.ctx.ib.openTrades():
             if (
-                trade.order.orderRef == order.orderRef
+                trade is not excluding
+                and trade.order.orderRef == order.orderRef
                 and trade.contract.conId == contract.conId
                 and trade.order.action == order.action
                 and float(trade.order.totalQuantity) == float(order.totalQuantity)
@@ -303,66 +481,62 @@ def _not_sent(contract, order: Order, exc: BaseException) -> str:
     )
 
 
-def order_not_sent(row_id: int, reason: str) -> None:
-    """The row of an order IB never received: final `NotSent`, no IB id (IB may hand it out again)."""
-    updated = OrderRow.objects.filter(pk=row_id, status=OrderStatus.PENDING_SUBMIT).update(
-        status=OrderStatus.NOT_SENT, order_id=0, remaining=0, last_error=reason
-    )
-    if not updated:
-        return
-    row = OrderRow.objects.select_related("run").get(pk=row_id)
-    activity_record(
-        kind=ActivityKind.ORDER_REFUSED, severity=Severity.ERROR, message=f"not sent: {reason}", mode=row.mode,
-        strategy=row.strategy, run=row.run, payload={"order": row.pk, "order_ref": row.order_ref, "reason": reason},
-    )  # fmt: skip
-
-
 def _symbol_key(contract) -> str:
     if contract.secType == "CASH":
         return f"{contract.symbol}.{contract.currency}"
     return contract.symbol
 
 
-def _record(ctx: IntentContext, contract, order: Order, owner: str, status: str, reason: str, exempt=()) -> int:
-    """The order row and its activity entry, written before anything is sent."""
-    fields = contract_fields(contract)
-    refused = status in (OrderStatus.REFUSED, OrderStatus.NOT_SENT)
-    row = OrderRow.objects.create(
-        mode=ctx.mode,
-        account=order.account or "",
-        client_id=ctx.ib.client.clientId if status == OrderStatus.PENDING_SUBMIT else 0,
-        order_id=order.orderId if status == OrderStatus.PENDING_SUBMIT else 0,
-        order_ref=order.orderRef,
-        run=ctx.run,
-        strategy=owner,
-        action=order.action,
-        total_quantity=Decimal(str(order.totalQuantity)),
-        order_type=order.orderType,
-        lmt_price=Decimal(str(order.lmtPrice)) if order.orderType == "LMT" else None,
-        tif=order.tif,
-        status=status,
-        remaining=Decimal(str(order.totalQuantity)) if not refused else 0,
-        last_error=reason,
-        dry_run=status == OrderStatus.PLANNED,
-        **fields,
-    )
-    verbs = {
-        OrderStatus.REFUSED: "refused", OrderStatus.PLANNED: "planned (dry run)", OrderStatus.PENDING_SUBMIT: "sending",
-        OrderStatus.NOT_SENT: "not sent",
-    }  # fmt: skip
-    text = f"{verbs[status]}: {order.action} {order.totalQuantity:g} {fields['symbol']} {order.orderType}"
-    if exempt:
-        text += f" (closing order: exempt from {', '.join(exempt)})"
-    payload = {"order": row.pk, "order_ref": order.orderRef, "reason": reason}
-    if exempt:
-        payload["exempt"] = list(exempt)
-    activity_record(
-        kind=ActivityKind.ORDER_REFUSED if refused else ActivityKind.ORDER,
-        severity=Severity.WARNING if refused else Severity.INFO,
-        message=text + (f" — {reason}" if reason else ""),
-        mode=ctx.mode,
-        strategy=owner,
-        run=ctx.run,
-        payload=payload,
-    )
-    return row.pk
+def _set(value) -> float | None:
+    return None if value is None or value == UNSET_DOUBLE else float(value)
+
+
+def _order_price(order: Order) -> float | None:
+    """The price an order names for valuing it (its limit, a stop's stop); None: the market's."""
+    if _set(order.lmtPrice) is not None:
+        return float(order.lmtPrice)
+    if order.orderType == OrderType.STOP:
+        return _set(order.auxPrice)
+    return None
+
+
+def _placed(row_id: int, trade, contract, order: Order, parent_row: int | None) -> PlacedOrder:
+    return PlacedOrder(
+        row_id, trade, order.orderRef, trade is None, contract.symbol, order.action, float(order.totalQuantity),
+        order.orderType, _set(order.lmtPrice), parent_row,
+    )  # fmt: skip
+
+
+def _row_get(row_id: int):
+    return OrderRow.objects.filter(pk=row_id).first()
+
+
+def _modified(row_id, trade, bracket_member: bool, quantity, limit_price, stop_price) -> Order:
+    """A copy of the working order with the new terms (IB's modify: same ids, everything else as placed)."""
+    order, kind = replace(trade.order), trade.order.orderType
+    if quantity is None and limit_price is None and stop_price is None:
+        raise IntentError(MODIFY_NOTHING)
+    if limit_price is not None:
+        if _set(order.lmtPrice) is None:
+            raise IntentError(MODIFY_FIELD.format(field="limit_price", order=row_id, order_type=kind))
+        order.lmtPrice = limit_price
+    if stop_price is not None:
+        if kind not in (OrderType.STOP, OrderType.STOP_LIMIT):
+            raise IntentError(MODIFY_FIELD.format(field="stop_price", order=row_id, order_type=kind))
+        order.auxPrice = stop_price
+    if quantity is not None and quantity != float(trade.order.totalQuantity):
+        if bracket_member:
+            raise IntentError(MODIFY_BRACKET.format(order=row_id))
+        if quantity <= float(trade.filled()):
+            raise IntentError(MODIFY_FILLED.format(order=row_id, filled=float(trade.filled())))
+        order.totalQuantity = quantity
+    order.transmit = True
+    return order
+
+
+def _same_terms(current: Order, wanted: Order) -> bool:
+    return all(_close(getattr(current, name), getattr(wanted, name)) for name in ("totalQuantity", "lmtPrice", "auxPrice"))
+
+
+def _close(a, b) -> bool:
+    return a == b or (a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9))

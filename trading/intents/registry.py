@@ -3,6 +3,16 @@
 User intent files are found with the handler discovery rules (files and folders, recursive, sorted,
 de-duplicated) and imported under their own module names; a file that fails to import is reported with
 its traceback and the others still load.
+
+Every process (web, cluster, worker) keeps its registry current the same way, with no restart and no
+message between them: each lookup (`intent_get`, `intent_list`, `intent_load_errors`) re-lists the
+intent files and compares each file's modification time and size with what was imported. A new file
+is imported, a changed one is imported again (its old intents are dropped first, so a renamed intent
+does not linger), a deleted one's intents are dropped. The web process therefore lists a new file at
+the next page or request, the submission path knows it when a run is submitted, and the worker knows
+it when it executes the run: no process can know a file another one ignores for longer than one
+lookup. Listing a folder of a few files costs well under a millisecond; the import itself happens once
+per change, under a lock, so two threads never import the same file twice.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -20,12 +31,17 @@ log = logging.getLogger("trading.intents")
 
 UNKNOWN_INTENT = "unknown intent {name!r}; known intents: {known}"
 _registry: dict[str, type[Intent]] = {}
-_load_errors: list[dict] = []
-_loaded = False
+_load_errors: dict[Path, dict] = {}  # by file: the latest import of that file failed
+_builtins_loaded = False
+_user_files: dict[Path, tuple[int, int]] = {}  # file -> (mtime_ns, size) when imported
+_file_intents: dict[Path, set[str]] = {}  # file -> the intent names its import registered
+_lock = threading.RLock()
 
 BUILTIN_MODULES = (
     "trading.intents.builtin.summary",
     "trading.intents.builtin.cancel_order",
+    "trading.intents.builtin.place_order",
+    "trading.intents.builtin.modify_order",
     "trading.intents.builtin.close_all",
     "trading.intents.builtin.cash_balancer",
     "trading.intents.builtin.trade_reconciliation",
@@ -50,7 +66,7 @@ def intent_register(cls: type[Intent]) -> type[Intent]:
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"intent {cls.__qualname__} needs a `name` of letters, digits and underscores")
     existing = _registry.get(name)
-    if existing is not None and existing.__qualname__ != cls.__qualname__:
+    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(f"intent name {name!r} is taken by {existing.__module__}.{existing.__qualname__}")
     _registry[name] = cls
     return cls
@@ -71,18 +87,42 @@ def intent_list() -> list[type[Intent]]:
 
 def intent_load_errors() -> list[dict]:
     intents_load()
-    return list(_load_errors)
+    return list(_load_errors.values())
 
 
 def intents_load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    for path in user_intent_files():
-        _import_user_file(path)
+    """Import the built-ins once, then bring the user files up to date (see the module docstring)."""
+    global _builtins_loaded
+    with _lock:
+        if not _builtins_loaded:
+            for module in BUILTIN_MODULES:
+                importlib.import_module(module)
+            _builtins_loaded = True
+        current = {path: stamp for path in user_intent_files() if (stamp := _stamp(path)) is not None}
+        if current == _user_files:
+            return
+        for path in [path for path in _user_files if path not in current]:
+            _forget(path)
+        for path, stamp in current.items():
+            if _user_files.get(path) != stamp:
+                _forget(path)
+                _import_user_file(path)
+                _user_files[path] = stamp
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # deleted between listing and looking
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _forget(path: Path) -> None:
+    for name in _file_intents.pop(path, set()):
+        _registry.pop(name, None)
+    _load_errors.pop(path, None)
+    _user_files.pop(path, None)
 
 
 def user_intent_files() -> list[Path]:
@@ -99,6 +139,7 @@ def user_intent_files() -> list[Path]:
 
 def _import_user_file(path: Path) -> None:
     module_name = "console_intents." + "_".join(path.with_suffix("").parts[-3:]).replace("-", "_")
+    before = set(_registry)
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
@@ -107,5 +148,8 @@ def _import_user_file(path: Path) -> None:
     except Exception as exc:
         sys.modules.pop(module_name, None)
         error = {"file": str(path), "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        _load_errors.append(error)
+        _load_errors[path] = error
         log.error("intent file %s failed to load: %s\n%s", path, error["error"], error["traceback"])
+    finally:
+        # What it registered, even before a later line failed: forgotten with the file.
+        _file_intents[path] = {name for name in _registry if name not in before or _registry[name].__module__ == module_name}

@@ -32,14 +32,28 @@ class MarketDataType(models.IntegerChoices):
 
 
 class OrderType(models.TextChoices):
+    """IB's order types the console builds (trading/intents/order_build.py)."""
+
     MARKET = "MKT", "Market"
     LIMIT = "LMT", "Limit"
+    STOP = "STP", "Stop"
+    STOP_LIMIT = "STP LMT", "Stop limit"
+    TRAIL = "TRAIL", "Trailing stop"
+    MARKET_ON_CLOSE = "MOC", "Market on close"
+    LIMIT_ON_CLOSE = "LOC", "Limit on close"
 
 
 class TimeInForce(models.TextChoices):
     DAY = "DAY", "Day"
     GTC = "GTC", "Good till cancelled"
     IOC = "IOC", "Immediate or cancel"
+    OPG = "OPG", "At the opening"
+
+
+# What a setting may choose as the default for built-in intents: a stop or an at-the-close order
+# is a decision about one order, never a sensible default for every order.
+DEFAULT_ORDER_TYPES = [(OrderType.MARKET.value, OrderType.MARKET.label), (OrderType.LIMIT.value, OrderType.LIMIT.label)]
+DEFAULT_TIFS = [(tif.value, tif.label) for tif in (TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC)]
 
 
 SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,11}$")
@@ -55,6 +69,7 @@ OVERRIDABLE_FIELDS = (
     "overall_exposure",
     "default_order_type",
     "default_tif",
+    "limit_offset_bps",
     "max_order_quantity",
     "max_order_notional",
     "allowed_symbols",
@@ -124,8 +139,17 @@ class TradingConfig(models.Model):
         validators=UNIT,
         help_text="Share of net liquidation strategies may deploy, 0..1.",
     )
-    default_order_type = models.CharField(max_length=3, choices=OrderType.choices, null=True, blank=True)
-    default_tif = models.CharField(max_length=3, choices=TimeInForce.choices, null=True, blank=True)
+    default_order_type = models.CharField(max_length=3, choices=DEFAULT_ORDER_TYPES, null=True, blank=True)
+    default_tif = models.CharField(max_length=3, choices=DEFAULT_TIFS, null=True, blank=True)
+    limit_offset_bps = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
+        help_text="Default limit orders are priced at the quote's midpoint plus (BUY) or minus (SELL) this many"
+        " basis points; with no quote the order is refused.",
+    )
     max_order_quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: no limit.")
     max_order_notional = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE)
     allowed_symbols = models.TextField(

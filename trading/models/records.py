@@ -67,8 +67,16 @@ class Order(ContractFields):
     total_quantity = models.DecimalField(max_digits=18, decimal_places=4)
     order_type = models.CharField(max_length=12, default="MKT")
     lmt_price = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
-    aux_price = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    aux_price = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="Stop price (STP, STP LMT) or trail amount (TRAIL)."
+    )
+    trail_percent = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
     tif = models.CharField(max_length=8, blank=True)
+    outside_rth = models.BooleanField(default=False)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="A bracket's entry order."
+    )
+    oca_group = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, db_index=True)
     filled = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     remaining = models.DecimalField(max_digits=18, decimal_places=4, default=0)

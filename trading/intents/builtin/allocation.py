@@ -1,8 +1,8 @@
 """`allocation` (the seed's commander): turn strategies' fresh targets into orders, and record why.
 
 Sums the fresh (within `freshMinutes`), successful targets of enabled strategies per contract, then
-places delta = target − (IB position + in-flight open orders) as one market order per contract. The
-rules — who keeps what, which positions are never touched, who owns an order — are in
+places delta = target − (IB position + in-flight open orders) as one order per contract, of the
+settings' default type (market, or a limit priced from the quote). The rules — who keeps what, which positions are never touched, who owns an order — are in
 trading/intents/allocation_plan.py. Every run records an AllocationDecision (inputs, aggregate, diff,
 orders, notes); a dry run records planned orders and a decision marked dry_run.
 
@@ -210,7 +210,7 @@ async def _place(ctx, diff: list[dict], contracts: dict[int, dict]) -> tuple[lis
             contract.localSymbol = info.get("local_symbol", "")
         try:
             placed = await ctx.orders.place(
-                contract=contract, action=line["action"], quantity=line["quantity"], owner=line["owner"], order_type="MKT"
+                contract=contract, action=line["action"], quantity=line["quantity"], owner=line["owner"]
             )
         except OrderRefused as refusal:
             refusals.append(f"{line['action']} {line['quantity']:g} {line['symbol']}: {refusal}")

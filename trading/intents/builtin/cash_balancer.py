@@ -2,7 +2,7 @@
 
 Exposure per currency = CashBalance × ExchangeRate (base currency), from a fresh account summary.
 A currency whose |exposure| is above `cash_balancer_threshold` is converted home with one FXCONV
-market order: the whole balance rounded down to 1,000 units of the pair's base currency, as the seed
+order of the settings' default type (market, or a limit priced from the quote): the whole balance rounded down to 1,000 units of the pair's base currency, as the seed
 did, which leaves less than 1,000 units behind. Pairs are quoted IB's way (EUR.USD, USD.JPY): for
 EUR the order sells EUR.USD in EUR; for JPY it buys USD.JPY in USD (the seed's "JPYUSD" pair does not
 exist). FXCONV converts cash only and opens no FX position. A dry run returns the plan.
@@ -76,7 +76,7 @@ def conversion_plan(*, balances: dict, rates: dict, base: str, threshold: float)
 @intent_register
 class CashBalancer(Intent):
     name = "cash_balancer"
-    description = "Convert non-base-currency cash above cash_balancer_threshold home with FXCONV market orders."
+    description = "Convert non-base-currency cash above cash_balancer_threshold home with FXCONV orders (the default order type)."
     places_orders = True
     timeout = 60.0
 
@@ -98,7 +98,6 @@ class CashBalancer(Intent):
                         contract=contract,
                         action=conversion.action,
                         quantity=conversion.quantity,
-                        order_type="MKT",
                         owner=self.name,
                     )
                 )
