@@ -8,7 +8,6 @@ import pytest
 
 from tests.api.conftest import run_finish_now
 from tests.api.factories import order_make
-from tests.order_intents import needs_real_order_intents, order_intents_install
 from trading.api import errors, submission
 from trading.models import IntentRun, OrderStatus, RunSource, RunStatus
 
@@ -16,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/orders"
 LIMIT_BUY = {"symbol": "AAPL", "action": "BUY", "quantity": "10", "order_type": "LMT", "limit_price": "190.5"}
-
-
-@pytest.fixture(autouse=True)
-def _order_intents(monkeypatch):
-    order_intents_install(monkeypatch)
 
 
 def test_placing_an_order_queues_a_place_order_run_and_answers_202_with_no_orders_yet(bob, bob_api, live_worker):
@@ -173,14 +167,12 @@ def test_the_docs_show_the_order_body_with_its_fields(alice_api):
     assert "get" in schema["paths"]["/api/orders"], "the list stays documented next to placing"
 
 
-@needs_real_order_intents
 def test_two_sizes_at_once_is_a_422_from_the_intent_naming_the_fields(bob_api, live_worker):
     response = bob_api.post_json(URL, {**LIMIT_BUY, "notional": "5000"})
     assert response.status_code == 422 and response.json()["error"] == errors.INVALID_PARAMS
     assert {"quantity", "notional"} & set(response.json()["detail"].replace(",", " ").split())
 
 
-@needs_real_order_intents
 def test_a_limit_order_without_a_limit_price_is_a_422_naming_it(bob_api, live_worker):
     body = {key: value for key, value in LIMIT_BUY.items() if key != "limit_price"}
     response = bob_api.post_json(URL, body)

@@ -100,14 +100,7 @@ def tradingview_post(client, token, alert_id="17-2026-11-21T15:45:00Z", path=URL
     return client.post(path, body, content_type="text/plain; charset=utf-8")
 
 
-@pytest.fixture
-def order_intents(monkeypatch):
-    from tests.order_intents import order_intents_install
-
-    order_intents_install(monkeypatch)
-
-
-def test_a_tradingview_alert_as_text_plain_queues_one_place_order_run(client, bob, bob_token, live_worker, order_intents):
+def test_a_tradingview_alert_as_text_plain_queues_one_place_order_run(client, bob, bob_token, live_worker):
     started = time.monotonic()
     response = tradingview_post(client, bob_token, path=f"{URL}?wait=30")
     assert time.monotonic() - started < 1.0, "TradingView gives up after 3 s: the webhook only enqueues"
@@ -117,20 +110,20 @@ def test_a_tradingview_alert_as_text_plain_queues_one_place_order_run(client, bo
     assert "AAPL" in run.params.values()
 
 
-def test_a_tradingview_alert_delivered_twice_places_one_order_run(client, bob_token, live_worker, order_intents):
+def test_a_tradingview_alert_delivered_twice_places_one_order_run(client, bob_token, live_worker):
     first = tradingview_post(client, bob_token).json()
     again = tradingview_post(client, bob_token)
     assert again.json()["id"] == first["id"]
     assert IntentRun.objects.filter(intent="place_order").count() == 1
 
 
-def test_each_tradingview_firing_is_its_own_run(client, bob_token, live_worker, order_intents):
+def test_each_tradingview_firing_is_its_own_run(client, bob_token, live_worker):
     tradingview_post(client, bob_token, alert_id="17-2026-11-21T15:45:00Z")
     tradingview_post(client, bob_token, alert_id="18-2026-11-21T15:50:00Z")
     assert IntentRun.objects.filter(intent="place_order").count() == 2
 
 
-def test_the_same_alert_as_json_is_de_duplicated_with_the_text_plain_one(client, bob_token, live_worker, order_intents):
+def test_the_same_alert_as_json_is_de_duplicated_with_the_text_plain_one(client, bob_token, live_worker):
     tradingview_post(client, bob_token, alert_id="a-1")
     body = json.loads(TRADINGVIEW_TEMPLATE.format(token=bob_token, alert_id="a-1"))
     response = client.post(URL, body, content_type="application/json")
@@ -153,7 +146,7 @@ def test_a_text_plain_body_that_is_not_the_template_is_a_4xx_in_the_error_shape(
     assert not IntentRun.objects.exists()
 
 
-def test_a_tradingview_order_with_a_bad_field_is_a_422_naming_it(client, bob_token, live_worker, order_intents):
+def test_a_tradingview_order_with_a_bad_field_is_a_422_naming_it(client, bob_token, live_worker):
     body = alert(bob_token, intent="place_order", params={"symbol": "AAPL", "action": "buy", "quantity": "lots"})
     response = client.post(URL, json.dumps(body), content_type="text/plain")
     assert response.status_code == 422 and response.json()["error"] == errors.INVALID_PARAMS

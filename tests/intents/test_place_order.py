@@ -230,3 +230,80 @@ def test_a_brackets_two_exits_do_not_make_a_long_look_short_under_soft_stop(pape
     # Counted naively, the two SELL 10 exits would make "before" -10 and this BUY a "reduction".
     assert more.status == RunStatus.FAILED and "would take the position from 10 to 10" in more.error
     assert gateway_positions(paper_gateway) == {"SPY": 10}
+
+
+def spy_long(paper_gateway, quantity: int) -> None:
+    place({"action": "BUY", "quantity": quantity, "order_type": "MKT"})
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": quantity}, what=f"{quantity} SPY held")
+
+
+def test_a_trailing_stop_by_amount_follows_the_high_and_sells_on_the_pullback(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+    spy_long(paper_gateway, 10)
+
+    run = place({"action": "SELL", "quantity": 10, "order_type": "TRAIL", "trail_amount": 2})
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    (trailing,) = open_console_orders(paper_gateway)
+    assert (trailing["order_type"], trailing["status"]) == ("TRAIL", "PreSubmitted")
+    paper_gateway.set_price("SPY", 105)  # the stop follows the high up to 103
+    paper_gateway.set_price("SPY", 103.5)
+    assert gateway_positions(paper_gateway) == {"SPY": 10}, "above the trailed stop: still held"
+    paper_gateway.set_price("SPY", 102.9)
+    wait_until(lambda: gateway_positions(paper_gateway) == {}, what="the trailing stop triggered and sold")
+    wait_until(lambda: Order.objects.get(run=run).status == OrderStatus.FILLED, what="the row filled")
+
+
+def test_a_trailing_stop_by_percent_follows_the_low_and_buys_on_the_bounce(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+
+    run = place({"action": "BUY", "quantity": 5, "order_type": "TRAIL", "trail_percent": 1})
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    paper_gateway.set_price("SPY", 90)  # the stop follows the low down to 90.90
+    paper_gateway.set_price("SPY", 90.5)
+    assert gateway_positions(paper_gateway) == {}
+    paper_gateway.set_price("SPY", 91)
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 5}, what="the trailing buy triggered")
+
+
+def test_a_market_on_close_order_waits_for_the_close_and_fills_at_the_closing_price(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+
+    run = place({"action": "BUY", "quantity": 4, "order_type": "MOC"})
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    (waiting,) = open_console_orders(paper_gateway)
+    assert waiting["order_type"] == "MOC"
+    paper_gateway.set_price("SPY", 101)
+    assert gateway_positions(paper_gateway) == {}
+    paper_gateway.market_close()
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 4}, what="the MOC filled at the close")
+    wait_until(lambda: Fill.objects.filter(run=run).exists(), what="the fill recorded")
+    assert float(Fill.objects.get(run=run).price) == 101
+
+
+def test_a_limit_on_close_order_the_close_does_not_meet_is_cancelled(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+
+    run = place({"action": "BUY", "quantity": 4, "order_type": "LOC", "limit_price": 99})
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    paper_gateway.market_close()
+    wait_until(lambda: Order.objects.get(run=run).status == OrderStatus.CANCELLED, what="the LOC cancelled at the close")
+    assert gateway_positions(paper_gateway) == {}
+
+
+def test_an_opening_order_waits_for_the_next_open_and_fills_at_the_opening_price(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+
+    run = place({"action": "BUY", "quantity": 2, "order_type": "MKT", "tif": "OPG"})
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    paper_gateway.market_close()
+    paper_gateway.set_price("SPY", 102)
+    assert gateway_positions(paper_gateway) == {}
+    paper_gateway.market_open()
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 2}, what="the OPG order filled at the open")
+    wait_until(lambda: Fill.objects.filter(run=run).exists(), what="the fill recorded")
+    assert float(Fill.objects.get(run=run).price) == 102
