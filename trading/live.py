@@ -55,7 +55,8 @@ def channel_batch_message(events: list[dict]) -> dict:
 
 
 def worker_channel() -> str:
-    """The named channel the IB worker listens on for commands (run an intent, reload handlers)."""
+    """The named channel the IB worker listens on for commands (run an intent, reload handlers, the
+    order ticket's quote and preview: see `worker_request`)."""
     return f"{settings.CONSOLE_PREFIX}.worker"
 
 
