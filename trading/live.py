@@ -55,7 +55,8 @@ def channel_batch_message(events: list[dict]) -> dict:
 
 
 def worker_channel() -> str:
-    """The named channel the IB worker listens on for commands (run an intent, reload handlers)."""
+    """The named channel the IB worker listens on for commands (run an intent, reload handlers, the
+    order ticket's quote and preview: see `worker_request`)."""
     return f"{settings.CONSOLE_PREFIX}.worker"
 
 
@@ -65,3 +66,51 @@ def worker_command_send(command: dict) -> None:
     from channels.layers import get_channel_layer
 
     async_to_sync(get_channel_layer().send)(worker_channel(), command)
+
+
+# ----- requests to the worker that wait for an answer (the order ticket's quote and preview) ----------
+
+QUOTE_TIMEOUT = 5.0  # seconds the web waits for the worker's quote
+PREVIEW_TIMEOUT = 10.0  # seconds the web waits for the worker's preview (checks and IB's what-if)
+WORKER_REQUESTS = ("order.quote", "order.preview")
+WORKER_REPLY_TYPE = "worker.reply"
+
+
+async def worker_request(command: dict, *, timeout: float) -> dict | None:
+    """Send `command` to the worker with a fresh reply channel and wait for its one answer.
+
+    Returns the answer's `answer` dict, or None when none came within `timeout` (the worker is down,
+    Redis is down, or the worker is slow). The command carries its `deadline` (epoch seconds), so a
+    worker that picks it up late drops it instead of answering nobody."""
+    import asyncio
+    import time
+
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    try:
+        reply_to = await layer.new_channel()
+        await layer.send(worker_channel(), {**command, "reply_to": reply_to, "deadline": time.time() + timeout})
+        reply = await asyncio.wait_for(layer.receive(reply_to), timeout)
+    except (TimeoutError, OSError, ConnectionError):
+        return None
+    except Exception as exc:  # channels_redis wraps Redis outages in its own types
+        if type(exc).__module__.startswith(("redis", "channels")):
+            return None
+        raise
+    return reply.get("answer") if isinstance(reply, dict) else None
+
+
+async def worker_reply(command: dict, answer: dict) -> None:
+    """The worker's side of `worker_request`: send `answer` to the command's reply channel."""
+    from channels.layers import get_channel_layer
+
+    await get_channel_layer().send(command["reply_to"], {"type": WORKER_REPLY_TYPE, "answer": answer})
+
+
+def worker_request_expired(command: dict) -> bool:
+    """True when the web has stopped waiting for this command (its deadline has passed)."""
+    import time
+
+    deadline = command.get("deadline")
+    return isinstance(deadline, int | float) and time.time() > deadline

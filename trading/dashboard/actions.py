@@ -6,6 +6,11 @@ same services as every other way in: `run_submit` (the one submission path; runs
 for the trader, and nothing is half-done: run_submit and config_update write in one transaction.
 An outcome carries the live events to broadcast, so every open dashboard sees a queued run or a
 flipped switch at once.
+
+The order ticket's quote and preview are questions for the IB worker, never runs: `order_quote_command`
+and `order_preview_command` check the request and the worker's heartbeat and build the command the
+consumer sends (`trading.live.worker_request`); `worker_answer` turns the worker's answer, or its
+silence, into the result. Nothing is written for either.
 """
 
 from __future__ import annotations
@@ -19,8 +24,16 @@ from django.db.models import Max
 
 from trading.config import CHANGE_SETTINGS, SWITCHES, config_event, effective_config, switch_set, switches_describe
 from trading.dashboard.selectors import run_payload
-from trading.intents.registry import IntentNotFound
-from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit
+from trading.intents.registry import IntentNotFound, intent_get
+from trading.intents.runs import (
+    WORKER_DOWN,
+    IdempotencyConflict,
+    IntentParamsInvalid,
+    WorkerUnavailable,
+    params_validate,
+    run_submit,
+    split_dry_run,
+)
 from trading.live import live_event
 from trading.models import ActivityEntry, ActivityKind, Order, OrderStatus, RunSource, TradingMode
 from trading.worker.store import activity_event
@@ -34,12 +47,21 @@ BAD_PARAMS = "params must be a JSON object"
 BAD_DRY_RUN = "dry_run must be true or false"
 ORDER_UNKNOWN = "order #{pk} does not exist"
 ORDER_NOT_OPEN = "order #{pk} ({symbol}) is {status}: there is nothing to cancel"
+ORDER_NOT_OPEN_TO_MODIFY = "order #{pk} ({symbol}) is {status}: there is nothing to modify"
 ORDER_OTHER_MODE = "order #{pk} belongs to {mode} mode but the console trades {active}"
 ORDER_NO_IB_ID = "order #{pk} has no IB order id yet; wait for IB to acknowledge it"
 UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
 SWITCH_SET = "{label} is now {state} ({rows}); {in_force}"
 SWITCH_ALREADY = "{label} was already {state}; {in_force}"
+BAD_SYMBOL = "symbol must be 1-12 letters, digits, '.', '-' or spaces (AAPL, EUR.USD)"
+BAD_SEC_TYPE = "sec_type must be STK or CASH"
+BAD_VENUE = "{field} must be 1-12 letters or digits (SMART, USD)"
+WORKER_SILENT = "the IB worker did not answer within {seconds:.0f}s (down, busy or unreachable): try again shortly"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9. -]{0,11}$")
+VENUE = re.compile(r"^[A-Za-z0-9]{1,12}$")
+SEC_TYPES = ("STK", "CASH")
+MODIFY_FIELDS = ("limit_price", "stop_price", "quantity")
 
 
 class ActionRefused(Exception):
@@ -76,18 +98,63 @@ def dashboard_intent_run(
 def dashboard_order_cancel(*, user, order: int, confirmed: bool = False, request_id: str = "") -> ActionOutcome:
     """Cancel one open order (by its row id) through the `cancel_order` intent, never as a dry run."""
     user = _current_user(user)
-    row = Order.objects.filter(pk=order).first() if isinstance(order, int) else None
-    if row is None:
-        raise ActionRefused("order_unknown", ORDER_UNKNOWN.format(pk=order))
-    active = effective_config().mode
-    if row.mode != active:
-        raise ActionRefused("order_not_open", ORDER_OTHER_MODE.format(pk=row.pk, mode=row.mode, active=active))
-    if row.status not in OrderStatus.open_values():
-        raise ActionRefused("order_not_open", ORDER_NOT_OPEN.format(pk=row.pk, symbol=row.symbol, status=row.status))
-    if row.order_id <= 0:
-        raise ActionRefused("order_not_open", ORDER_NO_IB_ID.format(pk=row.pk))
+    row = _open_order(order, not_open=ORDER_NOT_OPEN)
     _require_confirmation(dry_run=False, confirmed=confirmed)
     return _submit(user=user, intent="cancel_order", params={"orderId": row.order_id}, dry_run=False, request_id=request_id)
+
+
+def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool = False, request_id: str = "") -> ActionOutcome:
+    """New limit price, stop price or quantity for one open order (by its row id) through the
+    `modify_order` intent, never as a dry run; the same checks as a cancel. `changes` holds only the
+    fields the page sent (`modify_order`'s schema validates them: a bad one is `params_invalid`)."""
+    user = _current_user(user)
+    row = _open_order(order, not_open=ORDER_NOT_OPEN_TO_MODIFY)
+    _require_confirmation(dry_run=False, confirmed=confirmed)
+    params = {"order": row.pk, **{name: changes[name] for name in MODIFY_FIELDS if changes.get(name) is not None}}
+    return _submit(user=user, intent="modify_order", params=params, dry_run=False, request_id=request_id)
+
+
+def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "") -> dict:
+    """The worker command for a quote (bid, ask, last), once the request and the worker are fine."""
+    _current_user(user)
+    _request_id_check(request_id)
+    if not isinstance(symbol, str) or not SYMBOL.match(symbol.strip()):
+        raise ActionRefused("invalid", BAD_SYMBOL)
+    sec_type = "STK" if sec_type in (None, "") else sec_type
+    if not isinstance(sec_type, str) or sec_type.upper() not in SEC_TYPES:
+        raise ActionRefused("invalid", BAD_SEC_TYPE)
+    venues = {"exchange": exchange, "currency": currency}
+    for name, value in venues.items():
+        if value not in (None, "") and not (isinstance(value, str) and VENUE.match(value)):
+            raise ActionRefused("invalid", BAD_VENUE.format(field=name))
+    _require_worker_connected()
+    command = {"type": "order.quote", "symbol": symbol.strip().upper(), "sec_type": sec_type.upper()}
+    return command | {name: value.upper() for name, value in venues.items() if value}
+
+
+def order_preview_command(*, user, params, request_id: str = "") -> dict:
+    """The worker command for a preview of `place_order` with `params`, validated exactly as a run's."""
+    _current_user(user)
+    _request_id_check(request_id)
+    if not isinstance(params, dict):
+        raise ActionRefused("invalid", BAD_PARAMS)
+    try:
+        params, _ = split_dry_run(params, None)  # a ticket's dry-run flag says nothing about the order
+        clean = params_validate(intent_get("place_order"), params)
+    except IntentParamsInvalid as exc:
+        raise ActionRefused("params_invalid", str(exc), exc.errors) from None
+    _require_worker_connected()
+    return {"type": "order.preview", "params": clean}
+
+
+def worker_answer(answer: dict | None, *, timeout: float) -> dict:
+    """The fields of a worker's answer for the page (`message` and `quote` or `preview`), or
+    ActionRefused: its own refusal, or `worker_unavailable` when it did not answer in time."""
+    if answer is None:
+        raise ActionRefused("worker_unavailable", WORKER_SILENT.format(seconds=timeout))
+    if not answer.get("ok"):
+        raise ActionRefused(str(answer.get("error") or "server_error"), str(answer.get("message") or ""))
+    return {name: value for name, value in answer.items() if name != "ok"}
 
 
 def dashboard_switch_set(*, user, switch: str, on: bool) -> ActionOutcome:
@@ -116,9 +183,38 @@ def dashboard_switch_set(*, user, switch: str, on: bool) -> ActionOutcome:
     return ActionOutcome(message=SWITCH_SET.format(label=label, state=state, rows=rows, in_force=in_force), events=events)
 
 
-def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str) -> ActionOutcome:
+def _open_order(order, *, not_open: str) -> Order:
+    """The order row, if it is open in the active mode and known to IB; ActionRefused otherwise."""
+    row = Order.objects.filter(pk=order).first() if isinstance(order, int) and not isinstance(order, bool) else None
+    if row is None:
+        raise ActionRefused("order_unknown", ORDER_UNKNOWN.format(pk=order))
+    active = effective_config().mode
+    if row.mode != active:
+        raise ActionRefused("order_not_open", ORDER_OTHER_MODE.format(pk=row.pk, mode=row.mode, active=active))
+    if row.status not in OrderStatus.open_values():
+        raise ActionRefused("order_not_open", not_open.format(pk=row.pk, symbol=row.symbol, status=row.status))
+    if row.order_id <= 0:
+        raise ActionRefused("order_not_open", ORDER_NO_IB_ID.format(pk=row.pk))
+    return row
+
+
+def _request_id_check(request_id: str) -> None:
     if request_id and not REQUEST_ID.match(str(request_id)):
         raise ActionRefused("invalid", BAD_REQUEST_ID)
+
+
+def _require_worker_connected() -> None:
+    """A fast no when the worker's heartbeat says it is down (the silence timeout covers the rest)."""
+    from trading.worker.health import heartbeat_state
+
+    state = heartbeat_state()
+    if not state["connected"]:
+        reason = state["reason"] or "the worker is up but not connected to the gateway"
+        raise ActionRefused("worker_unavailable", WORKER_DOWN.format(reason=reason))
+
+
+def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str) -> ActionOutcome:
+    _request_id_check(request_id)
     # The page's request id makes a resend (after a reconnect) return the same run, never a second one.
     key = f"{SOURCE}:{user.pk}:{request_id}" if request_id else None
     try:

@@ -3,8 +3,11 @@
 Protocol (docs/DASHBOARD.md has the full list). Server to browser, every message in live event schema
 v1 (trading/live.py): `snapshot`, the worker's events (`order.status`, `fill.new`, …), `status`,
 `config.update`, `action.result`. Browser to server: `snapshot.get`, `status.get`, `intent.run`,
-`order.cancel`, `switch.set` (`LiveConsumer.commands`). The consumer stays thin: database work
-happens in the `_`-prefixed helpers below, the rules in actions.py.
+`order.cancel`, `order.modify`, `order.quote`, `order.preview`, `switch.set` (`LiveConsumer.commands`).
+The consumer stays thin: database work happens in the `_`-prefixed helpers below, the rules in
+actions.py. A quote or a preview is a question for the IB worker (trading.live.worker_request),
+answered within QUOTE_TIMEOUT / PREVIEW_TIMEOUT or refused as `worker_unavailable`; while it waits,
+this socket's other messages wait too (a few seconds at most).
 
 A socket lives no longer than the session it was opened under: it joins the session's group and is
 closed (4401) when that session logs out, and every command re-reads the session first (still there,
@@ -48,6 +51,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         "status.get": "status_get",
         "intent.run": "intent_run",
         "order.cancel": "order_cancel",
+        "order.modify": "order_modify",
+        "order.quote": "order_quote",
+        "order.preview": "order_preview",
         "switch.set": "switch_set",
     }
 
@@ -138,6 +144,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             request_id=str(content.get("request_id") or ""),
         )
 
+    async def order_modify(self, content: dict) -> None:
+        await self._act(
+            content,
+            actions.dashboard_order_modify,
+            order=content.get("order"),
+            changes={name: content.get(name) for name in actions.MODIFY_FIELDS},
+            confirmed=content.get("confirmed") is True,
+            request_id=str(content.get("request_id") or ""),
+        )
+
+    async def order_quote(self, content: dict) -> None:
+        fields = {name: content.get(name) for name in ("symbol", "sec_type", "exchange", "currency")}
+        await self._ask_worker(content, actions.order_quote_command, live.QUOTE_TIMEOUT, **fields)
+
+    async def order_preview(self, content: dict) -> None:
+        await self._ask_worker(content, actions.order_preview_command, live.PREVIEW_TIMEOUT, params=content.get("params"))
+
     async def switch_set(self, content: dict) -> None:
         await self._act(content, actions.dashboard_switch_set, switch=content.get("switch"), on=content.get("on"))
 
@@ -165,12 +188,36 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 log.warning("dashboard event not broadcast: %s: %s", type(exc).__name__, exc)
         await self.send_json(_result(content, outcome=outcome))
 
+    async def _ask_worker(self, content: dict, build, timeout: float, **arguments) -> None:
+        """Check the request (database work off the loop), ask the worker, answer with what it said."""
+        request_id = str(content.get("request_id") or "")
+        try:
+            command = await _perform(build, user=self.scope["user"], request_id=request_id, **arguments)
+            answer = actions.worker_answer(await live.worker_request(command, timeout=timeout), timeout=timeout)
+        except actions.ActionRefused as refusal:
+            await self.send_json(_result(content, refusal=refusal))
+            return
+        except Exception as exc:
+            log.exception("dashboard %s failed", content.get("type"))
+            refusal = actions.ActionRefused("server_error", SERVER_ERROR.format(error=type(exc).__name__))
+            await self.send_json(_result(content, refusal=refusal))
+            return
+        await self.send_json(_result(content, answer=answer))
 
-def _result(content, *, outcome: actions.ActionOutcome | None = None, refusal: actions.ActionRefused | None = None) -> dict:
+
+def _result(
+    content,
+    *,
+    outcome: actions.ActionOutcome | None = None,
+    refusal: actions.ActionRefused | None = None,
+    answer: dict | None = None,
+) -> dict:
     content = content if isinstance(content, dict) else {}
     payload = {"request_id": str(content.get("request_id") or ""), "action": str(content.get("type") or "")}
     if refusal is not None:
         payload.update(ok=False, error=refusal.code, message=refusal.message, details=refusal.details)
+    elif answer is not None:  # the worker's answer to a quote or a preview: `message` and `quote`/`preview`
+        payload.update(ok=True, **answer)
     else:
         payload.update(ok=True, message=outcome.message, run=outcome.run, created=outcome.created)
     return live.live_event(ACTION_RESULT, payload)

@@ -7,6 +7,11 @@ recorded) → the same run has not placed this order already → optional IB wha
 for closing orders) → tagged with orderRef, recorded with its activity entry → sent (or, in a dry
 run, recorded as planned and not sent). A refusal is recorded too, then raised.
 
+Each rule reports `(rule, ok, message)` to a checklist. For `place` and `modify` the checklist is
+strict: the first failure raises `OrderRefused` with the rule's constant message, exactly as if the
+rule had raised. `preview` runs the very same rules with a collecting checklist, asks IB's what-if,
+and records nothing and sends nothing: the order ticket shows which rule would refuse the order.
+
 Reduce-only means reduce. Under soft stop, under the kill switch (for the intents allowed while
 killed), for `reduce_only=True` and for closing orders, an order may only move a position toward zero
 and never past it: with `before` the position plus what this worker's own working orders for the
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ib_insync import Order
@@ -44,7 +49,7 @@ from trading.models import OrderStatus
 from trading.models.config import OrderType
 from trading.orderref import order_ref_build
 
-__all__ = ["OrderGateway", "OrderNotSent", "OrderRefused", "PlacedOrder", "order_not_sent"]
+__all__ = ["Check", "OrderGateway", "OrderNotSent", "OrderRefused", "PlacedOrder", "order_not_sent"]
 
 KILL_SWITCH = "trading is disabled (kill switch): only close_all, eod_check and cancels may send orders"
 REDUCE_ONLY = (
@@ -75,10 +80,55 @@ MODIFY_BRACKET = "order {order} is part of a bracket: its quantity cannot change
 MODIFY_UNCONFIRMED = "IB did not confirm the modify of order {order_id} within {seconds:.0f}s"
 MODIFY_REJECTED = "IB refused the modify of order {order_id}: {error}"
 MODIFY_WAIT = 10.0
+# What a preview says of a rule the order passes (a refusal says the rule's refusal message).
+PASSED = {
+    "order": "{action} {quantity:g} {symbol} is an order IB would take",
+    "mode": "the worker trades the active mode ({mode})",
+    "kill_switch": "trading is enabled",
+    "kill_switch_allowed": "trading is disabled, but this intent may send orders while stopped",
+    "soft_stop": "soft stop is off",
+    "reduce_only": "the order only reduces the position",
+    "allowed_symbols": "{symbol} may be traded",
+    "max_order_quantity": "within the maximum order quantity",
+    "max_order_notional": "within the maximum order notional",
+    "duplicate": "no open order of this run is the same",
+    "what_if": "IB's what-if check raised no warning",
+}
 
 
 class OrderRefused(IntentError):
     """The gateway refused an order; the message says which rule and why."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule's verdict on an order: `message` is its refusal when not ok."""
+
+    rule: str
+    ok: bool
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "ok": self.ok, "message": self.message}
+
+
+@dataclass
+class Checklist:
+    """Where the rules report. Strict (place, modify): the first refusal raises OrderRefused, so the
+    order is refused exactly as before. Not strict (preview): every verdict is collected."""
+
+    strict: bool = True
+    results: list[Check] = field(default_factory=list)
+
+    def report(self, rule: str, refusal: str, passed: str = "") -> bool:
+        if refusal and self.strict:
+            raise OrderRefused(refusal)
+        self.results.append(Check(rule, not refusal, refusal or passed))
+        return not refusal
+
+    @property
+    def all_ok(self) -> bool:
+        return all(check.ok for check in self.results)
 
 
 class OrderNotSent(IntentError):
@@ -145,26 +195,17 @@ class OrderGateway:
         Type and tif default to the settings'; a LMT order without a limit price is priced from the quote
         (midpoint ± `limit_offset_bps`), and refused when there is no quote."""
         ctx = self.ctx
-        action = action.upper()
-        if action not in ("BUY", "SELL"):
-            raise OrderRefused(BAD_ACTION.format(action=action))
-        if not quantity or quantity <= 0:
-            raise OrderRefused(BAD_QUANTITY.format(quantity=quantity))
+        action = _action_sane(action, quantity)
         config = await ctx.fresh_config()
         owner = owner or ctx.run.intent
-        spec = OrderSpec(
-            action=action, quantity=quantity, order_type=order_type or config.default_order_type,
-            limit_price=limit_price, stop_price=stop_price, trail_amount=trail_amount, trail_percent=trail_percent,
-            tif=tif or config.default_tif, outside_rth=outside_rth, take_profit=take_profit, stop_loss=stop_loss,
+        spec = _spec(
+            config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
+            stop_price=stop_price, trail_amount=trail_amount, trail_percent=trail_percent, tif=tif,
+            outside_rth=outside_rth, take_profit=take_profit, stop_loss=stop_loss,
         )  # fmt: skip
         order = self._stamp(Order(action=action, totalQuantity=quantity, orderType=spec.order_type, tif=spec.tif), owner)
         try:
-            spec = await self._priced(config, contract, spec)
-            problems = spec_problems(spec)
-            if problems:
-                raise OrderRefused(BAD_ORDER.format(problems="; ".join(f"{field}: {text}" for field, text in problems)))
-            order = self._stamp(order_build(spec), owner)
-            children = [self._stamp(child, owner) for child in bracket_children(spec, order)] if spec.is_bracket else []
+            order, children = await self._build(config, contract, spec, owner)
             reduce_only = reduce_only or closing
             exempt = await self._check(config, contract, order, reduce_only=reduce_only, closing=closing, bracket=bool(children))
             for child in children:  # the exits are held to the limits at their own prices
@@ -179,9 +220,74 @@ class OrderGateway:
         self.placed.extend(placed)
         return placed[0]
 
+    async def preview(
+        self,
+        *,
+        contract,
+        action: str,
+        quantity: float,
+        order_type: str = "",
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
+        tif: str = "",
+        outside_rth: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+        owner: str = "",
+        reduce_only: bool = False,
+    ) -> dict:
+        """What `place` would do with this order, without doing it: the orders it would build, every
+        check's verdict (the same rules as `place`, all of them, in the same order) and IB's what-if
+        for the entry. Nothing is recorded and nothing is sent (a what-if is not an order).
+
+        Returns {"orders": [...], "checks": [...], "would_send": bool, "what_if": {...} | None}."""
+        ctx, checks = self.ctx, Checklist(strict=False)
+        try:
+            action = _action_sane(action, quantity)
+        except OrderRefused as refusal:
+            checks.report("order", str(refusal))
+            return _preview(contract, [], checks, None)
+        config = await ctx.fresh_config()
+        owner = owner or ctx.run.intent
+        spec = _spec(
+            config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
+            stop_price=stop_price, trail_amount=trail_amount, trail_percent=trail_percent, tif=tif,
+            outside_rth=outside_rth, take_profit=take_profit, stop_loss=stop_loss,
+        )  # fmt: skip
+        try:
+            order, children = await self._build(config, contract, spec, owner)
+        except OrderRefused as refusal:
+            checks.report("order", str(refusal))
+            return _preview(contract, [], checks, None)
+        checks.report("order", "", PASSED["order"].format(action=action, quantity=quantity, symbol=contract.symbol))
+        await self._check(config, contract, order, reduce_only=reduce_only, closing=False, bracket=bool(children), checks=checks)
+        child_checks = Checklist(strict=False)
+        for child in children:
+            await self._check_limits(config, contract, child, increases=False, closing=False, checks=child_checks)
+        checks.results += [check for check in child_checks.results if not check.ok]
+        # A bracket's entry waits for its exits (transmit=False); the what-if asks about it on its own.
+        state = await self._what_if_state(contract, replace(order, transmit=True))
+        if config.what_if_check:
+            checks.report("what_if", self._what_if_refusal(contract, order, state), PASSED["what_if"])
+        return _preview(contract, [order, *children], checks, state)
+
+    async def _build(self, config, contract, spec: OrderSpec, owner: str) -> tuple[Order, list[Order]]:
+        """The entry (priced from the quote when it is a default LMT) and a bracket's exits; OrderRefused
+        when the description is not an order IB would take."""
+        spec = await self._priced(config, contract, spec)
+        problems = spec_problems(spec)
+        if problems:
+            raise OrderRefused(BAD_ORDER.format(problems="; ".join(f"{field}: {text}" for field, text in problems)))
+        order = self._stamp(order_build(spec), owner)
+        children = [self._stamp(child, owner) for child in bracket_children(spec, order)] if spec.is_bracket else []
+        return order, children
+
     def _stamp(self, order: Order, owner: str) -> Order:
         order.account = self.ctx.account
-        order.orderRef = order_ref_build(owner=owner, run_id=self.ctx.run.pk)
+        # A preview's run is transient (never saved, no id): its orders are tagged run 0, and never sent.
+        order.orderRef = order_ref_build(owner=owner, run_id=self.ctx.run.pk or 0)
         return order
 
     async def _priced(self, config, contract, spec: OrderSpec) -> OrderSpec:
@@ -309,42 +415,65 @@ class OrderGateway:
             raise IntentError(MODIFY_REJECTED.format(order_id=wanted.orderId, error=errors[-1]))
 
     async def _check(
-        self, config, contract, order: Order, *, reduce_only: bool, closing: bool, bracket: bool = False, replacing=None
+        self,
+        config,
+        contract,
+        order: Order,
+        *,
+        reduce_only: bool,
+        closing: bool,
+        bracket: bool = False,
+        replacing=None,
+        checks: Checklist | None = None,
     ) -> list[str]:
-        """Raise OrderRefused naming the first rule the order breaks; return the limits it was exempt from.
-        `replacing`: the working trade a modify re-places (its own remaining quantity is not counted)."""
-        ctx = self.ctx
-        if ctx.worker is not None and ctx.worker.mode != config.mode:
-            raise OrderRefused(MODE_MISMATCH.format(worker=ctx.worker.mode, active=config.mode))
-        if not config.trading_enabled and not self.allowed_when_killed:
-            raise OrderRefused(KILL_SWITCH)
+        """Report each rule's verdict to `checks` (strict by default: raise OrderRefused naming the first
+        rule the order breaks); return the limits it was exempt from. `replacing`: the working trade a
+        modify re-places (its own remaining quantity is not counted). A collecting checklist (a preview)
+        skips the what-if: the preview asks IB itself, whatever the run's dry-run flag."""
+        ctx, checks = self.ctx, checks or Checklist()
+        mismatch = ctx.worker is not None and ctx.worker.mode != config.mode
+        checks.report(
+            "mode", MODE_MISMATCH.format(worker=ctx.worker.mode, active=config.mode) if mismatch else "",
+            PASSED["mode"].format(mode=config.mode),
+        )  # fmt: skip
+        killed = not config.trading_enabled
+        checks.report(
+            "kill_switch", KILL_SWITCH if killed and not self.allowed_when_killed else "",
+            PASSED["kill_switch_allowed" if killed else "kill_switch"],
+        )  # fmt: skip
         why = (
-            WHY_SOFT_STOP if config.soft_stop else WHY_KILLED if not config.trading_enabled
+            WHY_SOFT_STOP if config.soft_stop else WHY_KILLED if killed and self.allowed_when_killed
             else WHY_REDUCE_ONLY if reduce_only else None
         )  # fmt: skip
+        rule = "soft_stop" if config.soft_stop else "reduce_only" if why is not None else "soft_stop"
         position = self.position(contract)
         working = self.working_quantity(contract, excluding=replacing)
         if why is not None and bracket:
-            raise OrderRefused(BRACKET_REDUCE_ONLY.format(why=why))
-        if why is not None:
-            self._check_reduces(why, contract, order, position, working)
+            checks.report(rule, BRACKET_REDUCE_ONLY.format(why=why))
+        elif why is not None:
+            checks.report(rule, self._reduces_refusal(why, contract, order, position, working), PASSED["reduce_only"])
+        else:
+            checks.report(rule, "", PASSED["soft_stop"])
         before = position + working
         after = before + _signed(order)
-        exempt = await self._check_limits(config, contract, order, increases=abs(after) > abs(before), closing=closing)
-        self._check_duplicate(contract, order, excluding=replacing)
+        exempt = await self._check_limits(
+            config, contract, order, increases=abs(after) > abs(before), closing=closing, checks=checks
+        )
+        checks.report("duplicate", self._duplicate_refusal(contract, order, excluding=replacing), PASSED["duplicate"])
         if config.what_if_check and closing:
             exempt.append("what_if_check")  # a margin warning must not keep a position open either
-        elif config.what_if_check and not ctx.dry_run:
-            await self._what_if(contract, order)
+        elif config.what_if_check and not ctx.dry_run and checks.strict:
+            state = await self._what_if_state(contract, order)
+            checks.report("what_if", self._what_if_refusal(contract, order, state))
         return exempt
 
-    def _check_reduces(self, why: str, contract, order: Order, position: float, working: float) -> None:
+    def _reduces_refusal(self, why: str, contract, order: Order, position: float, working: float) -> str:
         """0 ≤ after/before ≤ 1: toward zero, never past it, counting this worker's working orders."""
         before = position + working
         after = before + _signed(order)
         if before != 0 and after * before >= 0 and abs(after) <= abs(before):
-            return
-        raise OrderRefused(
+            return ""
+        return (
             REDUCE_ONLY.format(
                 why=why, action=order.action, quantity=float(order.totalQuantity), symbol=contract.symbol,
                 before=position, after=position + working + _signed(order),
@@ -352,26 +481,29 @@ class OrderGateway:
             )
         )  # fmt: skip
 
-    async def _check_limits(self, config, contract, order: Order, *, increases: bool, closing: bool) -> list[str]:
+    async def _check_limits(
+        self, config, contract, order: Order, *, increases: bool, closing: bool, checks: Checklist | None = None
+    ) -> list[str]:
         """Quantity, notional and symbol limits. A closing order is never blocked by them (it reduces
-        risk); the limits it would have broken are returned and recorded as its exemptions."""
+        risk); the limits it would have broken are returned and recorded as its exemptions. A preview
+        reports a missing price for the notional limit as that limit's refusal instead of raising."""
+        checks = checks or Checklist()
         symbol, quantity = contract.symbol, float(order.totalQuantity)
-        broken: list[tuple[str, str]] = []
+        verdicts: list[tuple[str, str]] = [("allowed_symbols", ""), ("max_order_quantity", ""), ("max_order_notional", "")]
         if not config.symbol_allowed(_symbol_key(contract)) and (increases or closing):
-            broken.append(
-                ("allowed_symbols", NOT_ALLOWED.format(symbol=_symbol_key(contract), allowed=", ".join(config.allowed_symbols)))
-            )
+            allowed = ", ".join(config.allowed_symbols)
+            verdicts[0] = ("allowed_symbols", NOT_ALLOWED.format(symbol=_symbol_key(contract), allowed=allowed))
         if config.max_order_quantity is not None and quantity > config.max_order_quantity and contract.secType != "CASH":
-            broken.append(
-                ("max_order_quantity", MAX_QUANTITY.format(quantity=quantity, symbol=symbol, limit=config.max_order_quantity))
-            )
+            limit = config.max_order_quantity
+            verdicts[1] = ("max_order_quantity", MAX_QUANTITY.format(quantity=quantity, symbol=symbol, limit=limit))
         if config.max_order_notional is not None:
-            reason = await self._notional_over(config, contract, order, best_effort=closing)
-            if reason:
-                broken.append(("max_order_notional", reason))
-        if broken and not closing:
-            raise OrderRefused(broken[0][1])
-        return [name for name, _ in broken]
+            best_effort = closing or not checks.strict
+            verdicts[2] = ("max_order_notional", await self._notional_over(config, contract, order, best_effort=best_effort))
+        if closing:
+            return [name for name, refusal in verdicts if refusal]
+        for name, refusal in verdicts:  # strict: the first broken limit raises, as it always has
+            checks.report(name, refusal, PASSED[name].format(symbol=_symbol_key(contract)))
+        return []
 
     async def _notional_over(self, config, contract, order: Order, *, best_effort: bool) -> str:
         quantity = float(order.totalQuantity)
@@ -423,7 +555,7 @@ class OrderGateway:
                 return float(position.position)
         return 0.0
 
-    def _check_duplicate(self, contract, order: Order, *, excluding=None) -> None:
+    def _duplicate_refusal(self, contract, order: Order, *, excluding=None) -> str:
         for trade in self.ctx.ib.openTrades():
             if (
                 trade is not excluding
@@ -432,25 +564,22 @@ class OrderGateway:
                 and trade.order.action == order.action
                 and float(trade.order.totalQuantity) == float(order.totalQuantity)
             ):
-                raise OrderRefused(
-                    DUPLICATE.format(
-                        run=self.ctx.run.pk, action=order.action, quantity=order.totalQuantity,
-                        symbol=contract.symbol, order_id=trade.order.orderId,
-                    )
+                return DUPLICATE.format(
+                    run=self.ctx.run.pk, action=order.action, quantity=order.totalQuantity,
+                    symbol=contract.symbol, order_id=trade.order.orderId,
                 )  # fmt: skip
+        return ""
 
-    async def _what_if(self, contract, order: Order) -> None:
-        state = await self.ctx.ib.whatIfOrderAsync(contract, order)
-        if not state:
-            raise OrderRefused(
-                WHAT_IF.format(action=order.action, quantity=order.totalQuantity, symbol=contract.symbol, reason="no answer")
-            )
-        if state.warningText:
-            raise OrderRefused(
-                WHAT_IF.format(
-                    action=order.action, quantity=order.totalQuantity, symbol=contract.symbol, reason=state.warningText
-                )
-            )
+    async def _what_if_state(self, contract, order: Order):
+        """IB's what-if answer (an OrderState) for the order."""
+        return await self.ctx.ib.whatIfOrderAsync(contract, order)
+
+    @staticmethod
+    def _what_if_refusal(contract, order: Order, state) -> str:
+        reason = "no answer" if not state else state.warningText
+        if not reason:
+            return ""
+        return WHAT_IF.format(action=order.action, quantity=order.totalQuantity, symbol=contract.symbol, reason=reason)
 
     async def cancel(self, trade) -> None:
         """Cancels always pass (they only reduce risk); recorded by the worker from IB's answer."""
@@ -467,6 +596,54 @@ def base_notional(contract, price: float, quantity: float) -> Decimal:
     if contract.secType == "CASH" and contract.symbol == "USD":
         return quantity_d
     return quantity_d * price_d
+
+
+def _action_sane(action: str, quantity: float) -> str:
+    action = action.upper()
+    if action not in ("BUY", "SELL"):
+        raise OrderRefused(BAD_ACTION.format(action=action))
+    if not quantity or quantity <= 0:
+        raise OrderRefused(BAD_QUANTITY.format(quantity=quantity))
+    return action
+
+
+def _spec(config, *, order_type: str, tif: str, **terms) -> OrderSpec:
+    """The order as described, with the settings' type and time in force where none was given."""
+    return OrderSpec(order_type=order_type or config.default_order_type, tif=tif or config.default_tif, **terms)
+
+
+_ROLES = ("parent", "take_profit", "stop_loss")
+
+
+def _preview(contract, orders: list[Order], checks: Checklist, state) -> dict:
+    return {
+        "orders": [
+            {"action": order.action, "quantity": float(order.totalQuantity), "order_type": order.orderType,
+             "lmt_price": _set(order.lmtPrice), "aux_price": _set(order.auxPrice), "tif": order.tif, "role": role}
+            for order, role in zip(orders, _ROLES, strict=False)
+        ],
+        "checks": [check.as_dict() for check in checks.results],
+        "would_send": bool(orders) and checks.all_ok,
+        "what_if": _what_if_dict(state),
+    }  # fmt: skip
+
+
+def _what_if_dict(state) -> dict | None:
+    """IB's what-if answer as numbers (IB sends strings, and its 'unset' max float for a missing one)."""
+    if not state:
+        return None
+    names = {"init_margin_change": "initMarginChange", "maint_margin_change": "maintMarginChange",
+             "equity_with_loan_change": "equityWithLoanChange", "commission": "commission",
+             "min_commission": "minCommission", "max_commission": "maxCommission"}  # fmt: skip
+    return {**{ours: _number(getattr(state, theirs, None)) for ours, theirs in names.items()}, "warning": state.warningText or ""}
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) or abs(number) >= UNSET_DOUBLE else number
 
 
 def _signed(order: Order) -> float:

@@ -109,21 +109,31 @@ class PlaceOrder(Intent):
             raise IntentError("; ".join(f"{field}: {text}" for field, text in problems))
         contract = (await ctx.qualify(contract_of(params)))[0]
         quantity, price_used = await order_quantity(ctx, contract, params)
-        placed = await ctx.orders.place(
-            contract=contract, action=params.action, quantity=quantity, order_type=order_type_of(params),
-            limit_price=params.limit_price, stop_price=params.stop_price, trail_amount=params.trail_amount,
-            trail_percent=params.trail_percent, tif=params.tif or "", outside_rth=params.outside_rth,
-            take_profit=params.take_profit, stop_loss=params.stop_loss, owner=params.strategy,
-        )  # fmt: skip
+        placed = await ctx.orders.place(contract=contract, **order_terms(params, quantity))
         orders = list(ctx.orders.placed)
         if not ctx.dry_run:
             await wait_taken([p.trade for p in orders], contract.symbol)
         return {
             "symbol": contract.symbol, "action": params.action, "quantity": quantity, "price_used": price_used,
-            "sizing": next(form for form in SIZE_FORMS if getattr(params, form) is not None),
+            "sizing": sizing_of(params),
             "order_type": placed.order_type, "limit_price": placed.limit_price, "strategy": params.strategy,
             "sent": not ctx.dry_run, "orders": [p.as_dict() for p in orders],
         }  # fmt: skip
+
+
+def order_terms(params, quantity: float) -> dict:
+    """The gateway's arguments for these parameters (`place`, and the order ticket's `preview`)."""
+    return dict(
+        action=params.action, quantity=quantity, order_type=order_type_of(params),
+        limit_price=params.limit_price, stop_price=params.stop_price, trail_amount=params.trail_amount,
+        trail_percent=params.trail_percent, tif=params.tif or "", outside_rth=params.outside_rth,
+        take_profit=params.take_profit, stop_loss=params.stop_loss, owner=params.strategy,
+    )  # fmt: skip
+
+
+def sizing_of(params) -> str:
+    """Which size form the parameters use: quantity, notional or percent."""
+    return next(form for form in SIZE_FORMS if getattr(params, form) is not None)
 
 
 def order_problems(params) -> list[tuple[str, str]]:

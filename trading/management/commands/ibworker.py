@@ -54,8 +54,10 @@ class Command(BaseCommand):
 
 def worker_extensions() -> list:
     """Extensions the worker loads: phantom order rows closed out after a reconnect (first: it fixes the
-    next order id before any run can place an order), intent execution."""
+    next order id before any run can place an order), intent execution, the order ticket's quotes and
+    previews."""
+    from trading.intents.desk import OrderDesk
     from trading.intents.executor import IntentExecutor
     from trading.worker.phantoms import PhantomSweeper
 
-    return [PhantomSweeper(), IntentExecutor()]
+    return [PhantomSweeper(), IntentExecutor(), OrderDesk()]
