@@ -20,5 +20,6 @@ import "./modules/fills.js";
 import "./modules/activity.js";
 import "./modules/account.js";
 import "./modules/actions.js";
+import "./modules/ticket.js";
 
 connect();
