@@ -184,10 +184,14 @@ async function saveEdit() {
   redraw(id);
   if (!result.ok) {
     message(result.error === "unknown_message" ? `Modify: ${NOT_SUPPORTED}.` : result.message, true);
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const input = $(`order-${id}-price`) || $(`order-${id}-quantity`);
+      if (input) input.focus(); // the Save button was disabled meanwhile: give the keyboard its place back
+    }));
     return;
   }
   message(result.message);
-  stopEdit(false);
+  stopEdit(true);
   if (result.run) state.watched.set(result.run.id, (run) => message(runOutcome(run), run.status !== "succeeded"));
 }
 

@@ -96,8 +96,12 @@ function refusal(result) {
   return result.error === "unknown_message" ? `${result.action || "this"}: ${NOT_SUPPORTED}.` : result.message || result.error;
 }
 
+let inFlight = false; // a preview or a send awaiting its answer: no second one meanwhile
+
 function busy(on) {
-  for (const id of ["ticket-preview-button", "ticket-send"]) $(id).disabled = on;
+  // aria-disabled, not disabled: a disabled button drops the keyboard focus to the page.
+  inFlight = on;
+  for (const id of ["ticket-preview-button", "ticket-send"]) $(id).setAttribute("aria-disabled", on ? "true" : "false");
 }
 
 // ----- quote ---------------------------------------------------------------------------------------------
@@ -158,6 +162,7 @@ function renderPreview(preview) {
 }
 
 async function preview() {
+  if (inFlight) return;
   clearErrors();
   const params = ticketParams();
   $("ticket-preview").hidden = true;
@@ -178,6 +183,7 @@ async function preview() {
 
 async function submit(event) {
   event.preventDefault();
+  if (inFlight) return;
   clearErrors();
   const params = ticketParams();
   const dryRun = $("ticket-dry").checked;
@@ -212,7 +218,7 @@ $("ticket-bracket").addEventListener("change", showTypeFields);
 $("ticket-dry").addEventListener("change", () => (dryRunTouched = true));
 $("ticket-preview-button").addEventListener("click", preview);
 form.addEventListener("submit", submit);
-form.addEventListener("keydown", (event) => {
+$("ticket-panel").addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !$("ticket-preview").hidden) $("ticket-preview").hidden = true;
 });
 on("snapshot", () => {
