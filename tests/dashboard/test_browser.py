@@ -16,6 +16,7 @@ import pytest
 
 from tests.dashboard.webserver import ROOT, WebServer
 from tests.harness import WorkerThread, wait_until
+from trading.intents.desk import OrderDesk
 from trading.intents.executor import IntentExecutor
 from trading.intents.registry import _import_user_file
 from trading.models import ActivityEntry, ActivityKind, IntentRun, Order, RunSource, RunStatus, WorkerHeartbeat
@@ -46,7 +47,10 @@ def console_worker(paper_gateway, redis_url, transactional_db, tmp_path):
     """The IB worker on the paper gateway, executing runs (it knows the test intent file too)."""
     _import_user_file(FILES / "place_order.py")
     worker = WorkerThread(
-        port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[IntentExecutor(sweep_interval=0.1)]
+        port=paper_gateway.port,
+        var_dir=tmp_path,
+        handler_paths=[],
+        extensions=[OrderDesk(), IntentExecutor(sweep_interval=0.1)],  # the ticket's quotes and previews, and runs
     )
     worker.start().wait_connected()
     wait_until(lambda: WorkerHeartbeat.objects.filter(connected=True).exists(), what="a connected heartbeat")

@@ -1,6 +1,6 @@
 """A user intent file (loaded through INTENT_PATHS) for the browser test: one order, market or limit,
-through the order gateway. The console has no built-in single-order intent; strategies and close_all
-place orders as part of bigger jobs, and a test needs one plain order it can watch fill or cancel."""
+through the order gateway, with a name of its own: it also proves a user's intent file is loaded and
+listed by the web process (the built-in `place_order` is what the ticket sends)."""
 
 from typing import Literal
 
