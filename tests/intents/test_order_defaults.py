@@ -71,3 +71,15 @@ def test_close_all_keeps_market_orders_under_a_limit_default(paper_gateway, cons
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert console_orders(paper_gateway) == [("SELL", 4, "MKT", None)]
     wait_until(lambda: gateway_positions(paper_gateway) == {}, what="flat")
+
+
+def test_close_all_closes_with_limit_orders_when_its_caller_asks(paper_gateway, console_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+    submit_and_wait("place_order", {"symbol": "SPY", "action": "BUY", "quantity": 4, "order_type": "MKT"}, dry_run=False)
+    wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 4}, what="4 SPY held")
+
+    run = submit_and_wait("close_all", {"orderType": "LMT"}, dry_run=False)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert console_orders(paper_gateway)[-1] == ("SELL", 4, "LMT", 99.90)  # the midpoint less 10 bps: marketable
+    wait_until(lambda: gateway_positions(paper_gateway) == {}, what="flat")

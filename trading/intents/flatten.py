@@ -43,7 +43,9 @@ CLOSE_FAILED = "closing {symbol}: {reason}"
 NOT_FILLED = "closing order {order_id} ({action} {quantity:g} {symbol}) not filled within {seconds:.0f}s ({status})"
 
 
-async def flatten(ctx: IntentContext, *, owner: str, strategies: list[str] | None = None, fill_wait: float = 60.0) -> dict:
+async def flatten(
+    ctx: IntentContext, *, owner: str, strategies: list[str] | None = None, fill_wait: float = 60.0, order_type: str = "MKT"
+) -> dict:
     config = await ctx.fresh_config()
     ib = ctx.ib
     working = await _working_orders(ctx)
@@ -59,7 +61,7 @@ async def flatten(ctx: IntentContext, *, owner: str, strategies: list[str] | Non
     }
     if ctx.dry_run:
         for contract, quantity, holder in targets:
-            await _close(ctx, contract, quantity, holder)
+            await _close(ctx, contract, quantity, holder, order_type)
         return {"plan": plan, "sent": False}
 
     global_cancel = bool(config.cancel_foreign_orders and not strategies)
@@ -78,7 +80,7 @@ async def flatten(ctx: IntentContext, *, owner: str, strategies: list[str] | Non
     closed, failures = [], []
     for contract, quantity, holder in targets:
         try:
-            closed.append(await _close_what_is_left(ctx, contract, quantity, holder))
+            closed.append(await _close_what_is_left(ctx, contract, quantity, holder, order_type))
         except (OrderRefused, OrderNotSent) as exc:
             failures.append(CLOSE_FAILED.format(symbol=contract.symbol, reason=exc))
     closed = [p for p in closed if p is not None]
@@ -119,7 +121,7 @@ async def _working_orders(ctx: IntentContext) -> list:
         return known
 
 
-async def _close_what_is_left(ctx: IntentContext, contract, quantity: float, owner: str):
+async def _close_what_is_left(ctx: IntentContext, contract, quantity: float, owner: str, order_type: str):
     """Close the position net of this worker's own orders still working (a cancel IB did not confirm),
     so the close and that order together never take the position past zero."""
     remaining = quantity + ctx.orders.working_quantity(contract)
@@ -127,13 +129,15 @@ async def _close_what_is_left(ctx: IntentContext, contract, quantity: float, own
         return None
     if abs(remaining) > abs(quantity):
         remaining = quantity
-    return await _close(ctx, contract, remaining, owner)
+    return await _close(ctx, contract, remaining, owner, order_type)
 
 
-async def _close(ctx: IntentContext, contract, quantity: float, owner: str):
+async def _close(ctx: IntentContext, contract, quantity: float, owner: str, order_type: str = "MKT"):
+    """A closing order: market by default (it must get out); LMT only when the caller asks, priced by the
+    order gateway from the quote (midpoint ± limit_offset_bps), and reported if it does not fill in time."""
     action = "SELL" if quantity > 0 else "BUY"
     return await ctx.orders.place(
-        contract=contract, action=action, quantity=abs(quantity), owner=owner, order_type="MKT", closing=True
+        contract=contract, action=action, quantity=abs(quantity), owner=owner, order_type=order_type, closing=True
     )
 
 

@@ -4,9 +4,14 @@ flattens what it can (trading/intents/flatten.py has the rules).
 Allowed while the kill switch is on: it only reduces risk. Its closing orders are exempt from the
 quantity, notional and symbol limits. Another client's working order is reported, never waited on,
 and ends the run `partial` (IB's global cancel first when `cancel_foreign_orders` is on). With `strategies`, only the positions those
-strategies hold are closed (their recorded holdings), and only their orders are cancelled. The
-flattening itself is shared with eod_check (trading/intents/flatten.py).
+strategies hold are closed (their recorded holdings), and only their orders are cancelled. Closing
+orders are market orders whatever the settings' default order type, unless the caller asks for
+`order_type: "LMT"`. The flattening itself is shared with eod_check (trading/intents/flatten.py).
 """
+
+from typing import Literal
+
+from pydantic import Field
 
 from trading.intents.base import Intent, IntentParams
 from trading.intents.flatten import flatten
@@ -26,10 +31,18 @@ class CloseAll(Intent):
 
     class Params(IntentParams):
         strategies: list[str] | None = None
+        order_type: Literal["MKT", "LMT"] = Field(
+            "MKT",
+            alias="orderType",
+            description="MKT (default: getting out comes first) or LMT at the midpoint ± limit_offset_bps; "
+            "an LMT close that does not fill in time ends the run partial.",
+        )
 
     @classmethod
     def check(cls, params) -> list[dict]:
         return strategies_unknown(params.strategies)
 
     async def run(self, ctx, params):
-        return await flatten(ctx, owner="close_all", strategies=params.strategies, fill_wait=self.timeout / 2)
+        return await flatten(
+            ctx, owner="close_all", strategies=params.strategies, fill_wait=self.timeout / 2, order_type=params.order_type
+        )
