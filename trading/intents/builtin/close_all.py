@@ -31,8 +31,8 @@ class CloseAll(Intent):
 
     class Params(IntentParams):
         strategies: list[str] | None = None
-        order_type: Literal["MKT", "LMT"] = Field(
-            "MKT",
+        order_type: Literal["MKT", "LMT"] | None = Field(
+            None,  # MKT; left out of the stored parameters unless the caller asks
             alias="orderType",
             description="MKT (default: getting out comes first) or LMT at the midpoint ± limit_offset_bps; "
             "an LMT close that does not fill in time ends the run partial.",
@@ -44,5 +44,9 @@ class CloseAll(Intent):
 
     async def run(self, ctx, params):
         return await flatten(
-            ctx, owner="close_all", strategies=params.strategies, fill_wait=self.timeout / 2, order_type=params.order_type
+            ctx,
+            owner="close_all",
+            strategies=params.strategies,
+            fill_wait=self.timeout / 2,
+            order_type=params.order_type or "MKT",
         )
