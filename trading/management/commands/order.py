@@ -16,18 +16,15 @@ from decimal import Decimal
 
 from django.core.management.base import CommandError
 
-from trading.intents.registry import IntentNotFound, intent_get
-from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit, run_wait
+from trading.intents.runs import run_wait
 from trading.management.commands.runintent import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_PARTIAL,
     EXIT_TIMEOUT,
-    EXIT_UNKNOWN,
-    EXIT_WORKER,
 )
 from trading.management.commands.runintent import Command as RunIntentCommand
-from trading.models import Order, OrderStatus, RunSource, RunStatus
+from trading.models import Order, OrderStatus, RunStatus
 
 PLACE, MODIFY, CANCEL = "place_order", "modify_order", "cancel_order"
 USAGE = "usage: order buy|sell [QTY] SYMBOL [options] · order modify ROW_ID --limit P · order cancel ROW_ID"
@@ -150,20 +147,6 @@ class Command(RunIntentCommand):
         if foreign:
             names = ", ".join("--" + name.replace("_", "-") for name in foreign)
             raise CommandError(NOT_FOR_VERB.format(options=names, verb=verb), returncode=EXIT_BAD_INPUT)
-
-    def _submit(self, intent: str, params: dict, dry_run, idempotency_key):
-        try:
-            intent_cls = intent_get(intent)
-            run, _ = run_submit(
-                intent=intent, params=params, dry_run=dry_run, source=RunSource.CLI, idempotency_key=idempotency_key
-            )
-        except IntentNotFound as exc:
-            raise CommandError(str(exc), returncode=EXIT_UNKNOWN) from None
-        except (IntentParamsInvalid, IdempotencyConflict) as exc:
-            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
-        except WorkerUnavailable as exc:
-            raise CommandError(str(exc), returncode=EXIT_WORKER) from None
-        return run, intent_cls
 
     def _print_orders(self, run, order_pk: int | None) -> None:
         """What was planned or sent, as the console recorded it (the order gateway writes the rows)."""

@@ -62,18 +62,7 @@ class Command(BaseCommand):
         if not name:
             raise CommandError("name an intent (or --list)", returncode=EXIT_BAD_INPUT)
         params = self._params(params_json, param)
-        try:
-            intent_cls = intent_get(name)
-            params = coerce_lists(intent_cls, params)
-            run, _ = run_submit(
-                intent=name, params=params, dry_run=dry_run, source=RunSource.CLI, idempotency_key=idempotency_key
-            )
-        except IntentNotFound as exc:
-            raise CommandError(str(exc), returncode=EXIT_UNKNOWN) from None
-        except (IntentParamsInvalid, IdempotencyConflict) as exc:
-            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
-        except WorkerUnavailable as exc:
-            raise CommandError(str(exc), returncode=EXIT_WORKER) from None
+        run, intent_cls = self._submit(name, params, dry_run, idempotency_key)
         timeout = wait if wait is not None else intent_cls.start_within + intent_cls.timeout + 5
         self.stderr.write(f"run #{run.pk} {name}{' (dry run)' if run.dry_run else ''} submitted; waiting up to {timeout:.0f}s")
         run = run_wait(run.pk, timeout=timeout)
@@ -84,6 +73,22 @@ class Command(BaseCommand):
             sys.exit(EXIT_PARTIAL)
         code = EXIT_TIMEOUT if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else EXIT_FAILED
         sys.exit(code)
+
+    def _submit(self, intent: str, params: dict, dry_run, idempotency_key):
+        """Through the one submission path; each refusal becomes its exit code (shared with `order`)."""
+        try:
+            intent_cls = intent_get(intent)
+            params = coerce_lists(intent_cls, params)
+            run, _ = run_submit(
+                intent=intent, params=params, dry_run=dry_run, source=RunSource.CLI, idempotency_key=idempotency_key
+            )
+        except IntentNotFound as exc:
+            raise CommandError(str(exc), returncode=EXIT_UNKNOWN) from None
+        except (IntentParamsInvalid, IdempotencyConflict) as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        except WorkerUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_WORKER) from None
+        return run, intent_cls
 
     def _params(self, params_json, pairs) -> dict:
         params = {}
