@@ -66,7 +66,7 @@ def test_close_all_keeps_market_orders_under_a_limit_default(paper_gateway, cons
     wait_until(lambda: any(p.position == 4 for p in console_worker.worker.ib.positions()), what="the SPY position")
     switches_set(default_order_type="LMT")
 
-    run = submit_and_wait("close_all", dry_run=False)
+    run = submit_and_wait("close_all", dry_run=False, timeout=130)  # the intent's own bound (120 s), not 30 s
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert console_orders(paper_gateway) == [("SELL", 4, "MKT", None)]
@@ -78,7 +78,7 @@ def test_close_all_closes_with_limit_orders_when_its_caller_asks(paper_gateway, 
     submit_and_wait("place_order", {"symbol": "SPY", "action": "BUY", "quantity": 4, "order_type": "MKT"}, dry_run=False)
     wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 4}, what="4 SPY held")
 
-    run = submit_and_wait("close_all", {"orderType": "LMT"}, dry_run=False)
+    run = submit_and_wait("close_all", {"orderType": "LMT"}, dry_run=False, timeout=130)
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert console_orders(paper_gateway)[-1] == ("SELL", 4, "LMT", 99.90)  # the midpoint less 10 bps: marketable
