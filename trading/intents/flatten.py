@@ -28,6 +28,7 @@ from ib_insync import Contract
 
 from trading.intents.context import IntentContext, IntentPartial
 from trading.intents.orders import OrderNotSent, OrderRefused
+from trading.intents.trade_wait import trades_wait
 from trading.models import Holding
 from trading.orderref import order_ref_parse
 
@@ -144,18 +145,7 @@ async def _close(ctx: IntentContext, contract, quantity: float, owner: str, orde
 async def wait_quietly(trades, timeout: float) -> list:
     """Wait on IB's own status events (no fixed sleep) until every trade is done or the time is up;
     return the trades still not done. Never raises: what is left is reported, not fatal."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    for trade in trades:
-        while not trade.isDone():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return [t for t in trades if not t.isDone()]
-            try:
-                await asyncio.wait_for(trade.statusEvent, timeout=remaining)
-            except TimeoutError:
-                continue
-    return []
+    return await trades_wait(trades, lambda trade: trade.isDone(), timeout)
 
 
 async def _still_working(ctx: IntentContext, foreign: list) -> list:

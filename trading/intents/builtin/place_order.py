@@ -13,7 +13,6 @@ orderRef, dry run) is the gateway's; this intent only describes the order and wa
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Literal
 
@@ -26,6 +25,7 @@ from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
 from trading.intents.order_build import OrderSpec, order_type_normalize, spec_problems, tif_normalize
 from trading.intents.registry import intent_register
+from trading.intents.trade_wait import trades_wait
 from trading.models.config import OrderType
 
 SIZE_FORMS = ("quantity", "notional", "percent")
@@ -191,18 +191,15 @@ async def order_quantity(ctx, contract, params) -> tuple[float, float | None]:
 async def wait_taken(trades, symbol: str, timeout: float = ACK_WAIT) -> None:
     """Wait on IB's status events (no fixed sleep) until IB has taken every order (working or filled),
     or raise with IB's own reason (e.g. 201, 387) when it refused one."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+
+    def taken(trade) -> bool:
+        return trade.orderStatus.status in WORKING_OR_DONE or trade.isDone()
+
+    unanswered = await trades_wait(trades, taken, timeout)
     for trade in trades:
-        while trade.orderStatus.status not in WORKING_OR_DONE and not trade.isDone():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise IntentError(UNANSWERED.format(order_id=trade.order.orderId, symbol=symbol, seconds=timeout))
-            try:
-                await asyncio.wait_for(trade.statusEvent, timeout=remaining)
-            except TimeoutError:
-                continue
-        if trade.orderStatus.status not in WORKING_OR_DONE:
+        if trade.isDone() and trade.orderStatus.status not in WORKING_OR_DONE:
             errors = [f"{entry.errorCode}: {entry.message}" for entry in trade.log if entry.errorCode]
             error = errors[-1] if errors else trade.orderStatus.status
             raise IntentError(NOT_TAKEN.format(order_id=trade.order.orderId, symbol=symbol, error=error))
+    if unanswered:
+        raise IntentError(UNANSWERED.format(order_id=unanswered[0].order.orderId, symbol=symbol, seconds=timeout))
