@@ -150,6 +150,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another user's TOTP secret 
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The zone people read times and cut days in (trading/clock.py); storage stays UTC.
+DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 
