@@ -7,6 +7,9 @@ same keys and the browser has one way to apply both.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db.models import Q
 from django.utils import timezone
 
 from trading import selectors as records
@@ -29,6 +32,8 @@ RECENT_DONE_ORDERS = 100  # the page keeps as many
 RECENT_FILLS = 50
 RECENT_RUNS = 30
 RECENT_ACTIVITY = 100
+# How far back the page's activity poll looks again: longer than any write takes from insert to commit.
+ACTIVITY_OVERLAP = timedelta(seconds=30)
 # Orders that never reached IB (dry-run plans, gateway refusals) are shown in the run's result and the
 # activity log, not among IB's orders.
 NOT_AT_IB = (OrderStatus.PLANNED, OrderStatus.REFUSED)
@@ -75,10 +80,15 @@ def run_list(*, limit: int = RECENT_RUNS) -> list[dict]:
 
 
 def activity_list(*, mode: str, after: int | None = None, limit: int = RECENT_ACTIVITY) -> list[dict]:
-    """Recent activity entries as `activity.new` events, newest first; `after` gives only newer ones."""
+    """Recent activity entries as `activity.new` events, newest first.
+
+    `after` (the page's poll cursor) gives the entries above it *and* every entry written in the last
+    ACTIVITY_OVERLAP: ids are handed out at insert but become visible at commit, so another process's
+    entry can appear below an id the page already has (the CLI's id 100 committing after the worker's
+    101 was pushed). A strict "id > cursor" skipped such an entry until a reload; the page drops repeats."""
     entries = records.activity_list(mode=mode)
     if after is not None:
-        entries = entries.filter(pk__gt=after)
+        entries = entries.filter(Q(pk__gt=after) | Q(created_at__gte=timezone.now() - ACTIVITY_OVERLAP))
     return [activity_event(entry) for entry in entries[:limit]]
 
 

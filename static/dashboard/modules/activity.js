@@ -6,8 +6,15 @@ const HIGHLIGHT_KINDS = new Set(["external_position_change", "handler_error"]);
 let queued = [];
 
 function addActivity(event) {
-  state.activityMax = Math.max(state.activityMax, event.payload.id || 0);
   queued.push(event);
+}
+
+/* Entries the server listed (snapshot, status poll) move the poll cursor; pushed ones do not: an entry
+   another process inserted earlier can commit after a later one was pushed, and a cursor taken from the
+   push would step over it (the server also looks back ACTIVITY_OVERLAP; repeats are dropped on render). */
+function addListed(event) {
+  state.activityMax = Math.max(state.activityMax, event.payload.id || 0);
+  addActivity(event);
 }
 
 function renderActivity(event) {
@@ -35,11 +42,11 @@ function renderHandlerProblems(problems) {
 on("snapshot", (p) => {
   $("activity").replaceChildren();
   queued = [];
-  [...p.activity].reverse().forEach(addActivity);
+  [...p.activity].reverse().forEach(addListed);
   state.handlerProblems = p.handler_problems.reduce((sum, h) => sum + h.errors, 0);
   renderHandlerProblems(p.handler_problems);
 });
-on("status", (p) => p.activity.forEach(addActivity));
+on("status", (p) => p.activity.forEach(addListed));
 on("activity.new", (p, e) => addActivity(e));
 on("position.external_change", (p) => flash(`External position change: ${p.symbol} ${p.delta} in ${p.account} — no fill of ours explains it`, true));
 on("handler.error", (p) => {
