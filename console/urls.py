@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -7,6 +8,7 @@ admin.site.site_title = "IB console"
 admin.site.index_title = "Control surface"
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),  # browsers ask for it
     path("admin/", admin.site.urls),
     path("dashboard/", include("trading.dashboard.urls")),
     path("api/", include("trading.api.urls")),

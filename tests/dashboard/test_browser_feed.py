@@ -53,6 +53,25 @@ def test_an_entry_committed_before_a_pushed_later_one_still_appears(alice, web_s
     expect(page.locator(f'#activity li[data-id="{quiet.pk}"]')).to_contain_text("never pushed")  # by the poll
 
 
+def test_empty_tables_say_so_and_a_run_that_ended_before_its_answer_is_reported(alice, web_server, page):  # noqa: F811
+    _sign_in(page, web_server.url)
+    expect(page.locator("#positions-panel .empty-note")).to_have_text("No open positions.")
+    expect(page.locator("#runs-panel .empty-note")).to_be_visible()
+    page.screenshot(path=str(ROOT / "test-artifacts" / "dashboard-empty.png"), full_page=True)
+    # The run form's answer can come after the run's final update (a dry run takes milliseconds): the
+    # watcher then fires at once instead of waiting for an update that already came.
+    outcome = page.evaluate(
+        """async () => {
+          const core = await import("/static/dashboard/modules/core.js");
+          core.state.runs.set(987654, { id: 987654, intent: "close_all", status: "partial", error: "1 item left" });
+          let seen = null;
+          core.watchRun(987654, (run) => (seen = core.runOutcome(run)));
+          return seen;
+        }"""
+    )
+    assert outcome == "run #987654 close_all partial: 1 item left"
+
+
 def test_bursts_from_several_processes_all_reach_the_page(alice, web_server, page):  # noqa: F811
     _sign_in(page, web_server.url)
     before = set(ActivityEntry.objects.values_list("pk", flat=True))

@@ -69,3 +69,19 @@ def test_the_page_loads_the_vendored_chart_library_with_its_license(alice_client
     assert "/static/dashboard/dashboard.js" in body
     assert (VENDORED_UPLOT / "LICENSE").read_text().startswith("The MIT License")
     assert (VENDORED_UPLOT / "uPlot.iife.min.js").stat().st_size > 10_000
+
+
+def test_browsers_asking_for_favicon_ico_get_the_console_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
+
+
+def test_the_page_treats_every_final_run_status_as_final():
+    """A `partial` run missing from the page's list left "queued" under the run form for good."""
+    from trading.models import RunStatus
+
+    core = (settings.BASE_DIR / "static" / "dashboard" / "modules" / "core.js").read_text()
+    listed = re.search(r"FINAL_RUN_STATUSES = new Set\(\[([^\]]*)\]\)", core).group(1)
+    assert set(re.findall(r'"(\w+)"', listed)) == set(RunStatus.final_values())

@@ -1,6 +1,6 @@
 /* Run an intent: a form generated from the intent's parameter JSON schema; dry run by default. */
 
-import { $, adminUrl, confirmAction, el, on, runOutcome, send, state } from "./core.js";
+import { $, adminUrl, confirmAction, el, on, runOutcome, send, state, watchRun } from "./core.js";
 
 function resolveSchema(schema, defs) {
   if (schema.$ref) return resolveSchema(defs[schema.$ref.split("/").pop()] || {}, defs);
@@ -120,7 +120,7 @@ async function submitRun(event) {
     $("run-submit").disabled = false;
     if (result.ok) {
       showRunMessage(result.message, false, result.run.id);
-      state.watched.set(result.run.id, (run) => showRunMessage(runOutcome(run), run.status !== "succeeded", run.id));
+      watchRun(result.run.id, (run) => showRunMessage(runOutcome(run), run.status !== "succeeded", run.id));
       return;
     }
     showRunMessage(result.message, true);

@@ -10,7 +10,7 @@ export const urls = JSON.parse(document.getElementById("dashboard-urls").textCon
 export const $ = (id) => document.getElementById(id);
 
 export const OPEN_STATUSES = new Set(["PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel"]);
-export const FINAL_RUN_STATUSES = new Set(["succeeded", "failed", "expired", "interrupted"]);
+export const FINAL_RUN_STATUSES = new Set(["succeeded", "failed", "expired", "interrupted", "partial"]); // RunStatus.final_values()
 export const LIMITS = { doneOrders: 100, fills: 100, runs: 50, activity: 200, chartPoints: 5000 };
 const MODE_SCOPED = new Set(["order.status", "fill.new", "position.update", "account.value", "pnl.update", "activity.new"]);
 const STATUS_POLL_MS = 5000;
@@ -97,6 +97,14 @@ export function confirmAction(text) {
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true }));
+}
+
+/* Call `fn(run)` once the run ends. A run can end before its submit is answered (a dry run takes
+   milliseconds): then its final update is already in state.runs and `fn` runs at once. */
+export function watchRun(id, fn) {
+  const run = state.runs.get(id);
+  if (run && FINAL_RUN_STATUSES.has(run.status)) fn(run);
+  else state.watched.set(id, fn);
 }
 
 export function runOutcome(run) {

@@ -4,7 +4,7 @@
  */
 
 import {
-  $, LIMITS, OPEN_STATUSES, confirmAction, el, flash, num, on, onFrame, request, runOutcome, schedule, send, state,
+  $, LIMITS, OPEN_STATUSES, confirmAction, el, flash, num, on, onFrame, request, runOutcome, schedule, send, state, watchRun,
 } from "./core.js";
 import { KeyedTable, linkCell, newestFirst } from "./table.js";
 
@@ -123,7 +123,7 @@ async function cancelOrder(id) {
   send({ type: "order.cancel", order: id, confirmed }, (result) => {
     flash(result.message, !result.ok);
     if (!result.ok) return release();
-    state.watched.set(result.run.id, (run) => {
+    watchRun(result.run.id, (run) => {
       if (run.status === "succeeded") return;
       release();
       flash(runOutcome(run), true);
@@ -192,7 +192,7 @@ async function saveEdit() {
   }
   message(result.message);
   stopEdit(true);
-  if (result.run) state.watched.set(result.run.id, (run) => message(runOutcome(run), run.status !== "succeeded"));
+  if (result.run) watchRun(result.run.id, (run) => message(runOutcome(run), run.status !== "succeeded"));
 }
 
 // ----- wiring ------------------------------------------------------------------------------------------

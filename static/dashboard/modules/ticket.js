@@ -4,7 +4,7 @@
  * Send runs `place_order` through `intent.run` (a confirmation first in LIVE mode).
  */
 
-import { $, adminUrl, confirmAction, el, num, on, request, runOutcome, state } from "./core.js";
+import { $, adminUrl, confirmAction, el, num, on, request, runOutcome, state, watchRun } from "./core.js";
 
 export const NOT_SUPPORTED = "the server does not support this yet";
 const SIZE_FIELDS = { shares: "quantity", cash: "notional", percent: "percent" };
@@ -202,7 +202,7 @@ async function submit(event) {
     return;
   }
   say(result.message, false, result.run.id);
-  state.watched.set(result.run.id, (run) => say(runOutcome(run), run.status !== "succeeded", run.id));
+  watchRun(result.run.id, (run) => say(runOutcome(run), run.status !== "succeeded", run.id));
 }
 
 // ----- wiring ----------------------------------------------------------------------------------------------
