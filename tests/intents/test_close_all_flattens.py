@@ -139,3 +139,42 @@ def test_close_all_still_flattens_when_ib_is_slow_to_list_the_working_orders(pap
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert gateway_positions(paper_gateway) == {}
     assert ActivityEntry.objects.filter(run=run, message__contains="did not list the working orders within 0.3s").exists()
+
+
+def test_two_strategies_recorded_as_holding_one_position_close_it_once_never_past_zero(paper_gateway, console_worker):
+    """close_all sends its closes as one batch; a second close of the same contract is checked after the
+    first is working, so holdings that over-count a position (10 + 10 of a 10 share position) cannot
+    turn a flatten into a short."""
+    spy_long(paper_gateway, console_worker, 10)
+    from trading.models import Holding, Strategy
+
+    con_id = next(p.contract.conId for p in console_worker.worker.ib.positions() if p.contract.symbol == "SPY")
+    for strategy in ("alpha", "beta"):
+        Strategy.objects.create(strategy_id=strategy)
+        Holding.objects.create(mode="paper", strategy=strategy, con_id=con_id, symbol="SPY", quantity=10)
+
+    run = submit_and_wait("close_all", {"dryRun": False, "strategies": ["alpha", "beta"]}, timeout=60)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert gateway_positions(paper_gateway) == {}
+    sent = [o for o in paper_gateway.orders() if o["client_id"] == 1]
+    assert sum(o["total_quantity"] for o in sent) == 10, sent
+
+
+def test_close_all_of_many_positions_sends_every_close_and_asks_ib_for_no_price(paper_gateway, console_worker):
+    """The batch: each close is still recorded before it goes and still exempt with its limits named,
+    but none waits on a market data snapshot (the price for the exemption is the portfolio's)."""
+    symbols = ["SPY", "QQQ", "TLT", "GLD", "IWM"]
+    for symbol in symbols:
+        paper_gateway.external_trade(symbol, 40)
+    wait_until(lambda: len(console_worker.worker.ib.portfolio()) == len(symbols), what="the portfolio at the worker")
+    switches_set(max_order_quantity=30, max_order_notional=1000)
+    tickers_before = len(console_worker.worker.ib.tickers())  # a market data snapshot leaves a ticker behind
+
+    run = submit_and_wait("close_all", {"dryRun": False}, timeout=60)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert gateway_positions(paper_gateway) == {}
+    assert len(console_worker.worker.ib.tickers()) == tickers_before
+    entries = ActivityEntry.objects.filter(kind=ActivityKind.ORDER, run=run, message__startswith="sending:")
+    assert sorted(e.payload["exempt"] == ["max_order_quantity", "max_order_notional"] for e in entries) == [True] * len(symbols)

@@ -6,10 +6,13 @@
    every working order of every client and of TWS.
 3. Cancel this worker's own orders and wait for IB to confirm. Orders of other clients are never
    cancelled one by one (IB answers 10147: only the placing client may) and never waited on.
-4. Close every position with a market order through the order gateway as a *closing* order: reduce-
-   only (toward zero, never past it, counting own working orders) and exempt from the quantity,
-   notional and symbol limits — a limit written to stop risk must not keep risk on. The exemption is
-   recorded in the order's activity payload. A refused or unsent close does not stop the others.
+4. Close every position through the order gateway as *closing* orders, all at once
+   (`OrderGateway.place_closing`): market orders unless the caller asks for LMT; reduce-only (toward
+   zero, never past it, counting own working orders) and exempt from the quantity, notional and symbol
+   limits — a limit written to stop risk must not keep risk on. The exemption is recorded in the
+   order's activity payload. Every row and activity entry is written in one transaction before the
+   first order goes, then the orders go at IB's pace and their fills are awaited together. A refused
+   or unsent close does not stop the others.
 5. What is left — a foreign order still working (by id, client/owner and status; `would_reopen` when
    it would take a position away from zero once flattened), a cancel IB did not confirm, a close that
    was refused, not sent or not filled in time — ends the run `partial` (IntentPartial) with the list.
@@ -27,7 +30,6 @@ import asyncio
 from ib_insync import Contract
 
 from trading.intents.context import IntentContext, IntentPartial
-from trading.intents.orders import OrderNotSent, OrderRefused
 from trading.intents.trade_wait import trades_wait
 from trading.models import Holding
 from trading.orderref import order_ref_parse
@@ -40,7 +42,6 @@ LEFT_OVER = "{owner} flattened what it could; {count} item(s) left: {items}"
 FOREIGN = "order {order_id} of {owner} ({action} {remaining:g} {symbol}, {status}){reopen}"
 REOPEN = " would reopen {symbol} once flattened"
 NOT_CONFIRMED = "cancel of order {order_id} ({symbol}) not confirmed by IB within {seconds:.0f}s"
-CLOSE_FAILED = "closing {symbol}: {reason}"
 NOT_FILLED = "closing order {order_id} ({action} {quantity:g} {symbol}) not filled within {seconds:.0f}s ({status})"
 
 
@@ -61,9 +62,8 @@ async def flatten(
         "foreign": [_describe(t) for t in foreign],
     }
     if ctx.dry_run:
-        for contract, quantity, holder in targets:
-            await _close(ctx, contract, quantity, holder, order_type)
-        return {"plan": plan, "sent": False}
+        _, refused = await ctx.orders.place_closing(targets, order_type=order_type)
+        return {"plan": plan, "sent": False, **({"refused": refused} if refused else {})}
 
     global_cancel = bool(config.cancel_foreign_orders and not strategies)
     if global_cancel:
@@ -78,13 +78,8 @@ async def flatten(
     if global_cancel and foreign:
         foreign = await _still_working(ctx, foreign)
 
-    closed, failures = [], []
-    for contract, quantity, holder in targets:
-        try:
-            closed.append(await _close_what_is_left(ctx, contract, quantity, holder, order_type))
-        except (OrderRefused, OrderNotSent) as exc:
-            failures.append(CLOSE_FAILED.format(symbol=contract.symbol, reason=exc))
-    closed = [p for p in closed if p is not None]
+    closes = [(contract, _left(ctx, contract, quantity), holder) for contract, quantity, holder in targets]
+    closed, failures = await ctx.orders.place_closing([close for close in closes if close[1]], order_type=order_type)
     for trade in await wait_quietly([p.trade for p in closed], fill_wait):
         failures.append(
             NOT_FILLED.format(
@@ -122,24 +117,13 @@ async def _working_orders(ctx: IntentContext) -> list:
         return known
 
 
-async def _close_what_is_left(ctx: IntentContext, contract, quantity: float, owner: str, order_type: str):
-    """Close the position net of this worker's own orders still working (a cancel IB did not confirm),
-    so the close and that order together never take the position past zero."""
+def _left(ctx: IntentContext, contract, quantity: float) -> float:
+    """What to close of `quantity` net of this worker's own orders still working (a cancel IB did not
+    confirm), so the close and that order together never take the position past zero (0: nothing)."""
     remaining = quantity + ctx.orders.working_quantity(contract)
     if remaining == 0 or remaining * quantity < 0:
-        return None
-    if abs(remaining) > abs(quantity):
-        remaining = quantity
-    return await _close(ctx, contract, remaining, owner, order_type)
-
-
-async def _close(ctx: IntentContext, contract, quantity: float, owner: str, order_type: str = "MKT"):
-    """A closing order: market by default (it must get out); LMT only when the caller asks, priced by the
-    order gateway from the quote (midpoint ± limit_offset_bps), and reported if it does not fill in time."""
-    action = "SELL" if quantity > 0 else "BUY"
-    return await ctx.orders.place(
-        contract=contract, action=action, quantity=abs(quantity), owner=owner, order_type=order_type, closing=True
-    )
+        return 0.0
+    return quantity if abs(remaining) > abs(quantity) else remaining
 
 
 async def wait_quietly(trades, timeout: float) -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import transaction
 from ib_insync import Order
 from ib_insync.util import UNSET_DOUBLE
 
@@ -68,6 +69,16 @@ def order_record(ctx, contract, order: Order, owner: str, status: str, reason: s
         payload=payload,
     )
     return row.pk
+
+
+def order_records_write(ctx, items: list[tuple]) -> list[int]:
+    """Several orders' rows and activity entries in one transaction: [(contract, order, owner, status,
+    reason, exempt)] → their row ids, in order (close_all's batch: one commit, not two per order)."""
+    with transaction.atomic():
+        return [
+            order_record(ctx, contract, order, owner, status, reason, exempt)
+            for contract, order, owner, status, reason, exempt in items
+        ]
 
 
 def order_not_sent(row_id: int, reason: str) -> None:

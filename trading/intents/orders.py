@@ -43,7 +43,7 @@ from trading.intents.order_build import (
     order_build,
     spec_problems,
 )
-from trading.intents.order_records import modify_record, order_not_sent, order_record
+from trading.intents.order_records import modify_record, order_not_sent, order_record, order_records_write
 from trading.models import Order as OrderRow
 from trading.models import OrderStatus
 from trading.models.config import OrderType
@@ -80,6 +80,7 @@ MODIFY_BRACKET = "order {order} is part of a bracket: its quantity cannot change
 MODIFY_UNCONFIRMED = "IB did not confirm the modify of order {order_id} within {seconds:.0f}s"
 MODIFY_REJECTED = "IB refused the modify of order {order_id}: {error}"
 MODIFY_WAIT = 10.0
+CLOSING_FAILED = "closing {symbol}: {reason}"
 # What a preview says of a rule the order passes (a refusal says the rule's refusal message).
 PASSED = {
     "order": "{action} {quantity:g} {symbol} is an order IB would take",
@@ -219,6 +220,78 @@ class OrderGateway:
             placed = await self._send(contract, [order, *children], owner, exempt)
         self.placed.extend(placed)
         return placed[0]
+
+    async def place_closing(self, closes: list[tuple], *, order_type: str = "MKT") -> tuple[list[PlacedOrder], list[str]]:
+        """Close several positions at once (close_all, eod_check): `closes` is [(contract, signed
+        position to close, owner)]. Each order is checked exactly as `place` checks a closing order
+        (mode, reduce-only, duplicate; the limits only recorded as exemptions, from the price at hand),
+        then every row and its activity entry is written in ONE transaction, then all orders go out at
+        IB's pace (ib_insync's throttle) with no database wait between them. The settings are read once:
+        closing orders pass the kill switch, so a switch flipped mid-batch changes nothing for them.
+
+        Returns the placed orders and a line for each close refused or not sent (the others still go)."""
+        ctx = self.ctx
+        config = await ctx.fresh_config()
+        ready, refused, failures = [], [], []
+        batch, later, seen = [], [], set()
+        for close in closes:  # a second close of one contract must count the first as working: after
+            (later if close[0].conId in seen else batch).append(close)
+            seen.add(close[0].conId)
+        for contract, quantity, owner in batch:
+            owner = owner or ctx.run.intent
+            action = "SELL" if quantity > 0 else "BUY"
+            spec = _spec(config, action=action, quantity=abs(quantity), order_type=order_type, tif="")
+            order = self._stamp(Order(action=action, totalQuantity=abs(quantity), orderType=spec.order_type, tif=spec.tif), owner)
+            try:
+                order, _ = await self._build(config, contract, spec, owner)
+                exempt = await self._check(config, contract, order, reduce_only=True, closing=True, bracket=False)
+            except OrderRefused as refusal:
+                refused.append((contract, order, owner, OrderStatus.REFUSED, str(refusal), ()))
+                failures.append(CLOSING_FAILED.format(symbol=contract.symbol, reason=refusal))
+                continue
+            ready.append((contract, order, owner, exempt))
+        status = OrderStatus.PLANNED if ctx.dry_run else OrderStatus.PENDING_SUBMIT
+        try:
+            if not ctx.dry_run:
+                for _, order, _, _ in ready:
+                    order.orderId = ctx.ib.client.getReqId()
+        except ConnectionError as exc:
+            for contract, order, owner, exempt in ready:
+                order.orderId = 0
+                refused.append((contract, order, owner, OrderStatus.NOT_SENT, _not_sent(contract, order, exc), exempt))
+                failures.append(CLOSING_FAILED.format(symbol=contract.symbol, reason=_not_sent(contract, order, exc)))
+            ready = []
+        rows = await ctx.db(
+            order_records_write, ctx, refused + [(contract, order, owner, status, "", exempt) for contract, order, owner, exempt in ready]
+        )
+        rows = rows[len(refused):]
+        placed = []
+        for (contract, order, _, _), row_id in zip(ready, rows, strict=True):
+            trade = None
+            if not ctx.dry_run:
+                try:
+                    trade = ctx.ib.placeOrder(contract, order)
+                except (ConnectionError, OSError) as exc:
+                    await ctx.db(order_not_sent, row_id, _not_sent(contract, order, exc))
+                    failures.append(CLOSING_FAILED.format(symbol=contract.symbol, reason=_not_sent(contract, order, exc)))
+                    continue
+            placed.append(_placed(row_id, trade, contract, order, None))
+        self.placed.extend(placed)
+        for contract, quantity, owner in later:  # what the first close of the contract left, if anything
+            before = self.position(contract) + self.working_quantity(contract)
+            if before == 0 or before * quantity < 0:
+                continue
+            quantity = quantity if abs(before) > abs(quantity) else before
+            try:
+                placed.append(
+                    await self.place(
+                        contract=contract, action="SELL" if quantity > 0 else "BUY", quantity=abs(quantity),
+                        owner=owner, order_type=order_type, closing=True,
+                    )
+                )  # fmt: skip
+            except (OrderRefused, OrderNotSent) as exc:
+                failures.append(CLOSING_FAILED.format(symbol=contract.symbol, reason=exc))
+        return placed, failures
 
     async def preview(
         self,
@@ -498,21 +571,30 @@ class OrderGateway:
             verdicts[1] = ("max_order_quantity", MAX_QUANTITY.format(quantity=quantity, symbol=symbol, limit=limit))
         if config.max_order_notional is not None:
             best_effort = closing or not checks.strict
-            verdicts[2] = ("max_order_notional", await self._notional_over(config, contract, order, best_effort=best_effort))
+            verdicts[2] = (
+                "max_order_notional", await self._notional_over(config, contract, order, best_effort=best_effort, closing=closing)
+            )
         if closing:
             return [name for name, refusal in verdicts if refusal]
         for name, refusal in verdicts:  # strict: the first broken limit raises, as it always has
             checks.report(name, refusal, PASSED[name].format(symbol=_symbol_key(contract)))
         return []
 
-    async def _notional_over(self, config, contract, order: Order, *, best_effort: bool) -> str:
+    async def _notional_over(self, config, contract, order: Order, *, best_effort: bool, closing: bool = False) -> str:
         quantity = float(order.totalQuantity)
-        try:
-            price = _order_price(order) or await self.ctx.price(contract)
-        except IntentError as exc:
-            if best_effort:  # a closing order is sent anyway: no price cannot block a flatten
-                return str(exc)
-            raise
+        if closing:
+            # A closing order is exempt whatever its value: the price only says what it was exempt
+            # from, so it is the one at hand (IB's portfolio mark, a live ticker), never a request.
+            price = _order_price(order) or self._price_at_hand(contract)
+            if price is None:
+                return ""
+        else:
+            try:
+                price = _order_price(order) or await self.ctx.price(contract)
+            except IntentError as exc:
+                if best_effort:  # a preview reports a missing price as this limit's refusal
+                    return str(exc)
+                raise
         notional = base_notional(contract, price, quantity)
         if notional > config.max_order_notional:
             return MAX_NOTIONAL.format(
@@ -547,6 +629,16 @@ class OrderGateway:
             else:
                 total += signed
         return total + sum(groups.values())
+
+    def _price_at_hand(self, contract) -> float | None:
+        """The contract's price the worker already has: IB's portfolio mark, else a live ticker's."""
+        ib = self.ctx.ib
+        for item in ib.portfolio(self.ctx.account) if self.ctx.account else ib.portfolio():
+            if item.contract.conId == contract.conId and item.marketPrice and item.marketPrice > 0:
+                return float(item.marketPrice)
+        ticker = ib.ticker(contract)
+        price = ticker.marketPrice() if ticker is not None else None
+        return float(price) if price is not None and price == price and price > 0 else None
 
     def position(self, contract) -> float:
         account = self.ctx.account
