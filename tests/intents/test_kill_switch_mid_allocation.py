@@ -1,0 +1,49 @@
+"""A kill switch engaged while an allocation is placing its orders stops every order after it.
+
+The order gateway reads the settings for each order (never a copy from the run's start), so a person
+who hits the kill switch between two orders of one run stops the second. The flip happens exactly
+there: inside the worker, when ib_insync announces the first order (newOrderEvent fires within
+placeOrder, before the allocation loop goes on to the next order).
+"""
+
+import threading
+
+import pytest
+
+from tests.harness import wait_until
+from tests.intents.conftest import submit_and_wait
+from tests.intents.factories import switches_set, target_make
+from trading.config import switch_set
+from trading.models import Order, OrderStatus, RunStatus
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_a_kill_switch_engaged_between_two_orders_stops_the_second(paper_gateway, console_worker):
+    switches_set(trading_enabled=True, dry_run_default=False, soft_stop=False)
+    target_make("testsignalgenerator", {"SPY": 5, "QQQ": 5})
+    ib = console_worker.worker.ib
+    engaged = []
+
+    def engage_on_first_order(trade) -> None:
+        if engaged:
+            return
+        # The worker's loop thread may not use the ORM; a person's click is another thread anyway.
+        person = threading.Thread(target=lambda: engaged.extend(switch_set(switch="kill_switch", on=True, source="test")))
+        person.start()
+        person.join(10)
+
+    ib.newOrderEvent += engage_on_first_order
+    try:
+        run = submit_and_wait("allocation", timeout=60)
+    finally:
+        ib.newOrderEvent -= engage_on_first_order
+
+    assert engaged, "the switch was engaged after the first order"
+    sent = [o for o in paper_gateway.orders() if o["client_id"] == 1]
+    assert len(sent) == 1, sent
+    assert run.status != RunStatus.SUCCEEDED
+    assert "kill switch" in run.error
+    refused = Order.objects.filter(run=run, status=OrderStatus.REFUSED)
+    assert refused.count() == 1 and "kill switch" in refused.get().last_error
+    wait_until(lambda: Order.objects.filter(run=run, status=OrderStatus.FILLED).count() == 1, what="the first order filled")
