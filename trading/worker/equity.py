@@ -29,6 +29,7 @@ log = logging.getLogger("trading.worker.equity")
 
 FILL_SETTLE = 1.0  # seconds after an execution before its snapshot: IB's account update follows it
 COMPACT_EVERY = 3600.0  # seconds
+NOT_SYNCED_POLL = 0.5  # seconds between looks at a worker not (yet, or no longer) synced
 
 
 def _number(value) -> float | None:
@@ -93,13 +94,16 @@ class EquityRecorder:
             self._task = None
 
     async def _loop(self, worker) -> None:
+        # Started from on_connected, before the worker is synced: the first point waits for the sync.
         compacted = -math.inf
         while not worker.stopping.is_set():
-            if worker.synced:
-                if time.monotonic() - compacted >= self.compact_every:
-                    worker.recorder.submit(equity_compact, mode=worker.mode)
-                    compacted = time.monotonic()
-                self.record(worker, "minute")
+            if not worker.synced:
+                await asyncio.sleep(NOT_SYNCED_POLL)
+                continue
+            if time.monotonic() - compacted >= self.compact_every:
+                worker.recorder.submit(equity_compact, mode=worker.mode)
+                compacted = time.monotonic()
+            self.record(worker, "minute")
             await asyncio.sleep(self.interval)  # the cadence itself, not synchronisation
 
     def _after_fill(self, worker) -> None:
