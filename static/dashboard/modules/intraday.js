@@ -1,43 +1,54 @@
-/* The intraday chart: net liquidation and daily P&L (uPlot, loaded as a classic script). */
+/*
+ * The intraday chart: net liquidation (left axis) and daily P&L (right axis) today, in the display zone.
+ *
+ * Its history is the worker's equity snapshots of today (the snapshot's `equity`), so it survives
+ * reloads and restarts; live `account.value` NetLiquidation and `pnl.update` events extend it, at most
+ * one point a second. Each point carries both series (the other's last value carried forward), so the
+ * line has no gaps and the legend always has a number.
+ */
 
-import { $, LIMITS, num, on, onFrame, schedule } from "./core.js";
+import { $, LIMITS, on, onFrame, schedule } from "./core.js";
 import { accountValue } from "./account.js";
+import { COLORS, axis, latestValue, padded, timeAxis, zoned } from "./charts.js";
 
-function padded(u, min, max) {
-  // Net liquidation moves by basis points: scale to the data, never to zero.
-  if (min === null || max === null) return [0, 1];
-  const pad = Math.max((max - min) * 0.1, Math.abs(max) * 0.0005, 1);
-  return [min - pad, max + pad];
-}
+const HEIGHT = 240;
 
 const chart = {
-  xs: [], netLiq: [], dailyPnl: [], plot: null, dirty: false,
+  xs: [], netLiq: [], dailyPnl: [], plot: null, dirty: false, zone: "UTC", currency: "",
+
+  last(series) {
+    const values = this[series];
+    return values.length ? values[values.length - 1] : null;
+  },
 
   add(seconds, series, value) {
     const n = Number(value);
     if (!Number.isFinite(n)) return;
     const last = this.xs.length - 1;
-    // One point a second at most: a busy stream updates the newest point instead of adding one.
     if (last >= 0 && seconds - this.xs[last] < 1) this[series][last] = n;
+    else if (last >= 0 && seconds < this.xs[last]) return; // older than what is drawn: the history has it
     else {
       this.xs.push(seconds);
-      this.netLiq.push(series === "netLiq" ? n : null);
-      this.dailyPnl.push(series === "dailyPnl" ? n : null);
+      this.netLiq.push(series === "netLiq" ? n : this.last("netLiq"));
+      this.dailyPnl.push(series === "dailyPnl" ? n : this.last("dailyPnl"));
     }
     if (this.xs.length > LIMITS.chartPoints) [this.xs, this.netLiq, this.dailyPnl].forEach((a) => a.shift());
     this.dirty = true;
     schedule();
   },
 
-  merge(points) {
-    // A resync keeps what this page saw live and adds the server's history it did not have.
-    const seen = new Set(this.xs.map(Math.round));
-    const rows = this.xs.map((x, i) => [x, this.netLiq[i], this.dailyPnl[i]]);
-    for (const [x, value] of points) if (!seen.has(Math.round(x))) rows.push([x, value, null]);
-    rows.sort((a, b) => a[0] - b[0]);
+  load(equity) {
+    // A (re)snapshot: the recorded points, then what this page saw live since the newest of them.
+    const points = equity.points || [];
+    const newest = points.length ? points[points.length - 1][0] : -Infinity;
+    const live = this.xs.map((x, i) => [x, this.netLiq[i], this.dailyPnl[i]]).filter((p) => p[0] > newest);
+    const rows = [...points, ...live];
     this.xs = rows.map((r) => r[0]);
-    this.netLiq = rows.map((r) => r[1]);
-    this.dailyPnl = rows.map((r) => r[2]);
+    this.netLiq = carried(rows.map((r) => r[1]));
+    this.dailyPnl = carried(rows.map((r) => r[2]));
+    if (equity.zone && equity.zone !== this.zone && this.plot) { this.plot.destroy(); this.plot = null; }
+    this.zone = equity.zone || this.zone;
+    this.currency = equity.currency || this.currency;
     this.dirty = true;
   },
 
@@ -47,30 +58,40 @@ const chart = {
     if (this.plot) return this.plot.setData(data);
     const box = $("chart");
     box.replaceChildren();
-    const axis = { stroke: "#8894a3", grid: { stroke: "#2b3440" }, ticks: { stroke: "#2b3440" } };
+    const money = this.currency ? ` (${this.currency})` : "";
     this.plot = new window.uPlot({
       width: box.clientWidth || 400,
-      height: 220,
+      height: HEIGHT,
+      tzDate: zoned(this.zone),
       scales: { x: { time: true }, nl: { range: padded }, pnl: { range: padded } },
       series: [
-        {},
-        { label: "Net liquidation", scale: "nl", stroke: "#4ea1ff", width: 2, spanGaps: true, value: (u, v) => num(v, 2) },
-        { label: "Daily P&L", scale: "pnl", stroke: "#37c871", width: 2, spanGaps: true, value: (u, v) => num(v, 2) },
+        { label: `Time (${this.zone})`, value: (u, v) => (v ? new Date(v * 1000).toLocaleTimeString(undefined, { timeZone: this.zone, hour12: false }) : "") },
+        { label: "Net liquidation", scale: "nl", stroke: COLORS.blue, width: 2, spanGaps: true, value: latestValue(2) },
+        { label: "Daily P&L", scale: "pnl", stroke: COLORS.green, width: 2, spanGaps: true, value: latestValue(2) },
       ],
-      axes: [axis, { ...axis, scale: "nl", size: 90 }, { ...axis, scale: "pnl", side: 1, size: 60, grid: { show: false } }],
+      axes: [
+        timeAxis(this.zone, `Time (${this.zone})`),
+        axis({ scale: "nl", size: 90, label: `Net liquidation${money}` }),
+        axis({ scale: "pnl", side: 1, size: 70, grid: { show: false }, label: `Daily P&L${money}` }),
+      ],
     }, data, box);
   },
 
   resize() {
-    if (this.plot) this.plot.setSize({ width: $("chart").clientWidth, height: 220 });
+    if (this.plot) this.plot.setSize({ width: $("chart").clientWidth, height: HEIGHT });
   },
 };
 window.addEventListener("resize", () => chart.resize());
 
+function carried(values) {
+  let last = null;
+  return values.map((v) => (v === null || v === undefined ? last : (last = v)));
+}
+
 on("snapshot", (p) => {
-  chart.merge(p.net_liquidation);
-  const netLiq = accountValue("NetLiquidation");
-  if (netLiq && !p.net_liquidation.length) chart.add(Date.now() / 1000, "netLiq", netLiq.value);
+  chart.load(p.equity || {});
+  const netLiq = accountValue("NetLiquidation"); // no snapshot recorded yet today: start from the account's figure
+  if (netLiq && !chart.xs.length) chart.add(Date.now() / 1000, "netLiq", netLiq.value);
 });
 on("account.value", (p, e) => {
   if (p.tag === "NetLiquidation" && p.currency !== "BASE") chart.add(Date.parse(e.time) / 1000, "netLiq", p.value);
