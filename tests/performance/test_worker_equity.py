@@ -1,5 +1,7 @@
 """The worker records equity snapshots against the real paper gateway: one on connect, one after a fill."""
 
+import datetime as dt
+
 import pytest
 
 from tests.harness import WorkerThread, wait_until
@@ -13,7 +15,17 @@ pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
 
 
 @pytest.fixture
-def equity_worker(paper_gateway, redis_url, transactional_db, tmp_path):
+def old_minutes(transactional_db):
+    """Minute points of a day long past, as a worker that ran then left them."""
+    day = dt.datetime(2025, 6, 2, 14, 0, tzinfo=dt.UTC)
+    for minute, value in enumerate((1000, 1001, 1002)):
+        EquitySnapshot.objects.create(
+            mode="paper", taken_at=day + dt.timedelta(minutes=minute), net_liquidation=value, currency="USD", reason="minute"
+        )
+
+
+@pytest.fixture
+def equity_worker(old_minutes, paper_gateway, redis_url, transactional_db, tmp_path):
     """A worker whose minute cadence is an hour, so every other snapshot in the test is a fill's."""
     worker = WorkerThread(
         port=paper_gateway.port, var_dir=tmp_path, handler_paths=[],
@@ -26,7 +38,7 @@ def equity_worker(paper_gateway, redis_url, transactional_db, tmp_path):
 
 
 def snapshots(reason: str) -> list[EquitySnapshot]:
-    return list(EquitySnapshot.objects.filter(reason=reason).order_by("taken_at"))
+    return list(EquitySnapshot.objects.filter(reason=reason, taken_at__year__gt=2025).order_by("taken_at"))
 
 
 def test_it_records_one_snapshot_when_connected_and_one_after_a_fill(paper_gateway, equity_worker, trading_enabled):
@@ -44,3 +56,10 @@ def test_it_records_one_snapshot_when_connected_and_one_after_a_fill(paper_gatew
     assert after.daily_pnl is not None and after.unrealized_pnl is not None
     equity_worker.flush()
     assert len(snapshots("minute")) == 1  # the hour-long cadence added none
+
+
+def test_it_compacts_old_minute_points_when_it_connects(equity_worker):
+    wait_until(lambda: snapshots("minute"), what="the connect's snapshot (the compaction is queued before it)")
+    equity_worker.flush()
+    old = EquitySnapshot.objects.filter(taken_at__year=2025)
+    assert list(old.values_list("net_liquidation", "resolution")) == [(1002, "day")]
