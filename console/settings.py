@@ -152,6 +152,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 # The zone people read times and cut days in (trading/clock.py); storage stays UTC.
 DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "America/New_York")
+# Equity snapshots (trading/performance/equity.py): the worker's cadence, and how many days keep minute points.
+EQUITY_SNAPSHOT_SECONDS = env_int("EQUITY_SNAPSHOT_SECONDS", 60, minimum=5, maximum=3600)
+EQUITY_MINUTE_DAYS = env_int("EQUITY_MINUTE_DAYS", 7, minimum=1, maximum=366)
 USE_I18N = True
 USE_TZ = True
 

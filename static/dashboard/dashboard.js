@@ -19,6 +19,7 @@ import "./modules/runs.js";
 import "./modules/fills.js";
 import "./modules/activity.js";
 import "./modules/account.js";
+import "./modules/intraday.js";
 import "./modules/actions.js";
 import "./modules/ticket.js";
 

@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from trading import selectors as records
-from trading.models import HandlerStat, IntentRun, OrderStatus, PortfolioSnapshot
+from trading.clock import day_bounds, display_zone, local_day
+from trading.models import EquitySnapshot, HandlerStat, IntentRun, OrderStatus
 from trading.worker.store import activity_event, fill_event, order_event, position_event
 
 # The account tags the page shows (IB sends a few hundred; the rest stay in the admin).
@@ -101,15 +102,16 @@ def handler_problem_list() -> list[dict]:
     ]
 
 
-def net_liquidation_series(*, mode: str) -> list[list]:
-    """Today's net liquidation points [epoch seconds, value] from the portfolio snapshots, oldest first."""
-    midnight, _ = records.day_bounds(timezone.localdate())
-    rows = (
-        PortfolioSnapshot.objects.filter(mode=mode, taken_at__gte=midnight, net_liquidation__isnull=False)
-        .order_by("taken_at")
-        .values_list("taken_at", "net_liquidation")
+def equity_today(*, mode: str) -> dict:
+    """Today's equity snapshots (display-zone day) for the intraday chart: [epoch s, net liq, daily P&L]."""
+    start, _ = day_bounds(local_day(timezone.now()))
+    rows = list(
+        EquitySnapshot.objects.filter(mode=mode, taken_at__gte=start)
+        .order_by("taken_at", "id")
+        .values_list("taken_at", "net_liquidation", "daily_pnl", "currency")
     )
-    return [[round(taken_at.timestamp(), 3), float(value)] for taken_at, value in rows]
+    points = [[round(at.timestamp(), 3), float(net), None if pnl is None else float(pnl)] for at, net, pnl, _ in rows]
+    return {"zone": str(display_zone()), "currency": rows[-1][3] if rows else "", "points": points}
 
 
 def digest(*, mode: str) -> dict:

@@ -67,7 +67,7 @@ def snapshot_build(*, user) -> dict:
         "runs": selectors.run_list(),
         "activity": selectors.activity_list(mode=mode),
         "handler_problems": selectors.handler_problem_list(),
-        "net_liquidation": selectors.net_liquidation_series(mode=mode),
+        "equity": selectors.equity_today(mode=mode),
         "intents": intent_forms(),
     }
     return live_event(SNAPSHOT, payload, mode=mode)

@@ -8,6 +8,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.dashboard, name="index"),
+    path("performance/", views.performance, name="performance"),
     # Its own login: the admin's login form only admits staff, and traders need not be staff.
     path(
         "login/",

@@ -20,8 +20,11 @@ from trading.auth.two_factor import (
     two_factor_missing,
     user_has_two_factor,
 )
+from trading.clock import display_zone
 from trading.config import effective_config
 
+# The performance page's range buttons: key (read by modules/performance.js), label.
+RANGES = [("1w", "1 week"), ("1m", "1 month"), ("3m", "3 months"), ("ytd", "Year to date"), ("1y", "1 year"), ("all", "All")]
 # Admin change URLs for a row are built in the browser from these, replacing the placeholder id.
 PLACEHOLDER_ID = 987654321
 
@@ -42,6 +45,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     context = {"mode": config.mode, "kill_switch": not config.trading_enabled, "soft_stop": config.soft_stop, "urls": urls}
     return render(request, "dashboard/index.html", context)
+
+
+@login_required(login_url="dashboard:login")
+def performance(request: HttpRequest) -> HttpResponse:
+    """The performance page: a shell; modules/performance.js reads /api/performance and its equity curve."""
+    if two_factor_missing(request.user, request.session):
+        return redirect("dashboard:two_factor")
+    urls = {
+        "performance": reverse("api:performance_get"),
+        "equity": reverse("api:performance_equity"),
+        "live": reverse("dashboard:index"),
+        "login": reverse("dashboard:login"),
+    }
+    context = {"mode": effective_config().mode, "zone": str(display_zone()), "urls": urls, "ranges": RANGES}
+    return render(request, "dashboard/performance.html", context)
 
 
 @login_required(login_url="dashboard:login")

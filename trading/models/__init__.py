@@ -3,6 +3,7 @@
 from trading.models.activity import ActivityEntry, ActivityKind
 from trading.models.auth import ApiToken
 from trading.models.config import ConfigScope, Strategy, TradingConfig, TradingMode
+from trading.models.performance import EquityResolution, EquitySnapshot
 from trading.models.records import (
     AccountValue,
     Fill,
@@ -24,6 +25,8 @@ __all__ = [
     "AllocationDecision",
     "ApiToken",
     "ConfigScope",
+    "EquityResolution",
+    "EquitySnapshot",
     "Fill",
     "HandlerStat",
     "Holding",

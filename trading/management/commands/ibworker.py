@@ -55,9 +55,10 @@ class Command(BaseCommand):
 def worker_extensions() -> list:
     """Extensions the worker loads: phantom order rows closed out after a reconnect (first: it fixes the
     next order id before any run can place an order), intent execution, the order ticket's quotes and
-    previews."""
+    previews, the equity snapshots."""
     from trading.intents.desk import OrderDesk
     from trading.intents.executor import IntentExecutor
+    from trading.worker.equity import EquityRecorder
     from trading.worker.phantoms import PhantomSweeper
 
-    return [PhantomSweeper(), IntentExecutor(), OrderDesk()]
+    return [PhantomSweeper(), IntentExecutor(), OrderDesk(), EquityRecorder()]

@@ -1,0 +1,126 @@
+"""GET /api/performance and /api/performance/equity: shape, filters, errors (figures worked by hand)."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from tests.api.factories import fill_make, position_make
+from trading.models import EquitySnapshot
+
+pytestmark = pytest.mark.django_db
+UTC = dt.UTC
+SPY, QQQ = 756733, 320227571
+
+
+def at(day: int, hour: int = 15) -> dt.datetime:
+    return dt.datetime(2026, 3, day, hour, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def new_york(settings):
+    settings.DISPLAY_TIME_ZONE = "America/New_York"
+
+
+@pytest.fixture
+def history():
+    """alpha: +98 on SPY (3 March), −8.8 on QQQ (4 March); beta: short 5 SPY from 101, marked at 99."""
+    fill_make(strategy="alpha", con_id=SPY, side="BUY", shares="10", price="100", commission=Decimal("1"), executed_at=at(2))
+    fill_make(strategy="alpha", con_id=SPY, side="SELL", shares="10", price="110", commission=Decimal("1"), executed_at=at(3))
+    fill_make(strategy="beta", con_id=SPY, side="SELL", shares="5", price="101", commission=Decimal("1"), executed_at=at(3, 16))
+    fill_make(strategy="alpha", symbol="QQQ", con_id=QQQ, side="BUY", shares="4", price="50", executed_at=at(4))
+    fill_make(
+        strategy="alpha",
+        symbol="QQQ",
+        con_id=QQQ,
+        side="SELL",
+        shares="4",
+        price="48",
+        commission=Decimal("0.8"),
+        executed_at=at(4, 16),
+    )
+    fill_make(strategy="gamma", con_id=SPY, mode="live", side="SELL", shares="1", price="1", executed_at=at(4))
+    position_make(symbol="SPY", con_id=SPY, quantity="-5", market_price=Decimal("99"))
+    for day, value in ((2, "1000"), (3, "1100"), (4, "1045")):
+        EquitySnapshot.objects.create(
+            mode="paper", taken_at=at(day, 20), net_liquidation=Decimal(value), currency="USD", reason="minute",
+            daily_pnl=Decimal("1.5"),
+        )  # fmt: skip
+
+
+def test_it_answers_the_profit_table_and_the_metrics(bob_api, history):
+    body = bob_api.get("/api/performance?since=2026-03-02&until=2026-03-04").json()
+    assert body["zone"] == "America/New_York"
+    # beta opened a short on the 3rd but realized nothing, and its unrealized P&L belongs to today: no row
+    rows = {(p["start"], p["strategy"]): p for p in body["periods"]}
+    assert set(rows) == {("2026-03-03", "alpha"), ("2026-03-04", "alpha")}
+    assert rows[("2026-03-03", "alpha")] == {
+        "start": "2026-03-03", "strategy": "alpha", "realized": 98.0, "unrealized": 0.0, "commission": 2.0,
+        "trades": 1, "wins": 1, "losses": 0,
+    }  # fmt: skip
+    assert rows[("2026-03-04", "alpha")]["realized"] == -8.8 and rows[("2026-03-04", "alpha")]["losses"] == 1
+    m = body["metrics"]
+    assert (m["trades"], m["wins"], m["losses"], m["win_rate"]) == (2, 1, 1, 0.5)
+    assert (m["average_win"], m["average_loss"]) == (98.0, -8.8)
+    # closes 1000, 1100, 1045: returns +0.10, −0.05; drawdown 55 = 5 % of 1100
+    assert m["max_drawdown"] == 55.0 and m["max_drawdown_fraction"] == 0.05 and m["days"] == 2
+    assert m["sharpe"] == pytest.approx(3.7417, abs=1e-3)  # 0.025 / 0.106066 × √252
+    assert m["sortino"] == pytest.approx(11.2250, abs=1e-3)  # 0.025 / √(0.05² / 2) × √252
+
+
+def test_unrealized_sits_on_todays_row_and_a_strategy_filter_keeps_only_its_rows(bob_api, history):
+    body = bob_api.get("/api/performance?strategy=beta").json()
+    [row] = body["periods"]
+    assert row["strategy"] == "beta" and row["unrealized"] == 9.0  # 5 × (101 − 99) − 1.0 opening commission
+    assert row["realized"] == 0.0 and body["metrics"]["trades"] == 0
+    assert body["metrics"]["max_drawdown_fraction"] is None
+
+
+def test_weeks_and_months_add_the_days_up(bob_api, history):
+    months = bob_api.get("/api/performance?period=month&until=2026-03-31").json()["periods"]
+    assert [(p["start"], p["strategy"], p["realized"], p["trades"]) for p in months] == [("2026-03-01", "alpha", 89.2, 2)]
+    weeks = bob_api.get("/api/performance?period=week&until=2026-03-31").json()["periods"]
+    assert [(p["start"], p["realized"]) for p in weeks] == [("2026-03-02", 89.2)]
+
+
+def test_another_mode_is_asked_for_by_name(bob_api, history):
+    body = bob_api.get("/api/performance?mode=live").json()
+    assert body["periods"] == [] and body["metrics"]["trades"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code", "detail"),
+    [
+        ("period=year", 422, "validation_error", "the request does not match the schema (see `errors`)"),
+        ("since=2026-02-30", 422, "validation_error", "the request does not match the schema (see `errors`)"),
+        ("until=1772400000", 422, "validation_error", "the request does not match the schema (see `errors`)"),
+        (
+            "since=2026-03-05&until=2026-03-04", 400, "bad_request",
+            "`since` (2026-03-05) is after `until` (2026-03-04): give a range that starts on or before its end",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_parameters_are_refused_with_a_precise_message(bob_api, query, status, code, detail):
+    for path in ("/api/performance", "/api/performance/equity"):
+        if "period" in query and path.endswith("equity"):
+            continue
+        response = bob_api.get(f"{path}?{query}")
+        assert response.status_code == status, response.content
+        body = response.json()
+        assert (body["error"], body["detail"]) == (code, detail)
+        if status == 422:
+            assert body["errors"][0]["loc"][-1] in ("period", "since", "until")
+
+
+def test_it_needs_credentials(client):
+    assert client.get("/api/performance").status_code == 401
+
+
+def test_the_equity_curve_is_columns_cut_in_display_zone_days(bob_api, history):
+    # 20:00 UTC on 4 March is 15:00 EST; a point at 03:00 UTC on the 5th is still 4 March in New York
+    EquitySnapshot.objects.create(mode="paper", taken_at=at(5, 3), net_liquidation=Decimal("1050"), currency="USD", reason="fill")
+    body = bob_api.get("/api/performance/equity?since=2026-03-03&until=2026-03-04").json()
+    assert body["zone"] == "America/New_York" and body["currency"] == "USD"
+    assert body["net_liquidation"] == [1100.0, 1045.0, 1050.0]
+    assert body["t"] == [at(3, 20).timestamp(), at(4, 20).timestamp(), at(5, 3).timestamp()]
+    assert body["daily_pnl"] == [1.5, 1.5, None] and body["resolution"] == ["minute"] * 3

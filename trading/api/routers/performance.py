@@ -1,0 +1,91 @@
+"""Performance history: the profit table with its metrics, and the equity curve (database reads, no IB).
+
+Days are calendar days in the display zone (trading/clock.py); `since` and `until` are such days, both
+included. The figures' definitions: trading/performance/ (roundtrips.py, periods.py, metrics.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from ninja import Field, Query, Router, Schema
+
+from trading.api.errors import ApiError
+from trading.api.filters import IsoDate, Text
+from trading.api.responses import responses
+from trading.config import active_mode
+from trading.models import TradingMode
+from trading.performance.periods import Period
+from trading.performance.selectors import equity_points, performance_report
+
+router = Router(tags=["performance"])
+
+MSG_RANGE = "`since` ({since}) is after `until` ({until}): give a range that starts on or before its end"
+
+
+class RangeQuery(Schema):
+    mode: TradingMode | None = Field(None, description="Default: the active mode.")
+    since: IsoDate | None = Field(None, description="First day (display zone), e.g. 2026-11-02.")
+    until: IsoDate | None = Field(None, description="Last day (display zone), included.")
+
+
+class PerformanceQuery(RangeQuery):
+    strategy: Text | None = Field(None, description="One strategy (its orderRef owner); `unattributed` for untagged fills.")
+    period: Literal[Period.ALL] = Field(Period.DAY, description="Rows per day, week (from Monday) or month.")
+
+
+class PeriodOut(Schema):
+    start: date = Field(description="The period's first day in the display zone.")
+    strategy: str
+    realized: float = Field(description="P&L realized by closing fills in the period (FIFO), net of commissions.")
+    unrealized: float = Field(description="Open lots at the latest market price (on the period holding today only).")
+    commission: float = Field(description="Commissions within `realized` (opening and closing share of closed lots).")
+    trades: int = Field(description="Round trips (flat to flat) that closed in the period.")
+    wins: int
+    losses: int
+
+
+class MetricsOut(Schema):
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    average_win: float | None
+    average_loss: float | None
+    max_drawdown: float
+    max_drawdown_fraction: float | None
+    sharpe: float | None
+    sortino: float | None
+    days: int = Field(description="Daily returns behind Sharpe and Sortino.")
+
+
+class PerformanceOut(Schema):
+    zone: str = Field(description="The display time zone that cuts the days.")
+    periods: list[PeriodOut]
+    metrics: MetricsOut
+
+
+class EquityOut(Schema):
+    zone: str
+    currency: str
+    t: list[float] = Field(description="Epoch seconds (UTC) of each point, oldest first.")
+    net_liquidation: list[float]
+    daily_pnl: list[float | None]
+    resolution: list[str] = Field(description="`minute` for recent days, `day` (the day's last point) beyond.")
+
+
+def _range(query: RangeQuery) -> dict:
+    if query.since and query.until and query.since > query.until:
+        raise ApiError(MSG_RANGE.format(since=query.since.isoformat(), until=query.until.isoformat()))
+    return {"mode": query.mode or active_mode(), "since": query.since, "until": query.until}
+
+
+@router.get("/performance", response=responses({200: PerformanceOut}, 400), summary="P&L per strategy and period, and metrics")
+def performance_get(request, query: Query[PerformanceQuery]):
+    return performance_report(**_range(query), strategy=query.strategy, period=query.period)
+
+
+@router.get("/performance/equity", response=responses({200: EquityOut}, 400), summary="The equity curve (net liquidation)")
+def performance_equity(request, query: Query[RangeQuery]):
+    return equity_points(**_range(query))

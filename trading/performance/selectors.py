@@ -1,0 +1,110 @@
+"""Database reads behind the performance API and page: fills → ledger → table and metrics, the curve."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.utils import timezone
+
+from trading.clock import display_zone, local_day
+from trading.models import Fill, Position
+from trading.performance import metrics
+from trading.performance.equity import daily_closes, equity_curve
+from trading.performance.periods import period_table
+from trading.performance.roundtrips import FillRecord, Ledger, ledger_build, unrealized
+
+UNATTRIBUTED = "unattributed"  # fills of orders the console did not tag (TWS, another client)
+
+
+def fill_records(*, mode: str, strategy: str | None = None) -> list[FillRecord]:
+    """Every fill of the mode (of one strategy), as FIFO needs the whole history before any period."""
+    fills = Fill.objects.filter(mode=mode)
+    if strategy:
+        fills = fills.filter(strategy="" if strategy == UNATTRIBUTED else strategy)
+    columns = ("strategy", "con_id", "symbol", "side", "shares", "price", "commission", "executed_at", "exec_id")
+    return [
+        FillRecord(
+            strategy=s or UNATTRIBUTED,
+            con_id=con_id,
+            symbol=symbol,
+            side=side,
+            shares=float(shares),
+            price=float(price),
+            commission=float(commission or 0),
+            executed_at=executed_at,
+            exec_id=exec_id,
+        )  # fmt: skip
+        for s, con_id, symbol, side, shares, price, commission, executed_at, exec_id in fills.values_list(*columns).iterator()
+    ]
+
+
+def unrealized_by_strategy(ledger: Ledger, *, mode: str) -> dict[str, float]:
+    """Open lots marked at the position's latest market price (strategies with open lots only)."""
+    prices = dict(Position.objects.filter(mode=mode, market_price__isnull=False).values_list("con_id", "market_price"))
+    out: dict[str, float] = defaultdict(float)
+    for (strategy, con_id), book in ledger.books.items():
+        if book.lots and con_id in prices:
+            out[strategy] += unrealized(book.lots, float(prices[con_id]))
+    return dict(out)
+
+
+def _in_range(day: dt.date, since: dt.date | None, until: dt.date | None) -> bool:
+    return not ((since and day < since) or (until and day > until))
+
+
+def performance_report(
+    *, mode: str, period: str, strategy: str | None = None, since: dt.date | None = None, until: dt.date | None = None
+) -> dict:
+    """The profit table and the metrics of one mode (and strategy) over [since, until] (display-zone days)."""
+    ledger = ledger_build(fill_records(mode=mode, strategy=strategy))
+    today = local_day(timezone.now())
+    rows = period_table(
+        realizations=ledger.realizations, round_trips=ledger.round_trips, unrealized=unrealized_by_strategy(ledger, mode=mode),
+        period=period, today=today, since=since, until=until,
+    )  # fmt: skip
+    trips = [t for t in ledger.round_trips if _in_range(local_day(t.closed_at), since, until)]
+    closes = daily_closes(equity_curve(mode=mode, since=since, until=until))
+    if strategy:
+        equity, returns = _strategy_series(ledger, closes, since, until)
+    else:
+        equity, returns = list(closes.values()), metrics.daily_returns(list(closes.values()))
+    summary = metrics.metrics_summary(trade_pnls=[t.pnl for t in trips], equity=equity, returns=returns)
+    if strategy:
+        summary["max_drawdown_fraction"] = None  # a P&L curve has no capital to be a fraction of
+    return {
+        "zone": str(display_zone()),
+        "periods": [row.as_dict() for row in rows],
+        "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()},
+    }
+
+
+def _strategy_series(ledger, closes, since, until) -> tuple[list[float], list[float]]:
+    """A strategy's cumulative realized P&L per day, and its daily P&L over the account's previous close."""
+    by_day: dict[dt.date, float] = defaultdict(float)
+    for item in ledger.realizations:
+        day = local_day(item.at)
+        if _in_range(day, since, until):
+            by_day[day] += item.pnl
+    equity, total, returns = [0.0], 0.0, []
+    days = sorted(closes)
+    for day in sorted(by_day):
+        total += by_day[day]
+        equity.append(total)
+        before = [d for d in days if d < day]
+        if before and closes[before[-1]] > 0:
+            returns.append(by_day[day] / closes[before[-1]])
+    return equity, returns
+
+
+def equity_points(*, mode: str, since: dt.date | None = None, until: dt.date | None = None) -> dict:
+    """The curve as columns (uPlot's shape): epoch seconds, net liquidation, daily P&L."""
+    rows = equity_curve(mode=mode, since=since, until=until)
+    return {
+        "zone": str(display_zone()),
+        "currency": rows[-1].currency if rows else "",
+        "t": [round(r.taken_at.timestamp(), 3) for r in rows],
+        "net_liquidation": [float(r.net_liquidation) for r in rows],
+        "daily_pnl": [None if r.daily_pnl is None else float(r.daily_pnl) for r in rows],
+        "resolution": [r.resolution for r in rows],
+    }
