@@ -349,6 +349,7 @@ class ConfigOut(Schema):
     what_if_check: bool
     dry_run_default: bool
     cancel_foreign_orders: bool
+    display_time_zone: str = Field(description="The IANA zone times are shown in and calendar days (`day` filters) are cut by.")
     kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for this mode (empty: trading allowed).")
     soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for this mode (empty: soft stop off).")
 
@@ -358,6 +359,14 @@ class KillSwitchIn(Schema):
 
     trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
     scope: ConfigScope = ConfigScope.COMMON
+
+
+class DisplayTimeZoneIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    display_time_zone: str = Field(
+        max_length=64, description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC."
+    )
 
 
 class SoftStopIn(Schema):

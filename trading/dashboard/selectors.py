@@ -7,9 +7,8 @@ same keys and the browser has one way to apply both.
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from trading import selectors as records
+from trading.clock import day_bounds, local_today
 from trading.models import HandlerStat, IntentRun, OrderStatus, PortfolioSnapshot
 from trading.worker.store import activity_event, fill_event, order_event, position_event
 
@@ -93,7 +92,7 @@ def handler_problem_list() -> list[dict]:
 
 def net_liquidation_series(*, mode: str) -> list[list]:
     """Today's net liquidation points [epoch seconds, value] from the portfolio snapshots, oldest first."""
-    midnight, _ = records.day_bounds(timezone.localdate())
+    midnight, _ = day_bounds(local_today())
     rows = (
         PortfolioSnapshot.objects.filter(mode=mode, taken_at__gte=midnight, net_liquidation__isnull=False)
         .order_by("taken_at")

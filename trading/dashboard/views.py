@@ -20,6 +20,7 @@ from trading.auth.two_factor import (
     two_factor_missing,
     user_has_two_factor,
 )
+from trading.clock import zone_label
 from trading.config import effective_config
 
 # Admin change URLs for a row are built in the browser from these, replacing the placeholder id.
@@ -40,7 +41,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "fill": reverse("admin:trading_fill_change", args=[PLACEHOLDER_ID]),
         "activity": reverse("admin:trading_activityentry_change", args=[PLACEHOLDER_ID]),
     }
-    context = {"mode": config.mode, "kill_switch": not config.trading_enabled, "soft_stop": config.soft_stop, "urls": urls}
+    context = {
+        "mode": config.mode,
+        "kill_switch": not config.trading_enabled,
+        "soft_stop": config.soft_stop,
+        "urls": urls,
+        "time_zone": config.display_time_zone,  # the page shows every time in this zone (core.js `clock`)
+        "time_zone_label": zone_label(),
+    }
     return render(request, "dashboard/index.html", context)
 
 
