@@ -36,10 +36,15 @@ def _help(prop: dict, shape: dict) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _field(prop: dict, required: bool) -> forms.Field:
+def _label(name: str) -> str:
+    """'freshMinutes' / 'limit_price' -> 'Fresh minutes' / 'Limit price' (pydantic's titles read 'Freshminutes')."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").capitalize()
+
+
+def _field(name: str, prop: dict, required: bool) -> forms.Field:
     shape, _nullable = _unwrap(prop)
     kind = shape.get("type")
-    common = {"required": required, "help_text": _help(prop, shape), "label": prop.get("title")}
+    common = {"required": required, "help_text": _help(prop, shape), "label": _label(name)}
     if "enum" in shape:
         choices = [(value, value) for value in shape["enum"]]
         return forms.ChoiceField(choices=([] if required else [("", "—")]) + choices, **common)
@@ -58,7 +63,7 @@ def _field(prop: dict, required: bool) -> forms.Field:
 
 def params_form_fields(schema: dict) -> dict[str, forms.Field]:
     required = set(schema.get("required", []))
-    return {PREFIX + name: _field(prop, name in required) for name, prop in schema.get("properties", {}).items()}
+    return {PREFIX + name: _field(name, prop, name in required) for name, prop in schema.get("properties", {}).items()}
 
 
 def params_from_form(schema: dict, data: dict) -> dict:
