@@ -45,6 +45,8 @@ def page(web_server, monkeypatch):
 
 
 def test_a_trader_schedules_an_intent_with_fields_and_sees_its_next_runs(alice, web_server, page):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{web_server.url}/admin/login/?next=/admin/django_q/schedule/")
     page.fill("#id_username", "alice")
     page.fill("#id_password", "alice-password-1")
@@ -75,3 +77,4 @@ def test_a_trader_schedules_an_intent_with_fields_and_sees_its_next_runs(alice, 
     expect(page.locator("#time-zone")).to_contain_text("America/New_York")
     shown = entry.created_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M:%S %Z")
     expect(page.locator(f'#activity li[data-id="{entry.pk}"] time')).to_have_text(shown)
+    assert errors == []

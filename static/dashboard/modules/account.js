@@ -1,6 +1,6 @@
 /* Account figures, P&L, cash per currency, and the intraday chart (uPlot, loaded as a classic script). */
 
-import { $, LIMITS, el, num, on, onFrame, schedule, signClass, state } from "./core.js";
+import { $, LIMITS, displayZone, el, num, on, onFrame, schedule, signClass, state } from "./core.js";
 
 const ACCOUNT_FIGURES = ["NetLiquidation", "AvailableFunds", "BuyingPower", "ExcessLiquidity"];
 let dirty = false;
@@ -89,6 +89,7 @@ const chart = {
     this.plot = new window.uPlot({
       width: box.clientWidth || 400,
       height: 220,
+      tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), displayZone()), // the axis in the display zone
       scales: { x: { time: true }, nl: { range: padded }, pnl: { range: padded } },
       series: [
         {},

@@ -84,6 +84,10 @@ export function setTimeZone(zone) {
 }
 setTimeZone(document.documentElement.dataset.timeZone || "UTC");
 
+export function displayZone() {
+  return timeFormat.resolvedOptions().timeZone;
+}
+
 function zoneAbbreviation(date) {
   return timeFormat.formatToParts(date).find((part) => part.type === "timeZoneName")?.value || "";
 }
