@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import available_timezones
 
 from django.urls import reverse
 from ninja import Field, Schema
@@ -17,6 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, 
 from trading.api.filters import Name
 from trading.models import ActivityEntry, ConfigScope, Fill, IntentRun, Order, Position, RunStatus, TradingMode
 from trading.worker.store import activity_event, fill_event, order_event, position_event
+
+TIME_ZONES = sorted(available_timezones())
 
 
 class ErrorItem(Schema):
@@ -364,8 +367,12 @@ class KillSwitchIn(Schema):
 class DisplayTimeZoneIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
+    # The zones are listed in the schema (clients can offer them); the name is checked by the settings
+    # model, so a bad one is a 422 that says what a zone name looks like rather than listing 600 of them.
     display_time_zone: str = Field(
-        max_length=64, description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC."
+        max_length=64,
+        description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC.",
+        json_schema_extra={"enum": TIME_ZONES},
     )
 
 

@@ -65,7 +65,7 @@ def soft_stop(request, body: SoftStopIn):
 @router.post(
     "/config/display-time-zone",
     auth=SETTINGS_CHANGE,
-    response=responses({200: ConfigOut}),
+    response=responses({200: ConfigOut}, 400),
     summary="Set the display time zone (common settings; staff with the settings permission)",
     description="Every surface shows times in this zone and the `day` filters cut calendar days by it; storage "
     "stays UTC. A name that is not an IANA zone is refused with 422 and changes nothing.",
