@@ -32,6 +32,18 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def env_zone(name: str, default: str) -> str:
+    """An IANA time zone name ("America/New_York"); a name zoneinfo cannot load stops start-up."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = env_str(name, default).strip() or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not an IANA time zone (use a name like America/New_York or UTC)") from None
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

@@ -16,6 +16,7 @@ from console.env import (
     env_int,
     env_list,
     env_str,
+    env_zone,
     redis_url,
 )
 
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "trading.auth.middleware.TwoFactorRequiredMiddleware",  # REQUIRE_2FA: staff verify before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trading.clock.DisplayZoneMiddleware",  # admin and pages render times in the display zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the locked-out page
 ]
@@ -120,7 +122,7 @@ Q_CLUSTER = {
     "label": "Task queue",
     "ack_failures": True,
     # Cron schedules are read in this zone (the seed's daily orchestrator runs at 16:15 New York time).
-    "time_zone": env_str("SCHEDULE_TIME_ZONE", "America/New_York"),
+    "time_zone": env_zone("SCHEDULE_TIME_ZONE", "America/New_York"),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,8 +152,9 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another user's TOTP secret 
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
-# The zone people read times and cut days in (trading/clock.py); storage stays UTC.
-DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "America/New_York")
+# The zone people read times and cut days in until the common trading setting names one (trading/clock.py);
+# a new install writes it there (migration 0007). Storage stays UTC.
+DISPLAY_TIME_ZONE = env_zone("DISPLAY_TIME_ZONE", "America/New_York")
 # Equity snapshots (trading/performance/equity.py): the worker's cadence, and how many days keep minute points.
 EQUITY_SNAPSHOT_SECONDS = env_int("EQUITY_SNAPSHOT_SECONDS", 60, minimum=5, maximum=3600)
 EQUITY_MINUTE_DAYS = env_int("EQUITY_MINUTE_DAYS", 7, minimum=1, maximum=366)

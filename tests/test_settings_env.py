@@ -27,6 +27,8 @@ def manage(*args, **env):
         ({"TRADING_MODE": "yolo"}, "TRADING_MODE='yolo' must be one of: paper, live"),
         ({"IB_PORT": "seventy"}, "IB_PORT='seventy' is not an integer"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DISPLAY_TIME_ZONE": "Eastern"}, "DISPLAY_TIME_ZONE='Eastern' is not an IANA time zone"),
+        ({"SCHEDULE_TIME_ZONE": "Mars/Base"}, "SCHEDULE_TIME_ZONE='Mars/Base' is not an IANA time zone"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_with_one_line(env, message):

@@ -26,11 +26,13 @@ from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 
 from trading.activity import activity_record
+from trading.clock import display_zone_forget
 from trading.models import ActivityEntry, ActivityKind, ConfigScope, TradingConfig, TradingMode
-from trading.models.config import OVERRIDABLE_FIELDS, parse_symbol_list
+from trading.models.config import COMMON_ONLY_FIELDS, OVERRIDABLE_FIELDS, parse_symbol_list
 
 MISSING_COMMON = "the common trading settings row is missing: run `python manage.py migrate`"
 UNKNOWN_MODE = "unknown trading mode {mode!r}: use one of {choices}"
@@ -83,6 +85,8 @@ class EffectiveConfig:
     what_if_check: bool
     dry_run_default: bool
     cancel_foreign_orders: bool
+    # Common only: the IANA zone people read times in (trading/clock.py reads it for every surface).
+    display_time_zone: str = ""
     # The rows (scopes, common first) whose own value engages each switch for this mode.
     kill_switch_by: list[str] = dataclass_field(default_factory=list)
     soft_stop_by: list[str] = dataclass_field(default_factory=list)
@@ -114,6 +118,7 @@ def effective_config(mode: str | None = None) -> EffectiveConfig:
     # Switches combine instead: a stop in either row stops (see the module docstring).
     kill_switch_by = _holders(common, override, "trading_enabled", engaged=False)
     soft_stop_by = _holders(common, override, "soft_stop", engaged=True)
+    values["display_time_zone"] = common.display_time_zone or settings.DISPLAY_TIME_ZONE
     values["trading_enabled"] = not kill_switch_by
     values["soft_stop"] = bool(soft_stop_by)
     return EffectiveConfig(mode=mode, kill_switch_by=kill_switch_by, soft_stop_by=soft_stop_by, **values)
@@ -148,13 +153,15 @@ def config_update(*, scope: str, changes: dict, user=None, source: str = "code")
     config = TradingConfig.objects.select_for_update().get(scope=scope)
     before = {}
     for field, value in changes.items():
-        if field not in (*OVERRIDABLE_FIELDS, "active_mode"):
+        if field not in (*OVERRIDABLE_FIELDS, *COMMON_ONLY_FIELDS):
             raise ValueError(NOT_A_FIELD.format(field=field))
         before[field] = getattr(config, field)
         setattr(config, field, value)
     config.updated_by = user if getattr(user, "is_authenticated", False) else None
     config.full_clean()
     config.save()
+    if "display_time_zone" in changes:
+        display_zone_forget()
     config_change_record(config=config, before=before, user=user, source=source)
     return config
 

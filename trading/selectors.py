@@ -1,16 +1,18 @@
 """Reads for the API (and anyone else): filtered querysets of the recorded state, newest first.
 
 Everything here reads the database as the worker recorded it; nothing asks IB. Filters are
-keyword-only and optional; a `day` is a calendar day in the console's time zone.
+keyword-only and optional; a `day` is a calendar day in the display time zone (trading/clock.py), and a
+`since`/`until` without an offset is read in that zone too.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from trading.clock import day_bounds, display_zone, local_today
 from trading.config import active_mode
 from trading.models import (
     AccountValue,
@@ -38,14 +40,8 @@ LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 NOTHING = Q(pk__in=[])
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar day in the console's time zone."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-
-
 def _clamped(moment: datetime) -> datetime:
-    aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment, display_zone())
     return min(max(aware, EARLIEST), LATEST)
 
 
@@ -198,7 +194,7 @@ def summary_latest(*, mode: str | None = None) -> dict:
         "account_values": values,
         "positions": list(position_list(mode=mode)),
         "open_orders": list(order_list(mode=mode, status=OPEN)),
-        "fills_today": list(fill_list(mode=mode, day=timezone.localdate())),
+        "fills_today": list(fill_list(mode=mode, day=local_today())),
         "worker_alive": worker["alive"],
         "worker_connected": worker["connected"],
     }

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tests.api.factories import account_value_make, fill_make, order_make, position_make, run_make
 from trading.activity import activity_record
+from trading.clock import local_today
 from trading.config import config_update
 from trading.models import ActivityKind, ConfigScope, OrderStatus
 from trading.worker.store import fill_event, order_event, position_event
@@ -66,7 +67,7 @@ def test_orders_filter_by_status_strategy_symbol_and_day(bob_api):
     assert ids("status=Filled") == [filled_qqq.pk]
     assert ids("strategy=macd") == [filled_qqq.pk, open_spy.pk]
     assert ids("symbol=spy") == [open_spy.pk, old.pk]
-    assert ids(f"day={timezone.localdate().isoformat()}") == [filled_qqq.pk, open_spy.pk]
+    assert ids(f"day={local_today().isoformat()}") == [filled_qqq.pk, open_spy.pk]
 
 
 def test_orders_of_a_run_and_the_decimals_as_strings(bob_api):

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tests.api.factories import run_make
 from trading.api import errors
+from trading.clock import local_day
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_it_filters_runs_by_day_and_time(bob_api):
     now = timezone.now()
     yesterday = run_make(created_at=now - timedelta(days=1))
     today = run_make()
-    day = timezone.localdate(now - timedelta(days=1)).isoformat()
+    day = local_day(now - timedelta(days=1)).isoformat()
     assert [r["id"] for r in bob_api.get(f"/api/runs?day={day}").json()["items"]] == [yesterday.pk]
     since = (now - timedelta(hours=1)).isoformat()
     assert [r["id"] for r in bob_api.get("/api/runs", {"since": since}).json()["items"]] == [today.pk]

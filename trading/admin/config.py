@@ -13,9 +13,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from trading.activity import activity_record
+from trading.clock import display_zone_forget
 from trading.config import config_change_record, config_update, effective_config, switches_describe
 from trading.models import ActivityKind, ConfigScope, Strategy, TradingConfig
-from trading.models.config import OVERRIDABLE_FIELDS
+from trading.models.config import COMMON_ONLY_FIELDS, OVERRIDABLE_FIELDS
 
 SWITCH_VALUES = {"true": True, "false": False, "none": None}
 # field: {row value: (what the row says, the button that sets it)}
@@ -40,7 +41,7 @@ class TradingConfigAdmin(admin.ModelAdmin):
     readonly_fields = ("scope", "updated_at", "updated_by")
     actions = None
     fieldsets = (
-        (None, {"fields": ("scope", "active_mode", "account", "market_data_type")}),
+        (None, {"fields": ("scope", "active_mode", "display_time_zone", "account", "market_data_type")}),
         (
             "Switches",
             {
@@ -54,7 +55,10 @@ class TradingConfigAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Exposure and order defaults", {"fields": ("overall_exposure", "default_order_type", "default_tif", "limit_offset_bps")}),
+        (
+            "Exposure and order defaults",
+            {"fields": ("overall_exposure", "default_order_type", "default_tif", "limit_offset_bps")},
+        ),
         (
             "Risk limits",
             {"fields": ("max_order_quantity", "max_order_notional", "allowed_symbols", "daily_loss_limit", "max_gross_exposure")},
@@ -135,6 +139,8 @@ class TradingConfigAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         obj.updated_by = request.user
         obj.save(update_fields=["updated_by"])
+        if "display_time_zone" in form.changed_data:
+            display_zone_forget()
         config_change_record(config=obj, before=_typed(obj, before), user=request.user, source="admin")
 
     def changelist_view(self, request, extra_context=None):
@@ -154,7 +160,7 @@ def _typed(obj, before: dict) -> dict:
     """Form initial values are raw; convert them through the model field so from/to compare cleanly."""
     typed = {}
     for name, value in before.items():
-        if name in (*OVERRIDABLE_FIELDS, "active_mode"):
+        if name in (*OVERRIDABLE_FIELDS, *COMMON_ONLY_FIELDS):
             typed[name] = obj._meta.get_field(name).to_python(value) if value not in (None, "") else None
     return typed
 

@@ -2,17 +2,14 @@
 
 - "Run an intent…" (on the intent runs list): intent, JSON parameters, dry run (checked by default);
   submitted through the one submission path (`run_submit`, source admin, requested by the user).
-- "Schedule an intent…": a django-q2 cron schedule calling `intent_scheduled` with parameters validated
-  by the intent's schema (trading/intents/schedules.py).
-- django-q2's own Schedule admin, extended with "Enable" (repeats −1, next run computed from now) and
-  "Disable" (repeats 0) actions and the intent each schedule runs.
+- "Schedule an intent…" leads to the Intent schedule page (trading/admin/schedules.py).
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
-import django_q.admin  # noqa: F401  (registers django-q2's admin first, so it can be extended here)
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,20 +17,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django_q.admin import ScheduleAdmin
-from django_q.models import Schedule
 
 from trading.admin.runs import IntentRunAdmin
 from trading.config import effective_config
 from trading.intents.registry import IntentNotFound, intent_list
 from trading.intents.runs import IntentParamsInvalid, WorkerUnavailable, run_submit
-from trading.intents.schedules import (
-    schedule_create,
-    schedule_disable,
-    schedule_enable,
-    schedule_intent,
-    schedule_next_run_text,
-)
 from trading.models import IntentRun, RunSource, TradingMode
 
 PARAMS_NOT_OBJECT = 'Parameters must be a JSON object, e.g. {"strategies": ["spy_macd_vixy"]}.'
@@ -77,17 +65,6 @@ class IntentRunForm(forms.Form):
         return data
 
 
-class IntentScheduleForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    intent = forms.ChoiceField(choices=_intent_choices)
-    params = IntentParamsField(required=False, initial="{}")
-    dry_run = forms.BooleanField(required=False, initial=True, label="Dry run", help_text="Each scheduled run is a dry run.")
-    cron = forms.CharField(
-        max_length=100, initial="15 16 * * 1-5", help_text="minute hour day month weekday, in the scheduler's time zone."
-    )
-    enabled = forms.BooleanField(required=False, initial=False, help_text="Off: created disabled (repeats 0).")
-
-
 def params_errors(form: forms.Form, exc: IntentParamsInvalid) -> None:
     for error in exc.errors:
         where = ".".join(map(str, error["loc"])) or "parameters"
@@ -106,6 +83,7 @@ class IntentRunConsoleAdmin(IntentRunAdmin):
     def get_urls(self):
         urls = [
             path("run/", self.admin_site.admin_view(self.run_view), name="trading_intentrun_run"),
+            # "Schedule an intent…" lands on the Intent schedule page (trading/admin/schedules.py).
             path("schedule/", self.admin_site.admin_view(self.schedule_view), name="trading_intentrun_schedule"),
         ]
         return urls + super().get_urls()
@@ -139,27 +117,7 @@ class IntentRunConsoleAdmin(IntentRunAdmin):
         return None
 
     def schedule_view(self, request):
-        if not request.user.has_perm("django_q.add_schedule"):
-            raise PermissionDenied(NO_PERMISSION.format(what="create schedules"))
-        form = IntentScheduleForm(request.POST or None, initial={"intent": request.GET.get("intent")})
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                schedule = schedule_create(
-                    name=data["name"], intent=data["intent"], params=data["params"], dry_run=data["dry_run"],
-                    cron=data["cron"], enabled=data["enabled"], user=request.user,
-                )  # fmt: skip
-            except IntentParamsInvalid as exc:
-                params_errors(form, exc)
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            except IntentNotFound as exc:
-                form.add_error("intent", str(exc))
-            else:
-                messages.success(request, f"Schedule {schedule.name!r} created; next run: {schedule_next_run_text(schedule)}.")
-                return HttpResponseRedirect(reverse("admin:django_q_schedule_change", args=[schedule.pk]))
-        return self._render(request, form, title="Schedule an intent", submit="Create schedule")
+        return HttpResponseRedirect(reverse("admin:django_q_schedule_intent_add") + _intent_query(request))
 
     def _render(self, request, form, *, title: str, submit: str):
         context = {
@@ -176,42 +134,6 @@ class IntentRunConsoleAdmin(IntentRunAdmin):
         return TemplateResponse(request, "admin/trading/intent_form.html", context)
 
 
-admin.site.unregister(Schedule)
-
-
-@admin.register(Schedule)
-class IntentScheduleAdmin(ScheduleAdmin):
-    """django-q2's schedules, with enable/disable actions and the intent a schedule runs."""
-
-    change_list_template = "admin/trading/schedule/change_list.html"
-    list_display = ("id", "name", "intent", "enabled", "cron", "next_run_text", "get_last_run", "get_success")
-    actions = ["enable", "disable"]
-
-    @admin.display(description="intent")
-    def intent(self, obj):
-        call = schedule_intent(obj)
-        if call is None:
-            return obj.func
-        params = json.dumps(call.get("params") or {})
-        dry = " (dry run)" if call.get("dry_run") else ""
-        return f"{call['intent']} {params}{dry}"
-
-    @admin.display(description="enabled", boolean=True)
-    def enabled(self, obj):
-        return obj.repeats != 0
-
-    @admin.display(description="next run")
-    def next_run_text(self, obj):
-        return schedule_next_run_text(obj)
-
-    @admin.action(description="Enable (next run computed from now)", permissions=["change"])
-    def enable(self, request, queryset):
-        for schedule in queryset:
-            schedule_enable(schedule=schedule, user=request.user)
-            messages.success(request, f"{schedule.name or schedule.pk}: enabled, next run {schedule_next_run_text(schedule)}.")
-
-    @admin.action(description="Disable (repeats = 0)", permissions=["change"])
-    def disable(self, request, queryset):
-        for schedule in queryset:
-            schedule_disable(schedule=schedule, user=request.user)
-        messages.success(request, f"{queryset.count()} schedule(s) disabled.")
+def _intent_query(request) -> str:
+    intent = request.GET.get("intent")
+    return f"?{urlencode({'intent': intent})}" if intent else ""

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import available_timezones
 
 from django.urls import reverse
 from ninja import Field, Schema
@@ -17,6 +18,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, 
 from trading.api.filters import Name
 from trading.models import ActivityEntry, ConfigScope, Fill, IntentRun, Order, Position, RunStatus, TradingMode
 from trading.worker.store import activity_event, fill_event, order_event, position_event
+
+TIME_ZONES = sorted(available_timezones())
 
 
 class ErrorItem(Schema):
@@ -349,6 +352,7 @@ class ConfigOut(Schema):
     what_if_check: bool
     dry_run_default: bool
     cancel_foreign_orders: bool
+    display_time_zone: str = Field(description="The IANA zone times are shown in and calendar days (`day` filters) are cut by.")
     kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for this mode (empty: trading allowed).")
     soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for this mode (empty: soft stop off).")
 
@@ -358,6 +362,18 @@ class KillSwitchIn(Schema):
 
     trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
     scope: ConfigScope = ConfigScope.COMMON
+
+
+class DisplayTimeZoneIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    # The zones are listed in the schema (clients can offer them); the name is checked by the settings
+    # model, so a bad one is a 422 that says what a zone name looks like rather than listing 600 of them.
+    display_time_zone: str = Field(
+        max_length=64,
+        description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC.",
+        json_schema_extra={"enum": TIME_ZONES},
+    )
 
 
 class SoftStopIn(Schema):

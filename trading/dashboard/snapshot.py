@@ -26,7 +26,12 @@ STATUS = "status"
 def status_build() -> dict:
     """The status bar: trading mode and switches (read now, never cached) and the worker's heartbeat."""
     config = effective_config()
-    return {**switch_status(config), "dry_run_default": config.dry_run_default, "worker": worker_status()}
+    return {
+        **switch_status(config),
+        "dry_run_default": config.dry_run_default,
+        "time_zone": config.display_time_zone,  # every time on the page is shown in this zone
+        "worker": worker_status(),
+    }
 
 
 def worker_status() -> dict:

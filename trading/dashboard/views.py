@@ -20,7 +20,7 @@ from trading.auth.two_factor import (
     two_factor_missing,
     user_has_two_factor,
 )
-from trading.clock import display_zone
+from trading.clock import display_zone, zone_label
 from trading.config import effective_config
 
 # The performance page's range buttons: key (read by modules/performance.js), label.
@@ -43,7 +43,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "fill": reverse("admin:trading_fill_change", args=[PLACEHOLDER_ID]),
         "activity": reverse("admin:trading_activityentry_change", args=[PLACEHOLDER_ID]),
     }
-    context = {"mode": config.mode, "kill_switch": not config.trading_enabled, "soft_stop": config.soft_stop, "urls": urls}
+    context = {
+        "mode": config.mode,
+        "kill_switch": not config.trading_enabled,
+        "soft_stop": config.soft_stop,
+        "urls": urls,
+        "time_zone": config.display_time_zone,  # the page shows every time in this zone (core.js `clock`)
+        "time_zone_label": zone_label(),
+    }
     return render(request, "dashboard/index.html", context)
 
 

@@ -6,6 +6,7 @@ the same message naming the field.
 
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -82,6 +83,8 @@ OVERRIDABLE_FIELDS = (
     "dry_run_default",
     "cancel_foreign_orders",
 )
+# Fields only the common row sets (a mode row leaves them blank).
+COMMON_ONLY_FIELDS = ("active_mode", "display_time_zone")
 # Optional limits: None on the common row means "no limit".
 OPTIONAL_FIELDS = {
     "account",
@@ -110,6 +113,19 @@ def validate_symbol_list(raw: str) -> None:
         )
 
 
+BAD_TIME_ZONE = "%(value)s is not an IANA time zone: use a name like America/New_York, Europe/London or UTC."
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name zoneinfo can load ("America/New_York", "UTC"); "New York" or "" are refused."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(BAD_TIME_ZONE, params={"value": repr(value)}, code="invalid_time_zone") from None
+    if not value:
+        raise ValidationError(BAD_TIME_ZONE, params={"value": repr(value)}, code="invalid_time_zone")
+
+
 class TradingConfig(models.Model):
     """One row per scope. Read through `trading.config.effective_config()`, never cached."""
 
@@ -121,11 +137,26 @@ class TradingConfig(models.Model):
         blank=True,
         help_text="Common scope only: which mode the console trades in.",
     )
+    display_time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text="Common scope only: the IANA time zone (e.g. America/New_York) every page shows times in and"
+        " cuts calendar days by; blank: the DISPLAY_TIME_ZONE environment variable. Times are stored in UTC.",
+    )
     trading_enabled = models.BooleanField(
-        null=True, blank=True, help_text="Kill switch: off refuses every new order except close_all and cancels."
+        null=True,
+        blank=True,
+        help_text="Yes: orders may be sent. No: the kill switch is engaged and every new order is refused"
+        " (close_all and cancels still run). On a mode row, blank leaves it to the common row;"
+        " a No on either row stops trading.",
     )
     soft_stop = models.BooleanField(
-        null=True, blank=True, help_text="Reduce-only: refuse orders that increase an absolute position."
+        null=True,
+        blank=True,
+        help_text="Yes: reduce-only, orders that would increase a position's absolute size are refused. No: orders"
+        " may open and grow positions. On a mode row, blank leaves it to the common row; a Yes on either row holds.",
     )
     market_data_type = models.PositiveSmallIntegerField(choices=MarketDataType.choices, null=True, blank=True)
     account = models.CharField(
@@ -164,7 +195,8 @@ class TradingConfig(models.Model):
         null=True,
         blank=True,
         validators=NON_NEGATIVE,
-        help_text="risk_check trips the kill switch when today's loss exceeds this (account currency).",
+        help_text="risk_check engages the kill switch (sets trading enabled to No) when today's loss exceeds this"
+        " (account currency); blank: no limit.",
     )
     max_gross_exposure = models.DecimalField(
         max_digits=18,
@@ -172,7 +204,8 @@ class TradingConfig(models.Model):
         null=True,
         blank=True,
         validators=NON_NEGATIVE,
-        help_text="risk_check trips the kill switch when gross position value exceeds this.",
+        help_text="risk_check engages the kill switch (sets trading enabled to No) when gross position value exceeds this;"
+        " blank: no limit.",
     )
     cash_balancer_threshold = models.DecimalField(
         max_digits=16,
@@ -182,18 +215,25 @@ class TradingConfig(models.Model):
         validators=NON_NEGATIVE,
         help_text="cash_balancer converts non-base cash above this value (in base currency).",
     )
-    enforce_flat_eod = models.BooleanField(null=True, blank=True, help_text="eod_check flattens every position.")
-    flatten_unowned_positions = models.BooleanField(
-        null=True, blank=True, help_text="allocation may flatten positions no strategy targets (off: left alone)."
+    enforce_flat_eod = models.BooleanField(
+        null=True, blank=True, help_text="Yes: eod_check flattens every position at the end of the day. No: positions are kept."
     )
-    what_if_check = models.BooleanField(null=True, blank=True, help_text="Ask IB's what-if margin check before each order.")
+    flatten_unowned_positions = models.BooleanField(
+        null=True, blank=True, help_text="Yes: allocation flattens positions no strategy targets. No: it leaves them alone."
+    )
+    what_if_check = models.BooleanField(
+        null=True, blank=True, help_text="Yes: ask IB's what-if margin check before each order. No: send without it."
+    )
     dry_run_default = models.BooleanField(
-        null=True, blank=True, help_text="Intents submitted without an explicit dry-run flag run as dry runs."
+        null=True,
+        blank=True,
+        help_text="Yes: a run submitted without saying dry run or not is a dry run (nothing sent to IB). No: it sends orders.",
     )
     cancel_foreign_orders = models.BooleanField(
         null=True,
         blank=True,
-        help_text="close_all also cancels other API clients' and TWS's orders with IB's global cancel.",
+        help_text="Yes: close_all also cancels other API clients' and TWS's orders with IB's global cancel."
+        " No: it cancels only the console's own orders.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -216,8 +256,11 @@ class TradingConfig(models.Model):
             for name in OVERRIDABLE_FIELDS:
                 if name not in OPTIONAL_FIELDS and getattr(self, name) is None:
                     errors[name] = "The common settings must set this value (modes may override it)."
-        elif self.active_mode:
-            errors["active_mode"] = "Only the common settings choose the active mode."
+        else:
+            if self.active_mode:
+                errors["active_mode"] = "Only the common settings choose the active mode."
+            if self.display_time_zone:
+                errors["display_time_zone"] = "Only the common settings choose the display time zone."
         if errors:
             raise ValidationError(errors)
 

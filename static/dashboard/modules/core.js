@@ -66,10 +66,35 @@ export function signClass(value) {
   return !value || !Number.isFinite(n) || n === 0 ? "" : n > 0 ? "pos" : "neg";
 }
 
+/* Times are shown in the console's display zone (the server names it: the page's data-time-zone, then
+   every snapshot and status), never the browser's, with the zone's abbreviation: "14:03:22 EST". */
+let timeFormat = null;
+export function setTimeZone(zone) {
+  if (!zone || (timeFormat && timeFormat.resolvedOptions().timeZone === zone)) return;
+  try {
+    timeFormat = new Intl.DateTimeFormat(undefined, {
+      timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    });
+  } catch (error) {
+    return; // a zone this browser does not know: keep the last one
+  }
+  document.documentElement.dataset.timeZone = zone;
+  const label = $("time-zone");
+  if (label) label.textContent = `${zone} (${zoneAbbreviation(new Date())})`;
+}
+setTimeZone(document.documentElement.dataset.timeZone || "UTC");
+
+export function displayZone() {
+  return timeFormat.resolvedOptions().timeZone;
+}
+
+function zoneAbbreviation(date) {
+  return timeFormat.formatToParts(date).find((part) => part.type === "timeZoneName")?.value || "";
+}
+
 export function clock(iso) {
   if (!iso) return "";
-  const date = new Date(iso);
-  return date.toLocaleTimeString(undefined, { hour12: false });
+  return timeFormat.format(new Date(iso));
 }
 
 export function adminUrl(kind, id) {
@@ -252,6 +277,7 @@ on("snapshot", (p) => {
   state.user = p.user;
   state.intents = p.intents;
   state.status = p.status;
+  setTimeZone(p.status.time_zone);
   state.pnl = null;
   state.cancelling.clear();
   state.fillIds.clear();
@@ -261,6 +287,7 @@ on("snapshot", (p) => {
 on("status", (p) => {
   const modeChanged = p.status.mode !== state.status.mode;
   state.status = p.status;
+  setTimeZone(p.status.time_zone);
   if (modeChanged || disagrees(p.digest)) resync(); // every table is per mode
 });
 

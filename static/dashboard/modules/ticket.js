@@ -4,7 +4,7 @@
  * Send runs `place_order` through `intent.run` (a confirmation first in LIVE mode).
  */
 
-import { $, adminUrl, confirmAction, el, num, on, request, runOutcome, state, watchRun } from "./core.js";
+import { $, adminUrl, clock, confirmAction, el, num, on, request, runOutcome, state, watchRun } from "./core.js";
 
 export const NOT_SUPPORTED = "the server does not support this yet";
 const SIZE_FIELDS = { shares: "quantity", cash: "notional", percent: "percent" };
@@ -123,7 +123,7 @@ async function fetchQuote() {
   box.replaceChildren(el("strong", { text: q.symbol || symbol }),
     ...[["bid", q.bid], ["ask", q.ask], ["last", q.last]].map(([name, v]) =>
       el("span", { class: `quote-${name}` }, el("small", { text: name }), ` ${v === null || v === undefined ? "—" : num(v)}`)),
-    el("small", { class: "muted", text: q.time ? new Date(q.time).toLocaleTimeString(undefined, { hour12: false }) : "" }));
+    el("small", { class: "muted", text: clock(q.time) }));
 }
 
 // ----- preview -------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from ninja import Router
 
 from trading.api.auth import SETTINGS_CHANGE
 from trading.api.responses import responses
-from trading.api.schemas import ConfigOut, KillSwitchIn, SoftStopIn, SwitchOut
-from trading.config import SWITCHES, effective_config, switch_set, switches_describe
+from trading.api.schemas import ConfigOut, DisplayTimeZoneIn, KillSwitchIn, SoftStopIn, SwitchOut
+from trading.config import SWITCHES, config_update, effective_config, switch_set, switches_describe
 from trading.models import ConfigScope, TradingConfig
 
 router = Router(tags=["config"])
@@ -60,6 +60,22 @@ def kill_switch(request, body: KillSwitchIn):
 )
 def soft_stop(request, body: SoftStopIn):
     return _switch(request, body.scope, "soft_stop", body.soft_stop)
+
+
+@router.post(
+    "/config/display-time-zone",
+    auth=SETTINGS_CHANGE,
+    response=responses({200: ConfigOut}, 400),
+    summary="Set the display time zone (common settings; staff with the settings permission)",
+    description="Every surface shows times in this zone and the `day` filters cut calendar days by it; storage "
+    "stays UTC. A name that is not an IANA zone is refused with 422 and changes nothing.",
+)
+def display_time_zone(request, body: DisplayTimeZoneIn):
+    config_update(
+        scope=ConfigScope.COMMON, changes={"display_time_zone": body.display_time_zone},
+        user=request.auth.user, source=request.auth.source,
+    )  # fmt: skip
+    return effective_config().as_dict()
 
 
 def _switch(request, scope: str, switch: str, on: bool) -> dict:

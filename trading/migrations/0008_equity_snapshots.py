@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0006_order_types"),
+        ("trading", "0007_display_time_zone"),
     ]
 
     operations = [
