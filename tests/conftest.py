@@ -65,3 +65,18 @@ def _ensure_main_loop() -> None:
             raise RuntimeError
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+@pytest.fixture
+def zone_from_settings(settings, monkeypatch):
+    """The display zone read from settings.DISPLAY_TIME_ZONE on every call (not the common trading
+    setting): tests that set the zone with `settings.DISPLAY_TIME_ZONE = ...`, with or without a database."""
+    from zoneinfo import ZoneInfo
+
+    from trading import clock
+
+    monkeypatch.setattr(clock, "_zone_read", lambda: ZoneInfo(settings.DISPLAY_TIME_ZONE))
+    monkeypatch.setattr(clock, "CACHE_SECONDS", 0.0)
+    clock.display_zone_forget()
+    yield
+    clock.display_zone_forget()

@@ -18,7 +18,7 @@ def at(day: int, hour: int = 15) -> dt.datetime:
 
 
 @pytest.fixture(autouse=True)
-def new_york(settings):
+def new_york(settings, zone_from_settings):
     settings.DISPLAY_TIME_ZONE = "America/New_York"
 
 

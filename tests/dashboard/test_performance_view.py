@@ -16,7 +16,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_form_and_back(client):
     assert (response.status_code, response["Location"]) == (302, "/dashboard/login/?next=/dashboard/performance/")
 
 
-def test_a_trader_sees_the_page_with_its_zone_mode_and_api(client, bob, settings):
+def test_a_trader_sees_the_page_with_its_zone_mode_and_api(client, bob, settings, zone_from_settings):
     settings.DISPLAY_TIME_ZONE = "Europe/London"
     config_update(scope=ConfigScope.COMMON, changes={"active_mode": "live"})
     client.force_login(bob)

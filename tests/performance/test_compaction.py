@@ -14,7 +14,7 @@ NOW = dt.datetime(2026, 3, 20, 16, 0, tzinfo=UTC)  # Fri 20 March, 12:00 EDT
 
 
 @pytest.fixture(autouse=True)
-def new_york(settings):
+def new_york(settings, zone_from_settings):
     settings.DISPLAY_TIME_ZONE = "America/New_York"
 
 

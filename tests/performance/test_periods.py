@@ -11,7 +11,7 @@ UTC = dt.UTC
 
 
 @pytest.fixture(autouse=True)
-def new_york(settings):
+def new_york(settings, zone_from_settings):
     settings.DISPLAY_TIME_ZONE = "America/New_York"
 
 
