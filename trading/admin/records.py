@@ -6,8 +6,10 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from trading.activity import activity_record
-from trading.admin.base import ReadOnlyAdmin
+from trading.admin.base import ReadOnlyAdmin, local_time, number, order_type_words, order_words
+from trading.admin.exports import CsvExportMixin
 from trading.config import CHANGE_SETTINGS
+from trading.exports import ACTIVITY_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS
 from trading.live import worker_command_send
 from trading.models import (
     AccountValue,
@@ -25,58 +27,69 @@ from trading.models import (
 
 
 @admin.register(ActivityEntry)
-class ActivityEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "kind", "severity", "mode", "strategy", "run", "actor", "message")
+class ActivityEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ("created_local", "kind", "severity", "mode", "strategy", "run", "actor", "message")
     list_filter = ("kind", "severity", "mode", "strategy", "created_at")
     search_fields = ("message", "strategy")
     date_hierarchy = "created_at"
     list_select_related = ("run", "actor")
+    export_columns, export_name = ACTIVITY_COLUMNS, "activity"
+
+    created_local = local_time("created_at", "Time")
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(CsvExportMixin, ReadOnlyAdmin):
+    # Fits 1280 px: one "BUY 10 SPY" column, one "LMT 450.1" column; IB's ids and the order ref are on
+    # the order's page and searchable.
     list_display = (
-        "created_at",
-        "mode",
-        "strategy",
-        "action",
-        "total_quantity",
-        "symbol",
-        "order_type",
-        "lmt_price",
-        "status",
-        "filled",
-        "avg_fill_price",
-        "order_id",
-        "perm_id",
-        "order_ref",
-        "run",
-    )
+        "created_local", "mode", "strategy", "order_text", "type_text", "status", "filled_text", "avg_price", "order_id", "run",
+    )  # fmt: skip
+    list_display_links = ("created_local", "order_text")
     list_filter = ("mode", "status", "strategy", "action", "dry_run", "created_at")
     search_fields = ("symbol", "order_ref", "strategy", "=order_id", "=perm_id")
     date_hierarchy = "created_at"
     list_select_related = ("run",)
+    export_columns, export_name = ORDER_COLUMNS, "orders"
+
+    created_local = local_time("created_at", "Created")
+
+    @admin.display(description="Order", ordering="symbol")
+    def order_text(self, obj):
+        return order_words(obj)
+
+    @admin.display(description="Type", ordering="order_type")
+    def type_text(self, obj):
+        return order_type_words(obj)
+
+    @admin.display(description="Filled", ordering="filled")
+    def filled_text(self, obj):
+        return number(obj.filled)
+
+    @admin.display(description="Avg price", ordering="avg_fill_price")
+    def avg_price(self, obj):
+        return number(obj.avg_fill_price) if obj.filled else "–"
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnlyAdmin):
-    list_display = (
-        "executed_at",
-        "mode",
-        "strategy",
-        "side",
-        "shares",
-        "symbol",
-        "price",
-        "commission",
-        "realized_pnl",
-        "exec_id",
-        "order",
-    )
+class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ("executed_local", "mode", "strategy", "fill_text", "price_text", "commission", "realized_pnl", "order")
+    list_display_links = ("executed_local", "fill_text")
     list_filter = ("mode", "strategy", "side", "executed_at")
     search_fields = ("symbol", "exec_id", "order_ref", "strategy")
     date_hierarchy = "executed_at"
     list_select_related = ("order",)
+    export_columns, export_name = FILL_COLUMNS, "fills"
+
+    executed_local = local_time("executed_at", "Executed")
+
+    @admin.display(description="Fill", ordering="symbol")
+    def fill_text(self, obj):
+        return f"{obj.side} {number(obj.shares)} {obj.symbol}"
+
+    @admin.display(description="Price", ordering="price")
+    def price_text(self, obj):
+        return number(obj.price)
 
 
 @admin.register(Position)
