@@ -68,7 +68,11 @@ SWITCH_NOW = {
         None: "Soft stop {where} now follows the common settings",
     },
 }
-SCOPE_WHERE = {ConfigScope.COMMON: "in the common settings (all modes)", ConfigScope.PAPER: "for paper", ConfigScope.LIVE: "for live"}
+SCOPE_WHERE = {
+    ConfigScope.COMMON: "in the common settings (all modes)",
+    ConfigScope.PAPER: "for paper",
+    ConfigScope.LIVE: "for live",
+}
 
 
 class ConfigMissing(LookupError):
