@@ -10,7 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.functional import lazy
+from django.utils.html import format_html
 
 from trading.clock import display_zone, local_text
 
@@ -69,3 +71,11 @@ def order_type_words(order) -> str:
 def fill_words(fill) -> str:
     """`SELL 10 SPY @ 450.25`."""
     return f"{fill.side} {number(fill.shares)} {fill.symbol} @ {number(fill.price)}"
+
+
+def run_link(obj) -> str:
+    """A record's run as a short link (`#12`, the intent in its tooltip): the list stays narrow."""
+    if not obj.run_id:
+        return "–"
+    url = reverse("admin:trading_intentrun_change", args=[obj.run_id])
+    return format_html('<a href="{}" title="{}">#{}</a>', url, obj.run.intent, obj.run_id)

@@ -6,7 +6,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from trading.activity import activity_record
-from trading.admin.base import ReadOnlyAdmin, local_time, number, order_type_words, order_words
+from trading.admin.base import ReadOnlyAdmin, local_time, number, order_type_words, order_words, run_link
 from trading.admin.exports import CsvExportMixin
 from trading.config import CHANGE_SETTINGS
 from trading.exports import ACTIVITY_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS
@@ -28,7 +28,7 @@ from trading.models import (
 
 @admin.register(ActivityEntry)
 class ActivityEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
-    list_display = ("created_local", "kind", "severity", "mode", "strategy", "run", "actor", "message")
+    list_display = ("created_local", "kind", "severity", "mode", "strategy", "run_short", "actor", "message")
     list_filter = ("kind", "severity", "mode", "strategy", "created_at")
     search_fields = ("message", "strategy")
     date_hierarchy = "created_at"
@@ -37,13 +37,17 @@ class ActivityEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     created_local = local_time("created_at", "Time")
 
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
+
 
 @admin.register(Order)
 class OrderAdmin(CsvExportMixin, ReadOnlyAdmin):
     # Fits 1280 px: one "BUY 10 SPY" column, one "LMT 450.1" column; IB's ids and the order ref are on
     # the order's page and searchable.
     list_display = (
-        "created_local", "mode", "strategy", "order_text", "type_text", "status", "filled_text", "avg_price", "order_id", "run",
+        "created_local", "mode", "strategy", "order_text", "type_text", "status", "filled_text", "avg_price", "order_id", "run_short",
     )  # fmt: skip
     list_display_links = ("created_local", "order_text")
     list_filter = ("mode", "status", "strategy", "action", "dry_run", "created_at")
@@ -70,15 +74,29 @@ class OrderAdmin(CsvExportMixin, ReadOnlyAdmin):
     def avg_price(self, obj):
         return number(obj.avg_fill_price) if obj.filled else "–"
 
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
+
 
 @admin.register(Fill)
 class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
-    list_display = ("executed_local", "mode", "strategy", "fill_text", "price_text", "commission", "realized_pnl", "order")
+    list_display = (
+        "executed_local",
+        "mode",
+        "strategy",
+        "fill_text",
+        "price_text",
+        "commission",
+        "realized_pnl",
+        "order",
+        "run_short",
+    )
     list_display_links = ("executed_local", "fill_text")
     list_filter = ("mode", "strategy", "side", "executed_at")
     search_fields = ("symbol", "exec_id", "order_ref", "strategy")
     date_hierarchy = "executed_at"
-    list_select_related = ("order",)
+    list_select_related = ("order", "run")
     export_columns, export_name = FILL_COLUMNS, "fills"
 
     executed_local = local_time("executed_at", "Executed")
@@ -90,6 +108,10 @@ class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
     @admin.display(description="Price", ordering="price")
     def price_text(self, obj):
         return number(obj.price)
+
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
 
 
 @admin.register(Position)
