@@ -80,7 +80,7 @@ class RunOrderInline(_RecordInline):
 class RunFillInline(_RecordInline):
     model = Fill
     verbose_name_plural = "fills of this run"
-    fields = readonly_fields = ("fill_link", "executed_local", "commission", "realized_pnl", "order_link", "strategy")
+    fields = readonly_fields = ("fill_link", "executed_local", "commission_text", "pnl_text", "order_link", "strategy")
 
     executed_local = local_time("executed_at", "Executed")
 
@@ -91,6 +91,14 @@ class RunFillInline(_RecordInline):
     @admin.display(description="Order")
     def order_link(self, obj):
         return _link(obj.order, f"#{obj.order_id}") if obj.order_id else "–"
+
+    @admin.display(description="Commission")
+    def commission_text(self, obj):
+        return number(obj.commission)
+
+    @admin.display(description="Realized P&L")
+    def pnl_text(self, obj):
+        return number(obj.realized_pnl)
 
 
 @admin.register(IntentRun)
