@@ -13,7 +13,8 @@ import pytest
 from tests.api.factories import fill_make, order_make, run_make
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.dashboard.webserver import ROOT, WebServer
-from trading.models import IntentRun, Order, OrderStatus
+from trading.activity import activity_record
+from trading.models import ActivityKind, IntentRun, Order, OrderStatus
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is pinned in requirements.txt")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -59,6 +60,9 @@ def busy_day():
             lmt_price="450.125000", aux_price="451.500000", status=OrderStatus.PRE_SUBMITTED, run=run,
             order_ref=f"console:spy_macd_vixy:{run.pk}:abcdef", filled="125", avg_fill_price="450.123400",
         )  # fmt: skip
+        activity_record(
+            kind=ActivityKind.ORDER, message=f"sending: SELL 1250 VIXY STP LMT 450.125 451.5 for run #{run.pk}", run=run
+        )
         fill_make(
             symbol="VIXY", side="SELL", shares="125", strategy="spy_macd_vixy", run=run, commission="1.250000",
             order=Order.objects.filter(run=run).first(),
@@ -100,7 +104,14 @@ def test_the_orders_and_runs_lists_fit_1280px_and_export_every_row(web_server, p
         expect(page.locator("#result_list thead th", has_text=title).first).to_be_in_viewport()
     fits_the_screen(page)
 
+    for path in ("fill", "activityentry"):  # the other exported lists fit too
+        page.goto(f"{web_server.url}/admin/trading/{path}/")
+        expect(page.locator("#result_list tbody tr").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"admin-{path}.png"), full_page=False)
+        fits_the_screen(page)
+
     # A run's page: the orders and fills it caused, each a link, and its parameters as readable JSON.
+    page.goto(f"{web_server.url}/admin/trading/intentrun/")
     page.click("#result_list tbody tr:first-child th a")
     expect(page.locator("#orders-group")).to_contain_text("SELL 1250 VIXY")
     expect(page.locator("#fills-group")).to_contain_text("SELL 125 VIXY @ 450.25")

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from trading.activity import activity_record
 from trading.admin.base import ReadOnlyAdmin, local_time, number, order_type_words, order_words, run_link
@@ -87,9 +88,9 @@ class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
         "strategy",
         "fill_text",
         "price_text",
-        "commission",
-        "realized_pnl",
-        "order",
+        "commission_text",
+        "pnl_text",
+        "order_short",
         "run_short",
     )
     list_display_links = ("executed_local", "fill_text")
@@ -112,6 +113,21 @@ class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
     @admin.display(description="Run", ordering="run")
     def run_short(self, obj):
         return run_link(obj)
+
+    @admin.display(description="Commission", ordering="commission")
+    def commission_text(self, obj):
+        return number(obj.commission)
+
+    @admin.display(description="Realized P&L", ordering="realized_pnl")
+    def pnl_text(self, obj):
+        return number(obj.realized_pnl)
+
+    @admin.display(description="Order", ordering="order")
+    def order_short(self, obj):
+        if not obj.order_id:
+            return "–"
+        url = reverse("admin:trading_order_change", args=[obj.order_id])
+        return format_html('<a href="{}" title="{}">#{}</a>', url, obj.order, obj.order_id)
 
 
 @admin.register(Position)
