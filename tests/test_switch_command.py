@@ -38,7 +38,7 @@ def test_kill_writes_common_by_default_through_config_update_with_source_cli_and
     config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
     config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
     out = switch("kill")
-    assert "changed common settings: trading_enabled True → False" in out
+    assert "Trading is now stopped in the common settings (all modes): kill switch on." in out
     assert effective_config().kill_switch_by == ["common"]
     assert changes()[-1] == {"scope": "common", "changes": {"trading_enabled": {"from": True, "to": False}}, "source": "cli"}
     count = len(changes())
@@ -54,8 +54,8 @@ def test_kill_with_a_scope_writes_that_row():
 def test_resume_by_default_releases_every_row_that_holds_the_stop_for_the_active_mode_and_prints_what_changed():
     config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": False})
     out = switch("resume")
-    assert "changed common settings: trading_enabled False → True" in out
-    assert "changed paper settings: trading_enabled False → True" in out
+    assert "Trading is now enabled in the common settings (all modes)." in out
+    assert "Trading is now enabled for paper." in out
     assert "in force: trading is on in paper mode" in out
     assert effective_config().trading_enabled is True
     assert TradingConfig.objects.get(scope=ConfigScope.LIVE).trading_enabled is False  # not the active mode
@@ -73,7 +73,7 @@ def test_soft_stop_on_and_off():
     assert effective_config().soft_stop_by == ["common"]
     switch("soft-stop", "on", "--scope", "paper")
     out = switch("soft-stop", "off")
-    assert "changed common settings: soft_stop True → False" in out and "changed paper settings: soft_stop True → False" in out
+    assert "Soft stop is now off in the common settings (all modes)." in out and "Soft stop is now off for paper." in out
     assert effective_config().soft_stop is False
 
 

@@ -57,6 +57,24 @@ STATE_SOFT = "{mode} mode trades reduce-only: soft stop held by the {rows}"
 STATE_ON = "trading is on in {mode} mode (no kill switch, no soft stop)"
 HINT_RESUME = "resume with: python manage.py switch resume{scope}"
 HINT_SOFT_OFF = "lift with: python manage.py switch soft-stop off{scope}"
+# What a switch row now says, in words: field: {value: sentence}; {where} names the row.
+SWITCH_NOW = {
+    "trading_enabled": {
+        True: "Trading is now enabled {where}",
+        False: "Trading is now stopped {where}: kill switch on",
+        None: "The kill switch {where} now follows the common settings",
+    },
+    "soft_stop": {
+        True: "Soft stop is now on {where}: reduce-only",
+        False: "Soft stop is now off {where}",
+        None: "Soft stop {where} now follows the common settings",
+    },
+}
+SCOPE_WHERE = {
+    ConfigScope.COMMON: "in the common settings (all modes)",
+    ConfigScope.PAPER: "for paper",
+    ConfigScope.LIVE: "for live",
+}
 
 
 class ConfigMissing(LookupError):
@@ -213,7 +231,7 @@ def config_change_record(*, config: TradingConfig, before: dict, user=None, sour
         return
     transaction.on_commit(config_publish)  # admin and API flips show on open dashboards at once
     who = getattr(user, "username", None) or "system"
-    summary = ", ".join(f"{f}: {c['from']} → {c['to']}" for f, c in changed.items())
+    summary = ", ".join(f"{_field_label(f)}: {_value_words(c['from'])} → {_value_words(c['to'])}" for f, c in changed.items())
     activity_record(
         kind=ActivityKind.CONFIG_CHANGE,
         message=f"{who} changed {config.scope} settings ({summary})",
@@ -221,6 +239,14 @@ def config_change_record(*, config: TradingConfig, before: dict, user=None, sour
         actor=user if getattr(user, "is_authenticated", False) else None,
         payload={"scope": config.scope, "changes": changed, "source": source},
     )
+
+
+def _field_label(name: str) -> str:
+    return str(TradingConfig._meta.get_field(name).verbose_name)
+
+
+def _value_words(value) -> object:
+    return {True: "yes", False: "no", None: "no opinion"}.get(value, value) if value in (True, False, None) else value
 
 
 # ----- switches: set (never toggled), described, and the demo's "just created" test ---------------------
@@ -234,7 +260,12 @@ class SwitchChange:
     after: bool | None
 
     def __str__(self) -> str:
-        return f"{self.scope} settings: {self.field} {self.before} → {self.after}"
+        return switch_now_text(scope=self.scope, field=self.field, value=self.after)
+
+
+def switch_now_text(*, scope: str, field: str, value: bool | None) -> str:
+    """`Trading is now enabled for paper`: what setting one switch on one row did, for people."""
+    return SWITCH_NOW[field][value].format(where=SCOPE_WHERE.get(scope, f"for {scope}"))
 
 
 def switch_holders(config: EffectiveConfig, switch: str) -> list[str]:

@@ -14,11 +14,12 @@ from django.utils.html import format_html, format_html_join
 
 from trading.activity import activity_record
 from trading.clock import display_zone_forget
-from trading.config import config_change_record, config_update, effective_config, switches_describe
+from trading.config import config_change_record, config_update, effective_config, switch_now_text, switches_describe
 from trading.models import ActivityKind, ConfigScope, Strategy, TradingConfig
 from trading.models.config import COMMON_ONLY_FIELDS, OVERRIDABLE_FIELDS
 
 SWITCH_VALUES = {"true": True, "false": False, "none": None}
+SWITCH_FLIPPED = "{said}. In force now: {in_force}."
 # field: {row value: (what the row says, the button that sets it)}
 SWITCH_LABELS = {
     "trading_enabled": {
@@ -129,9 +130,9 @@ class TradingConfigAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
         else:
+            said = switch_now_text(scope=config.scope, field=field, value=new_value)
             in_force = switches_describe(effective_config())
-            said = SWITCH_LABELS[field][new_value][0]
-            self.message_user(request, f"{config}: {said}. In force now: {in_force}.", messages.SUCCESS)
+            self.message_user(request, SWITCH_FLIPPED.format(said=said, in_force=in_force), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:trading_tradingconfig_changelist"))
 
     def save_model(self, request, obj, form, change):

@@ -4,10 +4,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from trading.activity import activity_record
-from trading.admin.base import ReadOnlyAdmin
+from trading.admin.base import ReadOnlyAdmin, local_time, number, order_type_words, order_words, run_link
+from trading.admin.exports import CsvExportMixin
 from trading.config import CHANGE_SETTINGS
+from trading.exports import ACTIVITY_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS
 from trading.live import worker_command_send
 from trading.models import (
     AccountValue,
@@ -25,58 +28,106 @@ from trading.models import (
 
 
 @admin.register(ActivityEntry)
-class ActivityEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "kind", "severity", "mode", "strategy", "run", "actor", "message")
+class ActivityEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ("created_local", "kind", "severity", "mode", "strategy", "run_short", "actor", "message")
     list_filter = ("kind", "severity", "mode", "strategy", "created_at")
     search_fields = ("message", "strategy")
     date_hierarchy = "created_at"
     list_select_related = ("run", "actor")
+    export_columns, export_name = ACTIVITY_COLUMNS, "activity"
+
+    created_local = local_time("created_at", "Time")
+
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(CsvExportMixin, ReadOnlyAdmin):
+    # Fits 1280 px: one "BUY 10 SPY" column, one "LMT 450.1" column; IB's ids and the order ref are on
+    # the order's page and searchable.
     list_display = (
-        "created_at",
-        "mode",
-        "strategy",
-        "action",
-        "total_quantity",
-        "symbol",
-        "order_type",
-        "lmt_price",
-        "status",
-        "filled",
-        "avg_fill_price",
-        "order_id",
-        "perm_id",
-        "order_ref",
-        "run",
-    )
+        "created_local", "mode", "strategy", "order_text", "type_text", "status", "filled_text", "avg_price", "order_id", "run_short",
+    )  # fmt: skip
+    list_display_links = ("created_local", "order_text")
     list_filter = ("mode", "status", "strategy", "action", "dry_run", "created_at")
     search_fields = ("symbol", "order_ref", "strategy", "=order_id", "=perm_id")
     date_hierarchy = "created_at"
     list_select_related = ("run",)
+    export_columns, export_name = ORDER_COLUMNS, "orders"
+
+    created_local = local_time("created_at", "Created")
+
+    @admin.display(description="Order", ordering="symbol")
+    def order_text(self, obj):
+        return order_words(obj)
+
+    @admin.display(description="Type", ordering="order_type")
+    def type_text(self, obj):
+        return order_type_words(obj)
+
+    @admin.display(description="Filled", ordering="filled")
+    def filled_text(self, obj):
+        return number(obj.filled)
+
+    @admin.display(description="Avg price", ordering="avg_fill_price")
+    def avg_price(self, obj):
+        return number(obj.avg_fill_price) if obj.filled else "–"
+
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
 
 
 @admin.register(Fill)
-class FillAdmin(ReadOnlyAdmin):
+class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = (
-        "executed_at",
+        "executed_local",
         "mode",
         "strategy",
-        "side",
-        "shares",
-        "symbol",
-        "price",
-        "commission",
-        "realized_pnl",
-        "exec_id",
-        "order",
+        "fill_text",
+        "price_text",
+        "commission_text",
+        "pnl_text",
+        "order_short",
+        "run_short",
     )
+    list_display_links = ("executed_local", "fill_text")
     list_filter = ("mode", "strategy", "side", "executed_at")
     search_fields = ("symbol", "exec_id", "order_ref", "strategy")
     date_hierarchy = "executed_at"
-    list_select_related = ("order",)
+    list_select_related = ("order", "run")
+    export_columns, export_name = FILL_COLUMNS, "fills"
+
+    executed_local = local_time("executed_at", "Executed")
+
+    @admin.display(description="Fill", ordering="symbol")
+    def fill_text(self, obj):
+        return f"{obj.side} {number(obj.shares)} {obj.symbol}"
+
+    @admin.display(description="Price", ordering="price")
+    def price_text(self, obj):
+        return number(obj.price)
+
+    @admin.display(description="Run", ordering="run")
+    def run_short(self, obj):
+        return run_link(obj)
+
+    @admin.display(description="Commission", ordering="commission")
+    def commission_text(self, obj):
+        return number(obj.commission)
+
+    @admin.display(description="Realized P&L", ordering="realized_pnl")
+    def pnl_text(self, obj):
+        return number(obj.realized_pnl)
+
+    @admin.display(description="Order", ordering="order")
+    def order_short(self, obj):
+        if not obj.order_id:
+            return "–"
+        url = reverse("admin:trading_order_change", args=[obj.order_id])
+        return format_html('<a href="{}" title="{}">#{}</a>', url, obj.order, obj.order_id)
 
 
 @admin.register(Position)

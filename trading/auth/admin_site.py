@@ -13,9 +13,16 @@ from django.urls import reverse
 from trading.auth.forms import ConsoleAdminLoginForm
 from trading.auth.two_factor import two_factor_missing
 
+# The index opens on what a trader sets, then what the console did; the rest follows alphabetically.
+FIRST_APP = "trading"
+FIRST_MODELS = ("TradingConfig", "Strategy", "IntentRun", "Order", "Fill", "Position", "ActivityEntry")
+
 
 class ConsoleAdminSite(AdminSite):
     login_form = ConsoleAdminLoginForm
+    # The model sidebar takes 300 px of a 1280 px screen from the record lists; the index and the
+    # breadcrumbs lead to every list instead.
+    enable_nav_sidebar = False
 
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and not two_factor_missing(request.user, request.session)
@@ -26,3 +33,16 @@ class ConsoleAdminSite(AdminSite):
             next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
             return redirect(f"{reverse('dashboard:two_factor')}?{urlencode({'next': next_url})}")
         return super().login(request, extra_context)
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        apps.sort(key=lambda app: app["app_label"] != FIRST_APP)  # stable: the others keep Django's order
+        for app in apps:
+            if app["app_label"] == FIRST_APP:
+                app["models"].sort(key=_model_rank)
+        return apps
+
+
+def _model_rank(model: dict) -> int:
+    name = model["object_name"]
+    return FIRST_MODELS.index(name) if name in FIRST_MODELS else len(FIRST_MODELS)

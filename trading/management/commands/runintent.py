@@ -51,14 +51,14 @@ class Command(BaseCommand):
         dry = parser.add_mutually_exclusive_group()
         dry.add_argument("--dry-run", dest="dry_run", action="store_true", default=None, help="Plan only; send nothing.")
         dry.add_argument("--live", dest="dry_run", action="store_false", help="Really send orders (not a dry run).")
-        parser.add_argument("--json", action="store_true", help="Print the run as JSON.")
+        parser.add_argument("--json", action="store_true", help="Print the run (with --list: the intents) as JSON.")
         parser.add_argument("--wait", type=float, default=None, help="Seconds to wait (default: the intent's timeout).")
         parser.add_argument("--idempotency-key", default=None)
-        parser.add_argument("--list", action="store_true", help="List intents with their parameters.")
+        parser.add_argument("--list", action="store_true", help="List intents: description, parameters, types and defaults.")
 
     def handle(self, *args, name, param, params_json, dry_run, json: bool, wait, idempotency_key, list: bool, **options):
         if list:
-            return self._list()
+            return self._list(as_json=json)
         if not name:
             raise CommandError("name an intent (or --list)", returncode=EXIT_BAD_INPUT)
         params = self._params(params_json, param)
@@ -120,13 +120,59 @@ class Command(BaseCommand):
         if run.result:
             self.stdout.write(json_dumps(run.result))
 
-    def _list(self) -> None:
+    def _list(self, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json_dumps([intent_cls.describe() for intent_cls in intent_list()]))
+            return
         for intent_cls in intent_list():
-            props = intent_cls.params_schema().get("properties", {})
-            params = ", ".join(f"{key}: {value.get('type', value.get('anyOf', '?'))}" for key, value in props.items())
-            self.stdout.write(f"{intent_cls.name:22} {intent_cls.description}")
-            if params:
-                self.stdout.write(f"{'':22} params: {params}")
+            self.stdout.write("\n".join(intent_table(intent_cls)) + "\n\n")
+
+
+def intent_table(intent_cls) -> list[str]:
+    """An intent as people read it: name and traits, description, then one line per parameter."""
+    traits = [
+        t
+        for t, on in (("places orders", intent_cls.places_orders), ("runs under the kill switch", intent_cls.allowed_when_killed))
+        if on
+    ]
+    lines = [f"{intent_cls.name}" + (f"  ({', '.join(traits)})" if traits else ""), f"  {intent_cls.description}"]
+    schema = intent_cls.params_schema()
+    rows = [param_row(name, spec, name in schema.get("required", ())) for name, spec in schema.get("properties", {}).items()]
+    if not rows:
+        return [*lines, "  no parameters"]
+    rows.insert(0, ("parameter", "type", "default", "meaning"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return [*lines, *(f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() for r in rows)]
+
+
+def param_row(name: str, spec: dict, required: bool) -> tuple[str, str, str, str]:
+    if required:
+        default = "required"
+    else:
+        default = "–" if spec.get("default") is None else json.dumps(spec["default"])
+    return name, type_words(spec), default, spec.get("description", "")
+
+
+def type_words(spec: dict) -> str:
+    """JSON schema → `integer ≥ 1`, `list of text`, `MKT | LMT`, `number > 0`, `date`."""
+    options = [option for option in spec.get("anyOf", [spec]) if option.get("type") != "null"]
+    return " or ".join(_one_type(option) for option in options) or "any"
+
+
+def _one_type(spec: dict) -> str:
+    if "enum" in spec:
+        return " | ".join(str(value) for value in spec["enum"])
+    kind = spec.get("type", "any")
+    if kind == "array":
+        return f"list of {_one_type(spec.get('items', {}))}"
+    words = {"string": spec.get("format", "text"), "boolean": "true/false"}.get(kind, kind)
+    if "minimum" in spec:
+        words += f" ≥ {spec['minimum']}"
+    if "exclusiveMinimum" in spec:
+        words += f" > {spec['exclusiveMinimum']}"
+    if "maximum" in spec:
+        words += f" ≤ {spec['maximum']}"
+    return words
 
 
 def json_dumps(value) -> str:

@@ -53,7 +53,7 @@ class Command(BaseCommand):
         except (ValidationError, ValueError) as exc:
             raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from None
         for change in changes:
-            self.stdout.write(f"changed {change}")
+            self.stdout.write(f"{change}.")
         if not changes:
             self.stdout.write(NOTHING_CHANGED)
 
