@@ -13,9 +13,11 @@ from console.env import (
     database_config,
     env_bool,
     env_choice,
+    env_clock_time,
     env_int,
     env_list,
     env_str,
+    env_urls,
     redis_url,
 )
 
@@ -154,6 +156,13 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
+
+# Notifications (trading/notify/, docs/NOTIFICATIONS.md): apprise URLs that get every event kind, with no
+# admin step; how long the worker may stay disconnected before anyone is told; the daily summary's time
+# of day in DISPLAY_TIME_ZONE ("off" for none).
+NOTIFY_URLS = env_urls("NOTIFY_URLS")
+NOTIFY_DISCONNECT_SECONDS = env_int("NOTIFY_DISCONNECT_SECONDS", 120, minimum=10, maximum=86400)
+NOTIFY_DAILY_SUMMARY_AT = env_clock_time("NOTIFY_DAILY_SUMMARY_AT", "17:00")
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

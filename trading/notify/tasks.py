@@ -1,0 +1,76 @@
+"""The q2 side: `notify_tick` (a schedule every minute, and kicked after notifiable activity) runs
+steps — feed, then deliver — until nothing is due within HOLD seconds. Interfaces only; the work is in
+feed.py and outbox.py, which tests drive with their own clock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as monotonic_time
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from trading.models import NotifyKind, NotifySend
+from trading.notify.feed import feed_step
+from trading.notify.messages import item_make
+from trading.notify.outbox import outbox_add, outbox_deliver, outbox_next_due
+from trading.notify.sender import apprise_send
+from trading.notify.targets import Target
+
+TICK_FUNC = "trading.notify.tasks.notify_tick"
+HOLD = timedelta(seconds=12)  # a burst's summary goes out at the end of its rate window, not at the next schedule
+TICK_LIMIT = 50.0  # seconds one tick may run (the schedule fires every minute)
+KICK_EVERY = 1.0
+log = logging.getLogger("trading.notify")
+_kick = {"at": 0.0, "thread": None}
+_kick_lock = threading.Lock()
+
+
+def notify_step(*, now: datetime | None = None, send=apprise_send) -> int:
+    """One pass: queue what the log says, then attempt what is due. Returns the sends attempted."""
+    now = now or timezone.now()
+    feed_step(now=now)
+    return outbox_deliver(now=now, send=send)
+
+
+def notify_tick() -> None:
+    started = monotonic_time.monotonic()
+    while True:
+        notify_step()
+        due = outbox_next_due()
+        wait = (due - timezone.now()).total_seconds() if due else None
+        if wait is None or wait > HOLD.total_seconds() or monotonic_time.monotonic() - started + max(wait, 0) > TICK_LIMIT:
+            return
+        monotonic_time.sleep(max(wait, 0.05))
+
+
+def test_message_queue(*, target: Target, user=None, now: datetime | None = None) -> NotifySend:
+    who = getattr(user, "username", None) or "the console"
+    item = item_make(title="Test message from the IB trading console", line="test", body=f"Sent on request of {who}.")
+    send = outbox_add(target=target, kind=NotifyKind.TEST, item=item, now=now or timezone.now())
+    notify_kick()
+    return send
+
+
+def notify_kick() -> None:
+    """Ask the cluster for a tick now; at most once a second per process, on a thread of its own so a
+    hung broker never holds up the caller (an activity write, the worker's recorder). Never raises:
+    when Redis or the cluster is down the every-minute schedule, reading from the cursor, catches up."""
+    with _kick_lock:
+        now = monotonic_time.monotonic()
+        thread = _kick["thread"]
+        if now - _kick["at"] < KICK_EVERY or (thread is not None and thread.is_alive()):
+            return
+        _kick["at"] = now
+        _kick["thread"] = thread = threading.Thread(target=_enqueue_tick, name="notify-kick", daemon=True)
+    thread.start()
+
+
+def _enqueue_tick() -> None:
+    try:
+        from django_q.tasks import async_task
+
+        async_task(TICK_FUNC, group="notify", q_options={"timeout": 60})
+    except Exception as exc:
+        log.debug("notification tick not enqueued (%s); the schedule will pick the entries up", type(exc).__name__)
