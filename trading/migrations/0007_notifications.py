@@ -9,7 +9,10 @@ SCHEDULE = "notifications (every minute)"
 
 
 def schedule_create(apps, schema_editor):
-    """The every-minute tick that sends notifications even when no kick reached the cluster."""
+    """The every-minute tick that sends notifications even when no kick reached the cluster, and the
+    feed's cursor at the log's end (a new install does not message the past; nothing after is skipped)."""
+    last = apps.get_model("trading", "ActivityEntry").objects.order_by("-pk").values_list("pk", flat=True).first()
+    apps.get_model("trading", "NotifyCursor").objects.get_or_create(pk=1, defaults={"last_entry_id": last or 0})
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.get_or_create(
         name=SCHEDULE,
@@ -19,6 +22,7 @@ def schedule_create(apps, schema_editor):
 
 def schedule_remove(apps, schema_editor):
     apps.get_model("django_q", "Schedule").objects.filter(name=SCHEDULE).delete()
+    apps.get_model("trading", "NotifyCursor").objects.all().delete()
 
 
 class Migration(migrations.Migration):

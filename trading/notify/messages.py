@@ -30,7 +30,7 @@ def item_from_entry(entry: ActivityEntry, kind: str) -> dict:
     if kind == NotifyKind.FILL:
         fill = Fill.objects.filter(pk=entry.payload.get("fill")).first()
         if fill is not None:
-            line = f"{fill.side} {fill.shares:f} {fill.symbol} @ {fill.price:f}"
+            line = f"{fill.side} {_number(fill.shares)} {fill.symbol} @ {_number(fill.price)}"
             if fill.strategy:
                 line += f" ({fill.strategy})"
     label = NotifyKind(kind).label
@@ -60,3 +60,8 @@ def message_render(kind: str, items: list[dict]) -> tuple[str, str, str]:
     levels = {item["level"] for item in items}
     level = "failure" if "failure" in levels else "warning" if "warning" in levels else "info"
     return title, "\n".join(f"• {line}" for line in lines), level
+
+
+def _number(value) -> str:
+    """400.250000 (a decimal column) as 400.25."""
+    return format(value.normalize(), "f")
