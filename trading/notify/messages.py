@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trading.clock import local_text
-from trading.models import ActivityEntry, Fill, NotifyKind
+from trading.models import ActivityEntry, ActivityKind, Fill, NotifyKind
 
 PLURALS = {
     NotifyKind.FILL: "fills",
@@ -34,6 +34,8 @@ def item_from_entry(entry: ActivityEntry, kind: str) -> dict:
             if fill.strategy:
                 line += f" ({fill.strategy})"
     label = NotifyKind(kind).label
+    if kind == NotifyKind.KILL_SWITCH:
+        label = "Kill switch tripped by risk_check" if entry.kind == ActivityKind.RISK else "Kill switch engaged by a person"
     details = [entry.message, f"at {local_text(entry.created_at)}"]
     if entry.strategy:
         details.append(f"strategy: {entry.strategy}")

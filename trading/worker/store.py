@@ -103,6 +103,7 @@ class BatchCache:
         """The entry's live event; in a batch its id and time are filled in when the batch writes it."""
         if not self.deferred:
             entry.save()
+            activity_notify([entry])
             return activity_event(entry)
         event = activity_event(entry)
         self.activity.append((entry, event))
