@@ -189,6 +189,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    # apprise logs whole URLs (bot tokens, webhook keys) at DEBUG: never below WARNING (trading/notify/).
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "apprise": {"level": "WARNING"}},
+    # apprise and urllib3 log whole URLs (a Telegram bot token is in the API path) at DEBUG: never below
+    # WARNING, so LOG_LEVEL=DEBUG does not write notification secrets to the log (trading/notify/).
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "apprise": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
 }

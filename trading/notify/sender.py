@@ -19,7 +19,7 @@ def apprise_send(url: str, *, title: str, body: str, level: str = "info") -> tup
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return False, UNKNOWN_URL
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         result = notifier.notify(body=body or title, title=title, notify_type=level, timeout=TIMEOUT_SECONDS)
         output = captured.getvalue().strip()
     if result:
