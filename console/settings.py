@@ -187,13 +187,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    # apprise and urllib3 log whole URLs (a Telegram bot token is in the API path) at DEBUG: never below
-    # WARNING, so LOG_LEVEL=DEBUG does not write notification secrets to the log (trading/notify/).
+    # Notification URLs are secrets (trading/notify/): apprise names whole URLs in its messages, so they go
+    # nowhere but the sender's capture, which scrubs them; urllib3 logs request paths (a Telegram bot token
+    # is in the path) at DEBUG, so it stays at WARNING even with LOG_LEVEL=DEBUG.
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "apprise": {"level": "WARNING"},
+        "apprise": {"level": "WARNING", "handlers": ["null"], "propagate": False},
         "urllib3": {"level": "WARNING"},
     },
 }

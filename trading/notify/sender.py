@@ -16,10 +16,11 @@ def apprise_send(url: str, *, title: str, body: str, level: str = "info") -> tup
     """(delivered, error). The error is scrubbed of every piece of the URL."""
     import apprise
 
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        return False, UNKNOWN_URL
+    # apprise's own log goes nowhere (console/settings.py LOGGING): what it says is read here, scrubbed.
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        notifier = apprise.Apprise()
+        if not notifier.add(url):
+            return False, UNKNOWN_URL
         result = notifier.notify(body=body or title, title=title, notify_type=level, timeout=TIMEOUT_SECONDS)
         output = captured.getvalue().strip()
     if result:
