@@ -19,6 +19,7 @@ from trading.notify.sender import apprise_send
 from trading.notify.targets import Target
 
 TICK_FUNC = "trading.notify.tasks.notify_tick"
+TICK_SCHEDULE = "notifications (every minute)"  # made by migration 0007_notifications
 HOLD = timedelta(seconds=12)  # a burst's summary goes out at the end of its rate window, not at the next schedule
 TICK_LIMIT = 50.0  # seconds one tick may run (the schedule fires every minute)
 KICK_EVERY = 1.0
