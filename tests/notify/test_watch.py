@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.notify.factories import connection, fill
-from trading.models import NotifyKind, NotifySend
+from trading.models import NotifyKind, NotifySend, WorkerHeartbeat
 from trading.notify.tasks import notify_step
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,29 @@ def test_the_daily_summary_can_be_turned_off(settings, notify_urls, receiver):
     settings.NOTIFY_DAILY_SUMMARY_AT = ""
     notify_step(now=datetime(2026, 11, 20, 18, 0, tzinfo=NEW_YORK))
     assert receiver.received == []
+
+
+def test_a_worker_that_dies_without_a_word_is_told_by_its_silent_heartbeat(disconnect_after_two_minutes, receiver, clock):
+    beat = WorkerHeartbeat.objects.create(name="ibworker", mode="paper", pid=4242, connected=True, updated_at=clock.now)
+
+    notify_step(now=clock.advance(119))
+    assert receiver.received == []
+    notify_step(now=clock.advance(2))  # 121 s of silence: the watch opens at the last beat, already too old
+    notify_step(now=clock.advance(30))  # told once
+    [payload] = receiver.received
+    assert payload["title"] == "Worker disconnected [paper] for 2 min 1 s"
+    assert "no heartbeat from the IB worker (ibworker, pid 4242): it may have crashed" in payload["message"]
+
+    WorkerHeartbeat.objects.filter(pk=beat.pk).update(updated_at=clock.advance(60))  # restarted
+    notify_step(now=clock.advance(1))
+    assert receiver.received[1]["title"] == "Worker reconnected [paper] after 3 min 31 s"
+    WorkerHeartbeat.objects.filter(pk=beat.pk).update(updated_at=clock.advance(300))  # beating
+    notify_step(now=clock.advance(1))
+    assert len(receiver.received) == 2
+
+
+def test_a_stopped_worker_is_told_once_not_by_the_entry_and_the_heartbeat_both(disconnect_after_two_minutes, receiver):
+    stopped = connection("stopped")
+    WorkerHeartbeat.objects.create(name="ibworker", mode="paper", pid=1, updated_at=stopped.created_at)
+    notify_step(now=stopped.created_at + timedelta(seconds=500))
+    assert [p["title"] for p in receiver.received] == ["Worker disconnected [paper] for 8 min 20 s"]

@@ -20,7 +20,7 @@ from trading.notify.messages import item_from_entry
 from trading.notify.outbox import outbox_add
 from trading.notify.rules import entry_kind
 from trading.notify.targets import target_list
-from trading.notify.watch import summary_due, watch_connection, watch_disconnects
+from trading.notify.watch import summary_due, watch_connection, watch_disconnects, watch_heartbeats
 
 BATCH = 500
 HOLE_TTL = timedelta(minutes=10)
@@ -45,7 +45,7 @@ def feed_step(*, now: datetime) -> int:
         entries = _read(cursor, now=now)
         for entry in entries:
             _feed_entry(cursor, entry, now=now)
-        for item in watch_disconnects(cursor, now=now):
+        for item in [*watch_heartbeats(cursor, now=now), *watch_disconnects(cursor, now=now)]:
             queue(NotifyKind.DISCONNECTED, item, now=now)
         summary = summary_due(cursor, now=now)
         if summary is not None:
