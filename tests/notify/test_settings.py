@@ -63,3 +63,10 @@ def test_a_bad_disconnect_limit_stops_start_up():
     result = manage("check", NOTIFY_DISCONNECT_SECONDS="3")
     assert result.returncode == 2
     assert "NOTIFY_DISCONNECT_SECONDS=3 is out of range [10, 86400]" in result.stderr
+
+
+def test_notify_urls_can_come_from_a_file(monkeypatch, tmp_path):
+    secret_file = tmp_path / "notify"
+    secret_file.write_text(f"tgram://{SECRET}/42\nntfy://alerts\n")
+    monkeypatch.setenv("NOTIFY_URLS_FILE", str(secret_file))
+    assert env_urls("NOTIFY_URLS") == [f"tgram://{SECRET}/42", "ntfy://alerts"]
