@@ -23,9 +23,12 @@ TICK_SCHEDULE = "notifications (every minute)"  # made by migration 0007_notific
 HOLD = timedelta(seconds=12)  # a burst's summary goes out at the end of its rate window, not at the next schedule
 TICK_LIMIT = 50.0  # seconds one tick may run (the schedule fires every minute)
 KICK_EVERY = 1.0
+KICKER_IDLE = 60.0  # an idle kicker thread ends; the next kick starts another
 log = logging.getLogger("trading.notify")
-_kick = {"at": 0.0, "thread": None}
+kick_counts = {"enqueued": 0, "failed": 0}
+_wake = threading.Event()
 _kick_lock = threading.Lock()
+_kicker: threading.Thread | None = None
 
 
 def notify_step(*, now: datetime | None = None, send=apprise_send) -> int:
@@ -55,23 +58,33 @@ def test_message_queue(*, target: Target, user=None, now: datetime | None = None
 
 
 def notify_kick() -> None:
-    """Ask the cluster for a tick now; at most once a second per process, on a thread of its own so a
-    hung broker never holds up the caller (an activity write, the worker's recorder). Never raises:
-    when Redis or the cluster is down the every-minute schedule, reading from the cursor, catches up."""
+    """Ask the cluster for a tick soon. Never blocks nor raises: one kicker thread per process enqueues
+    at most one tick a second (a kick during that second is carried to the next, not dropped), so a
+    hung broker never holds up the caller (an activity write, the worker's recorder). When Redis or the
+    cluster is down the every-minute schedule, reading from the cursor, catches up."""
+    global _kicker
+    _wake.set()
     with _kick_lock:
-        now = monotonic_time.monotonic()
-        thread = _kick["thread"]
-        if now - _kick["at"] < KICK_EVERY or (thread is not None and thread.is_alive()):
-            return
-        _kick["at"] = now
-        _kick["thread"] = thread = threading.Thread(target=_enqueue_tick, name="notify-kick", daemon=True)
-    thread.start()
+        if _kicker is None or not _kicker.is_alive():
+            _kicker = threading.Thread(target=_kick_loop, name="notify-kick", daemon=True)
+            _kicker.start()
 
 
-def _enqueue_tick() -> None:
+def _kick_loop() -> None:
+    while _wake.wait(timeout=KICKER_IDLE):
+        _wake.clear()
+        _enqueue_tick()
+        monotonic_time.sleep(KICK_EVERY)
+
+
+def _enqueue_tick() -> bool:
     try:
         from django_q.tasks import async_task
 
         async_task(TICK_FUNC, group="notify", q_options={"timeout": 60})
     except Exception as exc:
+        kick_counts["failed"] += 1
         log.debug("notification tick not enqueued (%s); the schedule will pick the entries up", type(exc).__name__)
+        return False
+    kick_counts["enqueued"] += 1
+    return True
