@@ -14,7 +14,7 @@ from trading.admin.base import ReadOnlyAdmin
 from trading.models import ActivityKind, NotifyKind, NotifySend, NotifyTarget
 from trading.notify.sender import UNKNOWN_URL
 from trading.notify.targets import db_target, url_mask
-from trading.notify.tasks import test_message_queue
+from trading.notify.tasks import notify_test_queue
 
 URL_REQUIRED = "an apprise URL is required"
 KEEP_URL = "Current: {masked}. Leave empty to keep it; type a new URL to replace it."
@@ -106,7 +106,7 @@ class NotifyTargetAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test message")
     def send_test(self, request, queryset):
         for target in queryset:
-            test_message_queue(target=db_target(target), user=request.user)
+            notify_test_queue(target=db_target(target), user=request.user)
         sends = reverse("admin:trading_notifysend_changelist")
         self.message_user(
             request,

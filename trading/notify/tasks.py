@@ -49,7 +49,7 @@ def notify_tick() -> None:
         monotonic_time.sleep(max(wait, 0.05))
 
 
-def test_message_queue(*, target: Target, user=None, now: datetime | None = None) -> NotifySend:
+def notify_test_queue(*, target: Target, user=None, now: datetime | None = None) -> NotifySend:
     who = getattr(user, "username", None) or "the console"
     item = item_make(title="Test message from the IB trading console", line="test", body=f"Sent on request of {who}.")
     send = outbox_add(target=target, kind=NotifyKind.TEST, item=item, now=now or timezone.now())
@@ -65,13 +65,20 @@ def notify_kick() -> None:
     global _kicker
     _wake.set()
     with _kick_lock:
-        if _kicker is None or not _kicker.is_alive():
+        if _kicker is None or not _kicker.is_alive():  # not alive: a thread inherited through fork
             _kicker = threading.Thread(target=_kick_loop, name="notify-kick", daemon=True)
             _kicker.start()
 
 
 def _kick_loop() -> None:
-    while _wake.wait(timeout=KICKER_IDLE):
+    global _kicker
+    while True:
+        if not _wake.wait(timeout=KICKER_IDLE):
+            with _kick_lock:  # a kick racing this exit either sees no kicker (and starts one) or is seen here
+                if not _wake.is_set():
+                    _kicker = None
+                    return
+            continue
         _wake.clear()
         _enqueue_tick()
         monotonic_time.sleep(KICK_EVERY)
@@ -81,7 +88,7 @@ def _enqueue_tick() -> bool:
     try:
         from django_q.tasks import async_task
 
-        async_task(TICK_FUNC, group="notify", q_options={"timeout": 60})
+        async_task(TICK_FUNC, group="notify")
     except Exception as exc:
         kick_counts["failed"] += 1
         log.debug("notification tick not enqueued (%s); the schedule will pick the entries up", type(exc).__name__)
