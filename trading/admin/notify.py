@@ -33,8 +33,15 @@ class SecretInput(forms.TextInput):
         return None
 
 
+class SecretField(forms.CharField):
+    """Empty means "keep the stored value", so only a typed value is a change (for the admin's history too)."""
+
+    def has_changed(self, initial, data) -> bool:
+        return bool((data or "").strip())
+
+
 class NotifyTargetForm(forms.ModelForm):
-    url = forms.CharField(
+    url = SecretField(
         label="apprise URL",
         required=False,
         max_length=2000,
@@ -57,10 +64,6 @@ class NotifyTargetForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["url"].help_text = KEEP_URL.format(masked=url_mask(self.instance.url))
-
-    def changed_fields(self) -> list[str]:
-        """What the person changed: an empty URL box keeps the URL, so it is no change."""
-        return [name for name in self.changed_data if name != "url" or self.data.get("url", "").strip()]
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
@@ -95,12 +98,12 @@ class NotifyTargetAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         verb = "changed" if change else "added"
-        fields = ", ".join(form.changed_fields()) or "nothing"
+        fields = ", ".join(form.changed_data) or "nothing"
         activity_record(
             kind=ActivityKind.CONFIG_CHANGE,
             message=f"{request.user.username} {verb} notification target {obj.name} ({url_mask(obj.url)}): {fields}",
             actor=request.user,
-            payload={"notify_target": obj.pk, "fields": form.changed_fields(), "source": "admin"},
+            payload={"notify_target": obj.pk, "fields": form.changed_data, "source": "admin"},
         )
 
     @admin.action(description="Send a test message")
