@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -81,6 +82,34 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{name}={value!r} must be one of: {', '.join(choices)}")
     return value
+
+
+URL_ITEM = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def env_urls(name: str) -> list[str]:
+    """Whitespace-separated URLs (`scheme://…`). An error names the item by position and scheme only:
+    the rest of an apprise URL is its secret."""
+    items = env_str(name, "").split()
+    for position, item in enumerate(items, start=1):
+        if not URL_ITEM.match(item):
+            scheme = item.split("://", 1)[0] if "://" in item else "none"
+            raise ConfigError(
+                f"{name} item {position} (scheme {scheme!r}) is not a URL like scheme://…; separate URLs with spaces or newlines"
+            )
+    return items
+
+
+def env_clock_time(name: str, default: str) -> str:
+    """A time of day `HH:MM` (24 h), or "" when set to off/empty."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() in {"", "off", "none"}:
+        return ""
+    match = CLOCK_TIME.match(raw)
+    if not match:
+        raise ConfigError(f"{name}={raw!r} is not a time of day HH:MM (24 h), or off")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
 def sqlite_config(path: Path | str) -> dict:

@@ -13,9 +13,11 @@ from console.env import (
     database_config,
     env_bool,
     env_choice,
+    env_clock_time,
     env_int,
     env_list,
     env_str,
+    env_urls,
     env_zone,
     redis_url,
 )
@@ -161,6 +163,13 @@ EQUITY_MINUTE_DAYS = env_int("EQUITY_MINUTE_DAYS", 7, minimum=1, maximum=366)
 USE_I18N = True
 USE_TZ = True
 
+# Notifications (trading/notify/, docs/NOTIFICATIONS.md): apprise URLs that get every event kind, with no
+# admin step; how long the worker may stay disconnected before anyone is told; the daily summary's time
+# of day in DISPLAY_TIME_ZONE ("off" for none).
+NOTIFY_URLS = env_urls("NOTIFY_URLS")
+NOTIFY_DISCONNECT_SECONDS = env_int("NOTIFY_DISCONNECT_SECONDS", 120, minimum=10, maximum=86400)
+NOTIFY_DAILY_SUMMARY_AT = env_clock_time("NOTIFY_DAILY_SUMMARY_AT", "17:00")
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -184,7 +193,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Notification URLs are secrets (trading/notify/): apprise names whole URLs in its messages, so they go
+    # nowhere but the sender's capture, which scrubs them; urllib3 logs request paths (a Telegram bot token
+    # is in the path) at DEBUG, so it stays at WARNING even with LOG_LEVEL=DEBUG.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "apprise": {"level": "WARNING", "handlers": ["null"], "propagate": False},
+        "urllib3": {"level": "WARNING"},
+    },
 }

@@ -66,6 +66,6 @@ def test_the_readme_configuration_table_names_every_variable_the_settings_read()
 
     read = set()
     for path in (ROOT / "console").glob("settings*.py"):
-        read |= set(re.findall(r'env_(?:str|bool|int|list|choice)\("([A-Z_]+)"', path.read_text()))
+        read |= set(re.findall(r'env_(?:str|bool|int|list|choice|urls|clock_time)\("([A-Z_]+)"', path.read_text()))
     table = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M))
     assert read and read <= table, f"missing from README: {sorted(read - table)}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from trading.models import ActivityEntry
 from trading.models.activity import Severity
 
@@ -15,7 +17,20 @@ def activity_record(**fields) -> ActivityEntry:
     """Write one entry now; the fields are `activity_entry`'s."""
     entry = activity_entry(**fields)
     entry.save()
+    activity_notify([entry])
     return entry
+
+
+def activity_notify(entries: list[ActivityEntry]) -> None:
+    """After commit, wake the notifier early when an entry may be worth a message. The notifier reads
+    the log from its own cursor (trading/notify/feed.py), so this is only a hint: `robust` and a kick
+    that never raises keep a dead Redis or cluster from failing the write."""
+    from trading.notify.rules import WATCHED_KINDS
+
+    if any(entry.kind in WATCHED_KINDS for entry in entries):
+        from trading.notify.tasks import notify_kick
+
+        transaction.on_commit(notify_kick, robust=True)
 
 
 def activity_entry(

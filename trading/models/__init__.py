@@ -3,6 +3,7 @@
 from trading.models.activity import ActivityEntry, ActivityKind
 from trading.models.auth import ApiToken
 from trading.models.config import ConfigScope, Strategy, TradingConfig, TradingMode
+from trading.models.notify import NotifyCursor, NotifyKind, NotifySend, NotifyTarget, SendStatus
 from trading.models.performance import EquityResolution, EquitySnapshot
 from trading.models.records import (
     AccountValue,
@@ -32,12 +33,17 @@ __all__ = [
     "Holding",
     "IntentRun",
     "Order",
+    "NotifyCursor",
+    "NotifyKind",
+    "NotifySend",
+    "NotifyTarget",
     "OrderAction",
     "OrderStatus",
     "PortfolioSnapshot",
     "Position",
     "PositionSnapshot",
     "RunSource",
+    "SendStatus",
     "RunStatus",
     "Strategy",
     "StrategyTarget",

@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
-from trading.activity import activity_entry
+from trading.activity import activity_entry, activity_notify
 from trading.live import live_event
 from trading.models import (
     AccountValue,
@@ -103,6 +103,7 @@ class BatchCache:
         """The entry's live event; in a batch its id and time are filled in when the batch writes it."""
         if not self.deferred:
             entry.save()
+            activity_notify([entry])
             return activity_event(entry)
         event = activity_event(entry)
         self.activity.append((entry, event))
@@ -117,6 +118,7 @@ class BatchCache:
     def write_deferred(self) -> None:
         if self.activity:
             ActivityEntry.objects.bulk_create([entry for entry, _ in self.activity])
+            activity_notify([entry for entry, _ in self.activity])
             for entry, event in self.activity:
                 event["payload"]["id"] = entry.pk
                 event["time"] = entry.created_at.isoformat()
