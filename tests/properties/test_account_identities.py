@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ib_insync import Forex, MarketOrder, Stock
 
-from tests.intents.conftest import console_worker, submit_and_wait  # noqa: F401 (a fixture)
+from tests.intents.conftest import submit_and_wait
 from trading.intents.account import TAGS
 from trading.models import RunStatus
 
