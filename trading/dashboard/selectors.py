@@ -46,8 +46,18 @@ def position_list(*, mode: str) -> list[dict]:
 
 
 def account_value_list(*, mode: str) -> list[dict]:
+    """The card's account values, each with when it was last recorded (`updated_at`: its age on the card)."""
     values = records.account_value_list(mode=mode).filter(tag__in=ACCOUNT_TAGS)
-    return [{"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value} for v in values]
+    return [
+        {"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value, "updated_at": v.updated_at.isoformat()}
+        for v in values
+    ]
+
+
+def pnl_latest(*, mode: str) -> dict | None:
+    """The account's reqPnL figures as the `pnl.update` payload (`at`: when IB pushed them), or None."""
+    pnl = records.pnl_latest(mode=mode)
+    return None if pnl is None else {**pnl, "at": pnl["at"].isoformat()}
 
 
 def fill_list(*, mode: str, limit: int = RECENT_FILLS) -> list[dict]:

@@ -3,7 +3,8 @@
 The account summary is ONE reqAccountSummary made now (`account_snapshot`), never ib_insync's
 `accountSummaryAsync()` cache: that one is filled once and then only refreshed on IB's own clock, so
 right after a fill it still held the figures of before (issue 15: GrossPositionValue 0.00 while 199 SPY
-were held). `as_of` is when IB's answer arrived.
+were held). `as_of` is when IB's answer arrived. `pnl` is the worker's reqPnL (account) and reqPnLSingle
+(positions) streams as last pushed, each with its `at`: the same figures the dashboard and the API show.
 """
 
 from trading.intents.account import account_snapshot
@@ -30,6 +31,7 @@ class Summary(Intent):
             "account": ctx.account,
             "as_of": snapshot.received_at.isoformat(),
             "account_summary": [account_value_snapshot(v) for v in snapshot.rows],
+            "pnl": ctx.worker.pnl.latest(ctx.account) if getattr(ctx.worker, "pnl", None) else None,
             "portfolio": [portfolio_snapshot(p) for p in ctx.ib.portfolio()],
             "open_trades": [trade_snapshot(t) for t in ctx.ib.openTrades()],
             "fills": [fill_snapshot(f) for f in ctx.ib.fills()],
