@@ -54,8 +54,8 @@ def pnl_account_record(*, mode: str, snap: dict) -> list[dict]:
 
 
 def pnl_account_merge(*, items: list[dict]) -> list[dict]:
-    """Coalesced pushes of one account: only the newest matters."""
-    return pnl_account_record(**items[-1])
+    """The pushes of one recorder batch (the coalesce key already kept only the newest per account)."""
+    return [event for item in items for event in pnl_account_record(**item)]
 
 
 def position_pnl_record(*, mode: str, snap: dict) -> list[dict]:
@@ -75,7 +75,8 @@ def position_pnl_record(*, mode: str, snap: dict) -> list[dict]:
 
 
 def position_pnl_merge(*, items: list[dict]) -> list[dict]:
-    return position_pnl_record(**items[-1])
+    """The pushes of one recorder batch, one per position (the coalesce key kept the newest of each)."""
+    return [event for item in items for event in position_pnl_record(**item)]
 
 
 class PnlStreams:
@@ -91,9 +92,7 @@ class PnlStreams:
         """The newest pushes, as the `summary` intent reports them: the account and each open position."""
         return {
             "account": self.account_latest.get(account) if account else next(iter(self.account_latest.values()), None),
-            "positions": [
-                snap for (acct, _), snap in sorted(self.position_latest.items()) if (not account or acct == account)
-            ],
+            "positions": [snap for (acct, _), snap in sorted(self.position_latest.items()) if (not account or acct == account)],
         }
 
     def bind(self, ib) -> None:
