@@ -121,3 +121,18 @@ def test_summary_reports_the_account_of_after_the_last_fill_not_of_connect_time(
     assert figures[("TotalCashValue", "USD")] == pytest.approx(old[("TotalCashValue", "USD")] - cost, abs=0.01)
     assert figures[("CashBalance", "USD")] == pytest.approx(old[("CashBalance", "USD")] - cost, abs=0.01)
     assert datetime.fromisoformat(run.result["as_of"]) >= filled_at
+
+
+def test_before_the_first_push_the_card_and_the_api_say_there_is_no_pnl_rather_than_a_stale_one(bob):
+    from trading.models import AccountValue
+
+    AccountValue.objects.create(mode="paper", account="DU1", tag="UnrealizedPnL", currency="BASE", value="-26.87")
+    assert snapshot_build(user=bob)["payload"]["pnl"] is None
+    assert not [v for v in snapshot_build(user=bob)["payload"]["account_values"] if "PnL" in v["tag"]]
+    api = BearerClient(token_create(user=bob, name="pnl")[1]).get("/api/summary").json()
+    assert api["pnl"] is None
+
+    AccountValue.objects.create(mode="paper", account="DU1", tag="PnL.Unrealized", currency="BASE", value="68.65")
+    card = snapshot_build(user=bob)["payload"]["pnl"]
+    assert card["unrealized_pnl"] == "68.65" and card["daily_pnl"] is None and card["at"]
+    assert BearerClient(token_create(user=bob, name="pnl2")[1]).get("/api/summary").json()["pnl"]["unrealized_pnl"] == "68.65"

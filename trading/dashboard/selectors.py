@@ -13,7 +13,8 @@ from trading import selectors as records
 from trading.models import HandlerStat, IntentRun, OrderStatus, PortfolioSnapshot
 from trading.worker.store import activity_event, fill_event, order_event, position_event
 
-# The account tags the page shows (IB sends a few hundred; the rest stay in the admin).
+# The account tags the page shows (IB sends a few hundred; the rest stay in the admin). Not IB's
+# UnrealizedPnL/RealizedPnL account values: the card's P&L is reqPnL's (`pnl`), one source with the rows.
 ACCOUNT_TAGS = (
     "NetLiquidation",
     "AvailableFunds",
@@ -22,8 +23,6 @@ ACCOUNT_TAGS = (
     "GrossPositionValue",
     "TotalCashValue",
     "CashBalance",
-    "UnrealizedPnL",
-    "RealizedPnL",
 )
 RECENT_DONE_ORDERS = 100  # the page keeps as many
 RECENT_FILLS = 50
