@@ -7,8 +7,9 @@ IDEALPRO (EUR/GBP against USD, keeping a CASH position), USD.JPY (USD against JP
 worker's own ib_insync client. After each fill (its commission report in, then one round trip so every
 update the gateway sent with the fill has been read), the test checks, from what the client holds:
 
-- per-currency cash (`CashBalance` in the pushed account values and a fresh account summary) equals the
-  cash this test books itself from the executions and commission reports (commission included);
+- per-currency cash (`CashBalance` and `TotalCashBalance` in the pushed account values, `CashBalance` in
+  a fresh account summary) equals the cash this test books itself from the executions and commission
+  reports (commission included); the BASE CashBalance is TotalCashValue;
 - TotalCashValue = Σ CashBalance × ExchangeRate; NetLiquidation = TotalCashValue + Σ stock market value;
   GrossPositionValue = Σ |market value| (converted to USD) of the portfolio; NetLiquidationByCurrency =
   that currency's cash + stock value; UnrealizedPnL = Σ portfolio unrealized P&L;
@@ -129,6 +130,7 @@ async def check_identities(ib, account: str, book: dict) -> None:
 
     for ccy in set(book["cash"]) | set(cash):
         deviation(f"CashBalance {ccy} vs our book", cash.get(ccy, 0.0), book["cash"][ccy])
+        deviation(f"TotalCashBalance {ccy}", values.get(("TotalCashBalance", ccy), 0.0), cash.get(ccy, 0.0))
         deviation(f"summary CashBalance {ccy}", summary.get(("CashBalance", ccy), 0.0), cash.get(ccy, 0.0))
 
     portfolio = [p for p in ib.portfolio() if p.account == account and p.position]
@@ -155,6 +157,7 @@ async def check_identities(ib, account: str, book: dict) -> None:
     deviation("NetLiquidation = cash + positions", values[("NetLiquidation", "USD")], total_cash + stocks)
     deviation("GrossPositionValue = Σ|market value|", values[("GrossPositionValue", "USD")], gross)
     deviation("UnrealizedPnL = Σ portfolio unrealized", values[("UnrealizedPnL", "BASE")], unrealized)
+    deviation("CashBalance BASE = TotalCashValue", values[("CashBalance", "BASE")], values[("TotalCashValue", "USD")])
     deviation("NetLiquidationByCurrency BASE", values[("NetLiquidationByCurrency", "BASE")], total_cash + stocks)
     for ccy, amount in cash.items():
         deviation(
