@@ -178,6 +178,27 @@ def run_find(run_id: int) -> IntentRun | None:
     return IntentRun.objects.select_related("requested_by").filter(pk=run_id).first()
 
 
+# reqPnL's figures, recorded by the worker (trading.worker.pnl) as account values of these tags
+PNL_TAGS = {"daily_pnl": "PnL.Daily", "unrealized_pnl": "PnL.Unrealized", "realized_pnl": "PnL.Realized"}
+PNL_CURRENCY = "BASE"
+
+
+def pnl_latest(*, mode: str | None = None) -> dict | None:
+    """The account's P&L as IB's reqPnL last pushed it, and when (`at`); None before the first push.
+
+    The one source of account P&L for the dashboard's card and the API; the positions' P&L is on their
+    rows (reqPnLSingle)."""
+    rows = list(account_value_list(mode=mode or active_mode()).filter(tag__in=PNL_TAGS.values(), currency=PNL_CURRENCY))
+    if not rows:
+        return None
+    by_tag = {row.tag: row for row in rows}
+    return {
+        "account": rows[0].account,
+        **{field: by_tag[tag].value if tag in by_tag else None for field, tag in PNL_TAGS.items()},
+        "at": max(row.updated_at for row in rows),
+    }
+
+
 def summary_latest(*, mode: str | None = None) -> dict:
     """The account as last recorded: account values, positions, open orders, today's fills, worker state.
 
@@ -191,7 +212,8 @@ def summary_latest(*, mode: str | None = None) -> dict:
         "mode": mode,
         "as_of": max((v.updated_at for v in values), default=None),
         "accounts": sorted({v.account for v in values}),
-        "account_values": values,
+        "account_values": [v for v in values if v.tag not in PNL_TAGS.values()],
+        "pnl": pnl_latest(mode=mode),
         "positions": list(position_list(mode=mode)),
         "open_orders": list(order_list(mode=mode, status=OPEN)),
         "fills_today": list(fill_list(mode=mode, day=local_today())),

@@ -316,11 +316,23 @@ class AccountValueOut(Schema):
     updated_at: datetime
 
 
+class PnlOut(Schema):
+    account: str
+    daily_pnl: str | None
+    unrealized_pnl: str | None
+    realized_pnl: str | None
+    at: datetime = Field(description="When IB's reqPnL stream last pushed these figures (about once a second).")
+
+
 class SummaryOut(Schema):
     mode: str
     as_of: datetime | None = Field(description="When the newest account value was recorded (null: none yet).")
     accounts: list[str]
     account_values: list[AccountValueOut]
+    pnl: PnlOut | None = Field(
+        description="The account's P&L from IB's reqPnL stream (null before its first push); each position's "
+        "unrealized/realized P&L is from reqPnLSingle, with its row's updated_at."
+    )
     positions: list[PositionOut]
     open_orders: list[OrderOut]
     fills_today: list[FillOut]

@@ -17,7 +17,8 @@ from trading.clock import day_bounds, display_zone, local_day
 from trading.models import EquitySnapshot, HandlerStat, IntentRun, OrderStatus
 from trading.worker.store import activity_event, fill_event, order_event, position_event
 
-# The account tags the page shows (IB sends a few hundred; the rest stay in the admin).
+# The account tags the page shows (IB sends a few hundred; the rest stay in the admin). Not IB's
+# UnrealizedPnL/RealizedPnL account values: the card's P&L is reqPnL's (`pnl`), one source with the rows.
 ACCOUNT_TAGS = (
     "NetLiquidation",
     "AvailableFunds",
@@ -26,8 +27,6 @@ ACCOUNT_TAGS = (
     "GrossPositionValue",
     "TotalCashValue",
     "CashBalance",
-    "UnrealizedPnL",
-    "RealizedPnL",
 )
 RECENT_DONE_ORDERS = 100  # the page keeps as many
 RECENT_FILLS = 50
@@ -52,8 +51,18 @@ def position_list(*, mode: str) -> list[dict]:
 
 
 def account_value_list(*, mode: str) -> list[dict]:
+    """The card's account values, each with when it was last recorded (`updated_at`: its age on the card)."""
     values = records.account_value_list(mode=mode).filter(tag__in=ACCOUNT_TAGS)
-    return [{"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value} for v in values]
+    return [
+        {"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value, "updated_at": v.updated_at.isoformat()}
+        for v in values
+    ]
+
+
+def pnl_latest(*, mode: str) -> dict | None:
+    """The account's reqPnL figures as the `pnl.update` payload (`at`: when IB pushed them), or None."""
+    pnl = records.pnl_latest(mode=mode)
+    return None if pnl is None else {**pnl, "at": pnl["at"].isoformat()}
 
 
 def fill_list(*, mode: str, limit: int = RECENT_FILLS) -> list[dict]:

@@ -68,6 +68,7 @@ def snapshot_build(*, user) -> dict:
         "orders": selectors.order_list(mode=mode),
         "positions": selectors.position_list(mode=mode),
         "account_values": selectors.account_value_list(mode=mode),
+        "pnl": selectors.pnl_latest(mode=mode),
         "fills": selectors.fill_list(mode=mode),
         "runs": selectors.run_list(),
         "activity": selectors.activity_list(mode=mode),

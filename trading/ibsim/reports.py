@@ -48,6 +48,12 @@ def portfolio(account: Account, universe: Universe, con_ids=None) -> list[bytes]
     ]
 
 
+def with_open(account: Account, con_ids) -> list[int]:
+    """The changed conIds (a closed one is reported as 0) and every other open position, so a refresh
+    after a fill values the whole portfolio at the marks its account values used."""
+    return sorted(set(con_ids) | {p.con_id for p in account.open_positions()})
+
+
 def account_download(account: Account, universe: Universe) -> list[bytes]:
     """The answer to reqAccountUpdates(True): values, portfolio, time, then accountDownloadEnd."""
     out = account_values(account) + portfolio(account, universe)

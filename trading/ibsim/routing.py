@@ -6,8 +6,9 @@
   reqAutoOpenOrders(True).
 - Order errors (rejects, 202 cancel notices, 10147...) go only to the placing client.
 - A position change goes, batched once per event-loop iteration, to every client subscribed to
-  positions, account updates (portfolio row + account values), positions-multi and
-  account-updates-multi.
+  positions, account updates (account values and the whole portfolio, valued at the same marks, so
+  the two agree after every fill), positions-multi, account-updates-multi and account summary (IB
+  refreshes a summary subscription when a fill changes the account, not only on its 3-minute clock).
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ class Router:
             if session.wants_positions:
                 session.send_many([reports.position_update(account, universe, c) for c in con_ids])
             if session.wants_account_updates:
-                session.send_many(reports.account_refresh(account, universe, con_ids))
+                session.send_many(reports.account_refresh(account, universe, reports.with_open(account, con_ids)))
             for req_id in session.positions_multi:
                 session.send_many(reports.positions_multi(account, universe, req_id, con_ids))
             for req_id in session.account_multi:
                 session.send_many(reports.account_multi(account, req_id))
+            for req_id, tags in session.account_summaries.items():
+                session.send_many(reports.account_summary(account, req_id, tags))

@@ -1,14 +1,19 @@
 """Account values for intents, asked from IB at the moment they are needed.
 
 `ib.accountSummaryAsync()` answers from ib_insync's cache, which IB refreshes every 3 minutes: too
-old for a risk check right after a fill. `account_snapshot` sends one reqAccountSummary, waits for its
-end and cancels it (IB allows two open summary subscriptions per client; error 322 beyond).
+old for a risk check right after a fill (and, once filled, never asked again: the issue-15 `summary`
+showed the figures of before a buy). `account_snapshot` sends one reqAccountSummary, keeps the rows
+that arrive until its end (not whatever the shared cache held before), and cancels it (IB allows two
+open summary subscriptions per client; error 322 beyond).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
 
 from trading.intents.context import IntentContext, IntentError
 
@@ -29,6 +34,8 @@ TAGS = (
 class AccountSnapshot:
     account: str
     values: dict[tuple[str, str], str]  # (tag, currency) -> value as IB sent it
+    rows: list = field(default_factory=list)  # the AccountValue rows of this answer, in IB's order
+    received_at: datetime | None = None  # when IB's answer ended
 
     @property
     def base_currency(self) -> str:
@@ -64,17 +71,17 @@ async def account_snapshot(ctx: IntentContext) -> AccountSnapshot:
     ib = ctx.ib
     req_id = ib.client.getReqId()
     future = ib.wrapper.startReq(req_id)
+    arrived: list = []
+    ib.accountSummaryEvent += arrived.append
     ib.client.reqAccountSummary(req_id, "All", TAGS)
     try:
         await asyncio.wait_for(future, SUMMARY_TIMEOUT)
     except TimeoutError:
         raise IntentError(NO_SUMMARY.format(seconds=SUMMARY_TIMEOUT)) from None
     finally:
+        ib.accountSummaryEvent -= arrived.append
         ib.client.cancelAccountSummary(req_id)
     account = ctx.account
-    values = {
-        (value.tag, value.currency): value.value
-        for (owner, _tag, _currency), value in ib.wrapper.acctSummary.items()
-        if not account or owner == account
-    }
-    return AccountSnapshot(account=account, values=values)
+    rows = list({(v.account, v.tag, v.currency): v for v in arrived if not account or v.account == account}.values())
+    values = {(value.tag, value.currency): value.value for value in rows}
+    return AccountSnapshot(account=account, values=values, rows=rows, received_at=timezone.now())

@@ -10,13 +10,11 @@ import asyncio
 
 from django.utils import timezone
 
-from trading.live import live_event
 from trading.worker.positions import PositionLedger, position_observe, position_verify
 from trading.worker.snapshots import (
     account_value_snapshot,
     commission_snapshot,
     fill_snapshot,
-    pnl_snapshot,
     portfolio_snapshot,
     position_snapshot,
     trade_snapshot,
@@ -50,7 +48,7 @@ class EventRouter:
         ib.positionEvent += self._on_position
         ib.updatePortfolioEvent += self._on_portfolio
         ib.accountValueEvent += self._on_account_value
-        ib.pnlEvent += self._on_pnl
+        # reqPnL / reqPnLSingle: trading.worker.pnl
 
     def _submit(self, apply, on_done=None, coalesce_key=None, merge=None, **kwargs) -> None:
         self.worker.recorder.submit(apply, on_done, coalesce_key=coalesce_key, merge=merge, mode=self.mode, **kwargs)
@@ -79,7 +77,8 @@ class EventRouter:
 
     def _on_portfolio(self, item) -> None:
         if self._touch():
-            self._observe_position(portfolio_snapshot(item))
+            # quantity, cost and mark; the P&L comes from reqPnLSingle only (trading.worker.pnl), one source
+            self._observe_position({**portfolio_snapshot(item), "unrealized_pnl": None, "realized_pnl": None})
 
     def _observe_position(self, snap: dict) -> None:
         key, ledger = (snap["account"], snap["con_id"]), self.worker.ledger
@@ -102,10 +101,6 @@ class EventRouter:
                 return  # IB re-sends every unchanged value with each account update: nothing to write
             self._account_values[key] = snap["value"]
             self._submit(account_value_upsert, coalesce_key=("account-value", *key), merge=account_values_upsert, snap=snap)
-
-    def _on_pnl(self, pnl) -> None:
-        if self._touch():
-            self.worker.broadcaster.publish(live_event("pnl.update", pnl_snapshot(pnl), mode=self.mode))
 
 
 def fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger):

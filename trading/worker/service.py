@@ -37,6 +37,7 @@ from trading.worker.dbconn import connection_refresh
 from trading.worker.events import EventRouter
 from trading.worker.health import LoopLagMonitor, heartbeat_write
 from trading.worker.lease import LeaseHold, LeaseLost, lease_acquire, lease_held_message, lease_release, lease_ttl, owner_name
+from trading.worker.pnl import PnlStreams
 from trading.worker.positions import PositionLedger
 from trading.worker.reconcile import reconcile_apply
 from trading.worker.recorder import Recorder
@@ -97,6 +98,7 @@ class IBWorker:
         )
         self.lag = LoopLagMonitor()
         self.events = EventRouter(self)
+        self.pnl = PnlStreams(self)
         self.handlers = HandlerManager(
             self.ib,
             options.handler_paths,
@@ -331,18 +333,16 @@ class IBWorker:
         self.last_reconcile = summary
 
     def _subscribe(self) -> None:
-        """(Re)subscribe to account PnL; after 1101 IB has dropped it, ib_insync still holds the key."""
+        """(Re)subscribe to P&L (reqPnL, reqPnLSingle per position); after 1101 IB has dropped them."""
         account = self.options.account or (self.ib.managedAccounts() or [""])[0]
-        if not account:
-            return
-        if (account, "") in self.ib.wrapper.pnlKey2ReqId:
-            self.ib.cancelPnL(account)
-        self.ib.reqPnL(account)
+        if account:
+            self.pnl.subscribe(account)
 
     # ----- IB events → recorder ----------------------------------------------------------------
 
     def _bind_ib_events(self) -> None:
         self.events.bind(self.ib)
+        self.pnl.bind(self.ib)
         self.ib.errorEvent += self._on_error
         self.ib.disconnectedEvent += self._on_disconnected
 

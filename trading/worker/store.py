@@ -447,6 +447,8 @@ def position_event(position: Position) -> dict:
         "market_price": _text(position.market_price),
         "market_value": _text(position.market_value),
         "unrealized_pnl": _text(position.unrealized_pnl),
+        "realized_pnl": _text(position.realized_pnl),
+        "updated_at": position.updated_at.isoformat() if position.updated_at else None,
     }
 
 

@@ -1,6 +1,10 @@
-/* Positions: quantity, average cost, market price and value, unrealized P&L; keyed by account and contract. */
+/* Positions: quantity, average cost, market price and value, unrealized P&L; keyed by account and contract.
 
-import { $, num, on, onFrame, signClass, state } from "./core.js";
+Market value and unrealized P&L are IB's reqPnLSingle stream for the position (the worker records it
+on the row about once a second, `updated_at`): the same source, at the same moment, as the account
+card's reqPnL, so the rows add up to the card. */
+
+import { $, clock, num, on, onFrame, signClass, state } from "./core.js";
 import { KeyedTable } from "./table.js";
 
 const dirty = new Set();
@@ -12,7 +16,14 @@ const table = new KeyedTable($("positions").tBodies[0], [
   { text: (d) => num(d.avg_cost, 2), className: "num" },
   { text: (d) => num(d.market_price, 2), className: "num" },
   { text: (d) => num(d.market_value, 2), className: "num" },
-  { text: (d) => num(d.unrealized_pnl, 2), className: "num", cls: (d) => signClass(d.unrealized_pnl) },
+  {
+    build: (td, d) => {
+      const text = num(d.unrealized_pnl, 2);
+      if (td.textContent !== text) td.textContent = text;
+      td.className = ["num", signClass(d.unrealized_pnl)].filter(Boolean).join(" ");
+      td.title = d.updated_at ? `IB reqPnLSingle, as of ${clock(d.updated_at)}` : "";
+    },
+  },
   { text: (d) => d.account },
 ], {
   position: (d, t) => {

@@ -1,9 +1,13 @@
 """`summary`: account summary, portfolio, open trades and today's fills, as lists.
 
-The seed's summary returned an empty account summary (it read a cache nothing had filled); this one
-asks IB and waits for the answer.
+The account summary is ONE reqAccountSummary made now (`account_snapshot`), never ib_insync's
+`accountSummaryAsync()` cache: that one is filled once and then only refreshed on IB's own clock, so
+right after a fill it still held the figures of before (issue 15: GrossPositionValue 0.00 while 199 SPY
+were held). `as_of` is when IB's answer arrived. `pnl` is the worker's reqPnL (account) and reqPnLSingle
+(positions) streams as last pushed, each with its `at`: the same figures the dashboard and the API show.
 """
 
+from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
 from trading.intents.registry import intent_register
@@ -20,12 +24,14 @@ class Summary(Intent):
         pass
 
     async def run(self, ctx, params):
-        values = await ctx.ib.accountSummaryAsync(ctx.account)
-        if not values:
+        snapshot = await account_snapshot(ctx)
+        if not snapshot.rows:
             raise IntentError(f"IB returned an empty account summary for {ctx.account or 'the account'}")
         return {
             "account": ctx.account,
-            "account_summary": [account_value_snapshot(v) for v in values],
+            "as_of": snapshot.received_at.isoformat(),
+            "account_summary": [account_value_snapshot(v) for v in snapshot.rows],
+            "pnl": ctx.worker.pnl.latest(ctx.account) if getattr(ctx.worker, "pnl", None) else None,
             "portfolio": [portfolio_snapshot(p) for p in ctx.ib.portfolio()],
             "open_trades": [trade_snapshot(t) for t in ctx.ib.openTrades()],
             "fills": [fill_snapshot(f) for f in ctx.ib.fills()],
