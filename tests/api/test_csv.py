@@ -71,7 +71,7 @@ def test_activity_and_runs_export_their_rows(bob_api, alice):
 
 
 @pytest.mark.parametrize("path", LIST_PATHS)
-def test_accept_text_csv_chooses_csv_and_format_wins_over_it(bob_api, path, settings):
+def test_accept_text_csv_chooses_csv_and_format_wins_over_it(bob_api, path, settings, zone_from_settings):
     settings.DISPLAY_TIME_ZONE = "Europe/Zurich"
     run_make()
 

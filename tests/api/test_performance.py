@@ -124,3 +124,34 @@ def test_the_equity_curve_is_columns_cut_in_display_zone_days(bob_api, history):
     assert body["net_liquidation"] == [1100.0, 1045.0, 1050.0]
     assert body["t"] == [at(3, 20).timestamp(), at(4, 20).timestamp(), at(5, 3).timestamp()]
     assert body["daily_pnl"] == [1.5, 1.5, None] and body["resolution"] == ["minute"] * 3
+
+
+def _csv(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_round_trips_list_each_closed_trip_with_its_prices_and_pnl(bob_api, history):
+    trips = bob_api.get("/api/performance/round-trips?since=2026-03-02&until=2026-03-04").json()
+    assert [(t["strategy"], t["symbol"], t["direction"], t["pnl"]) for t in trips] == [
+        ("alpha", "SPY", "long", 98.0), ("alpha", "QQQ", "long", -8.8),
+    ]  # fmt: skip
+    assert (trips[0]["entry_price"], trips[0]["exit_price"], trips[0]["quantity"], trips[0]["commission"]) == (100, 110, 10, 2)
+    assert bob_api.get("/api/performance/round-trips?until=2026-03-03").json()[0]["symbol"] == "SPY"
+    assert [t["symbol"] for t in bob_api.get("/api/performance/round-trips?since=2026-03-04").json()] == ["QQQ"]
+
+
+def test_round_trips_and_the_profit_table_come_as_csv_too(bob_api, history):
+    rows = _csv(bob_api.get("/api/performance/round-trips?format=csv"))
+    assert rows[0][:4] == ["strategy", "symbol", "con_id", "direction"]
+    assert rows[0][4] == "opened_at (America/New_York)"  # times in the display zone, named
+    assert [(r[0], r[1], r[-1]) for r in rows[1:]] == [("alpha", "SPY", "98.0"), ("alpha", "QQQ", "-8.8")]
+    assert rows[1][4].startswith("2026-03-02T10:00:00-05:00")
+    table = _csv(bob_api.get("/api/performance?since=2026-03-02&until=2026-03-04", HTTP_ACCEPT="text/csv"))
+    assert table[0] == ["start", "strategy", "realized", "unrealized", "commission", "trades", "wins", "losses"]
+    assert sorted((r[0], r[1], r[2]) for r in table[1:]) == [("2026-03-03", "alpha", "98.0"), ("2026-03-04", "alpha", "-8.8")]
+    assert bob_api.get("/api/performance?format=xlsx").status_code == 422

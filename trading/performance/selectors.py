@@ -97,6 +97,23 @@ def _strategy_series(ledger, closes, since, until) -> tuple[list[float], list[fl
     return equity, returns
 
 
+def round_trips_list(
+    *, mode: str, strategy: str | None = None, since: dt.date | None = None, until: dt.date | None = None
+) -> list[dict]:
+    """Closed round trips (flat to flat, FIFO, commissions in) that closed in [since, until], oldest first."""
+    ledger = ledger_build(fill_records(mode=mode, strategy=strategy))
+    return [
+        {
+            "strategy": t.strategy, "symbol": t.symbol, "con_id": t.con_id, "direction": t.direction,
+            "opened_at": t.opened_at, "closed_at": t.closed_at, "quantity": t.quantity,
+            "entry_price": round(t.entry_price, 6), "exit_price": round(t.exit_price, 6),
+            "commission": round(t.commission, 2), "pnl": round(t.pnl, 2),
+        }  # fmt: skip
+        for t in ledger.round_trips
+        if _in_range(local_day(t.closed_at), since, until)
+    ]
+
+
 def equity_points(*, mode: str, since: dt.date | None = None, until: dt.date | None = None) -> dict:
     """The curve as columns (uPlot's shape): epoch seconds, net liquidation, daily P&L."""
     rows = equity_curve(mode=mode, since=since, until=until)

@@ -6,18 +6,20 @@ included. The figures' definitions: trading/performance/ (roundtrips.py, periods
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 
+from trading.api.csv import CSV_OPENAPI, FormatQuery, csv_wanted
 from trading.api.errors import ApiError
 from trading.api.filters import IsoDate, Text
 from trading.api.responses import responses
 from trading.config import active_mode
+from trading.exports import csv_response, fields
 from trading.models import TradingMode
 from trading.performance.periods import Period
-from trading.performance.selectors import equity_points, performance_report
+from trading.performance.selectors import equity_points, performance_report, round_trips_list
 
 router = Router(tags=["performance"])
 
@@ -66,6 +68,31 @@ class PerformanceOut(Schema):
     metrics: MetricsOut
 
 
+class RoundTripOut(Schema):
+    strategy: str
+    symbol: str
+    con_id: int
+    direction: Literal["long", "short"]
+    opened_at: datetime
+    closed_at: datetime
+    quantity: float = Field(description="Shares opened over the trip.")
+    entry_price: float = Field(description="Average price of the shares opened.")
+    exit_price: float = Field(description="Average price of the shares closed.")
+    commission: float
+    pnl: float = Field(description="Realized, net of commissions.")
+
+
+class StrategyRangeQuery(RangeQuery):
+    strategy: Text | None = Field(None, description="One strategy (its orderRef owner); `unattributed` for untagged fills.")
+
+
+PERIOD_COLUMNS = fields("start", "strategy", "realized", "unrealized", "commission", "trades", "wins", "losses")
+ROUND_TRIP_COLUMNS = fields(
+    "strategy", "symbol", "con_id", "direction", "opened_at", "closed_at", "quantity", "entry_price", "exit_price",
+    "commission", "pnl", times=("opened_at", "closed_at"),
+)  # fmt: skip
+
+
 class EquityOut(Schema):
     zone: str
     currency: str
@@ -81,9 +108,26 @@ def _range(query: RangeQuery) -> dict:
     return {"mode": query.mode or active_mode(), "since": query.since, "until": query.until}
 
 
-@router.get("/performance", response=responses({200: PerformanceOut}, 400), summary="P&L per strategy and period, and metrics")
-def performance_get(request, query: Query[PerformanceQuery]):
-    return performance_report(**_range(query), strategy=query.strategy, period=query.period)
+@router.get(
+    "/performance", response=responses({200: PerformanceOut}, 400), summary="P&L per strategy and period, and metrics",
+    openapi_extra=CSV_OPENAPI,
+)  # fmt: skip
+def performance_get(request, query: Query[PerformanceQuery], output: Query[FormatQuery]):
+    report = performance_report(**_range(query), strategy=query.strategy, period=query.period)
+    if csv_wanted(request, output.format):  # the profit table (the metrics are in the JSON)
+        return csv_response(rows=report["periods"], columns=PERIOD_COLUMNS, name=f"pnl-by-{query.period}", request=request)
+    return report
+
+
+@router.get(
+    "/performance/round-trips", response=responses({200: list[RoundTripOut]}, 400),
+    summary="Closed round trips (FIFO, commissions in)", openapi_extra=CSV_OPENAPI,
+)  # fmt: skip
+def performance_round_trips(request, query: Query[StrategyRangeQuery], output: Query[FormatQuery]):
+    trips = round_trips_list(**_range(query), strategy=query.strategy)
+    if csv_wanted(request, output.format):
+        return csv_response(rows=trips, columns=ROUND_TRIP_COLUMNS, name="round-trips", request=request)
+    return trips
 
 
 @router.get("/performance/equity", response=responses({200: EquityOut}, 400), summary="The equity curve (net liquidation)")
