@@ -1,6 +1,6 @@
 """Sustained load: memory of the worker and the web process over time, and websocket fan-out.
 
-``--mode memory``: ~1,000 events/s for 10 minutes (``--quick``: 1 minute) — ticks through the handlers
+``--mode memory``: ~1,000 events/s for 10 minutes (``--quick``: 1 minute; ``--seconds N``: N seconds) — ticks through the handlers
 plus a trickle of market orders — with one dashboard socket open; RSS of the worker and the web
 process sampled every 5 s; the growth is reported from the first sample after a 15 s warm-up.
 ``--mode fanout``: 20 dashboard sockets while ~200 order/fill events/s flow; after the load, every
@@ -70,8 +70,8 @@ def recorder_queue() -> int | None:
     return (row.details or {}).get("recorder_queue") if row else None
 
 
-async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str) -> dict:
-    seconds = 60.0 if quick else 600.0
+async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds: float | None = None) -> dict:
+    seconds = seconds or (60.0 if quick else 600.0)
     stack.control(f"tick_interval {4 * len(TICK_SYMBOLS) / 960}")
     sockets = [await LiveSocket.connect(stack.web_port, cookie=cookie)]
     seen: dict = {}
@@ -150,7 +150,7 @@ async def _all_received(seen: list[dict], expected: set) -> None:
         await asyncio.sleep(0.2)
 
 
-async def run(stack: Stack, mode: str, quick: bool, clients: int = 20) -> dict:
+async def run(stack: Stack, mode: str, quick: bool, clients: int = 20, seconds: float | None = None) -> dict:
     from django.contrib.auth import get_user_model
 
     from trading.models import IntentRun
@@ -170,7 +170,7 @@ async def run(stack: Stack, mode: str, quick: bool, clients: int = 20) -> dict:
         await asyncio.to_thread(stack.start_worker)
     result = {"load_start": load_average()}
     result.update(
-        await (memory(stack, quick, cookie, order_ref) if mode == "memory" else fanout(stack, quick, cookie, order_ref, clients))
+        await (memory(stack, quick, cookie, order_ref, seconds) if mode == "memory" else fanout(stack, quick, cookie, order_ref, clients))
     )
     result["load_end"] = load_average()
     return result
@@ -203,13 +203,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--clients", type=int, default=20, help="fan-out: dashboard sockets")
+    parser.add_argument("--seconds", type=float, help="memory: load duration (default 600, --quick 60)")
     args = parser.parse_args()
     logging.getLogger("ib_insync").setLevel(logging.WARNING)
     stack = Stack(args.backend, name=args.mode)
     stack.setup_django()
     print_header(f"sustained load: {args.mode}", args.backend)
     try:
-        result = asyncio.run(run(stack, args.mode, args.quick, args.clients))
+        result = asyncio.run(run(stack, args.mode, args.quick, args.clients, args.seconds))
     finally:
         stack.teardown()
     report(args.mode, result)
