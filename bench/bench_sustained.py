@@ -61,13 +61,17 @@ def rss_mb(process: psutil.Process) -> float:
 
 def recorder_queue() -> int | None:
     """Events waiting to be written, from the worker's heartbeat: a growing queue is memory too."""
+    return heartbeat_details().get("recorder_queue")
+
+
+def heartbeat_details() -> dict:
     from django.db import close_old_connections
 
     from trading.models import WorkerHeartbeat
 
     close_old_connections()
     row = WorkerHeartbeat.objects.filter(name="ibworker").first()
-    return (row.details or {}).get("recorder_queue") if row else None
+    return (row.details or {}) if row else {}
 
 
 async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds: float | None = None) -> dict:
@@ -89,6 +93,7 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds
 
     sampler = asyncio.create_task(sample())
     orders = await place_orders(stack.gateway_port, 5.0, seconds, order_ref)
+    session = (await asyncio.to_thread(heartbeat_details)).get("ib_session")  # what ib_insync holds at the end
     sampler.cancel()
     listener.cancel()
     stack.control("tick_interval 0")
@@ -102,7 +107,7 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds
         "worker_growth_mb": round(last["worker_mb"] - warm["worker_mb"], 1), "web_growth_mb": round(last["web_mb"] - warm["web_mb"], 1),
         "worker_mb_per_min": round((last["worker_mb"] - warm["worker_mb"]) / minutes, 2),
         "web_mb_per_min": round((last["web_mb"] - warm["web_mb"]) / minutes, 2),
-        "warm": warm, "last": last,
+        "warm": warm, "last": last, "ib_session_at_end": session,
     }  # fmt: skip
 
 
@@ -170,7 +175,11 @@ async def run(stack: Stack, mode: str, quick: bool, clients: int = 20, seconds: 
         await asyncio.to_thread(stack.start_worker)
     result = {"load_start": load_average()}
     result.update(
-        await (memory(stack, quick, cookie, order_ref, seconds) if mode == "memory" else fanout(stack, quick, cookie, order_ref, clients))
+        await (
+            memory(stack, quick, cookie, order_ref, seconds)
+            if mode == "memory"
+            else fanout(stack, quick, cookie, order_ref, clients)
+        )
     )
     result["load_end"] = load_average()
     return result
@@ -185,6 +194,7 @@ def report(mode: str, result: dict) -> None:
         print(
             f"  web RSS    {result['warm']['web_mb']} MB -> {result['last']['web_mb']} MB ({result['web_growth_mb']:+} MB, {result['web_mb_per_min']:+} MB/min)"
         )
+        print(f"  ib_insync session at the end (worker heartbeat): {result['ib_session_at_end']}")
     else:
         print(
             f"fan-out: {result['clients']} sockets, {result['orders']} market orders at 25/s (~200 order/fill events/s) for {result['seconds']:.0f}s:"
