@@ -11,7 +11,7 @@ from tests.intents.conftest import submit_and_wait
 from trading.intents.executor import IntentExecutor
 from trading.models import Fill, Order, OrderStatus, RunStatus
 from trading.worker.health import heartbeat_is_fresh
-from trading.worker.retention import SessionRetention
+from trading.worker.retention import SessionRetention, fill_drop
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.paper_gateway(tick_interval=0)]
 
@@ -82,6 +82,23 @@ def test_recorded_done_trades_and_fills_go_working_orders_stay(paper_gateway, re
     assert done.perm_id not in wrapper.permId2Trade and working.perm_id in wrapper.permId2Trade
     # the records keep the history
     assert Order.objects.get(pk=done.pk).status == OrderStatus.FILLED and Fill.objects.filter(exec_id=fill.exec_id).exists()
+
+
+def test_a_done_trade_whose_fill_went_in_an_earlier_sweep_goes_too(paper_gateway, retention_worker, trading_enabled):
+    paper_gateway.set_price("SPY", 100)
+    done, fill = market_buy(paper_gateway, 3)
+    retention_worker.flush()
+
+    async def fill_first():  # as a sweep does when the fill's window ends before the trade's
+        wrapper = retention_worker.worker.ib.wrapper
+        return fill_drop(wrapper, wrapper.fills[fill.exec_id])
+
+    assert retention_worker.call(fill_first())
+    assert done.perm_id in session(retention_worker)[0]
+
+    swept = sweep(retention_worker, window=0)
+
+    assert swept.trades >= 1 and done.perm_id not in session(retention_worker)[0]
 
 
 def test_what_is_not_recorded_is_kept_until_it_is(paper_gateway, retention_worker, trading_enabled):

@@ -96,7 +96,7 @@ class SessionRetention:
             )
             fills_before = len(wrapper.fills)  # no await from here on: nothing arrives while dropping
             for trade in trades:
-                if _trade_recorded(trade, recorded_orders) and all(f.execution.execId in recorded_fills for f in trade.fills):
+                if _trade_recorded(trade, recorded_orders) and all(_fill_let_go(wrapper, f, recorded_fills) for f in trade.fills):
                     swept.trades += trade_drop(wrapper, trade)
                     self._done_since.pop(id(trade), None)
                 else:
@@ -133,6 +133,13 @@ class SessionRetention:
             if _aware(f.time) <= cutoff and f.execution.permId not in working and f.commissionReport.execId
         ]  # fmt: skip
         return trades, fills
+
+
+def _fill_let_go(wrapper, fill, recorded_fills: set) -> bool:
+    """Recorded now, or dropped by an earlier sweep (which found it recorded): a fill's window can end
+    before its trade's, which counts from when a sweep first saw the trade done."""
+    exec_id = fill.execution.execId
+    return exec_id in recorded_fills or wrapper.fills.get(exec_id) is not fill
 
 
 def _aware(when: dt.datetime) -> dt.datetime:
