@@ -1,6 +1,6 @@
 """Sustained load: memory of the worker and the web process over time, and websocket fan-out.
 
-``--mode memory``: ~1,000 events/s for 10 minutes (``--quick``: 1 minute) — ticks through the handlers
+``--mode memory``: ~1,000 events/s for 10 minutes (``--quick``: 1 minute; ``--seconds N``: N seconds) — ticks through the handlers
 plus a trickle of market orders — with one dashboard socket open; RSS of the worker and the web
 process sampled every 5 s; the growth is reported from the first sample after a 15 s warm-up.
 ``--mode fanout``: 20 dashboard sockets while ~200 order/fill events/s flow; after the load, every
@@ -61,17 +61,21 @@ def rss_mb(process: psutil.Process) -> float:
 
 def recorder_queue() -> int | None:
     """Events waiting to be written, from the worker's heartbeat: a growing queue is memory too."""
+    return heartbeat_details().get("recorder_queue")
+
+
+def heartbeat_details() -> dict:
     from django.db import close_old_connections
 
     from trading.models import WorkerHeartbeat
 
     close_old_connections()
     row = WorkerHeartbeat.objects.filter(name="ibworker").first()
-    return (row.details or {}).get("recorder_queue") if row else None
+    return (row.details or {}) if row else {}
 
 
-async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str) -> dict:
-    seconds = 60.0 if quick else 600.0
+async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds: float | None = None) -> dict:
+    seconds = seconds or (60.0 if quick else 600.0)
     stack.control(f"tick_interval {4 * len(TICK_SYMBOLS) / 960}")
     sockets = [await LiveSocket.connect(stack.web_port, cookie=cookie)]
     seen: dict = {}
@@ -89,6 +93,7 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str) -> dict
 
     sampler = asyncio.create_task(sample())
     orders = await place_orders(stack.gateway_port, 5.0, seconds, order_ref)
+    session = (await asyncio.to_thread(heartbeat_details)).get("ib_session")  # what ib_insync holds at the end
     sampler.cancel()
     listener.cancel()
     stack.control("tick_interval 0")
@@ -102,7 +107,7 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str) -> dict
         "worker_growth_mb": round(last["worker_mb"] - warm["worker_mb"], 1), "web_growth_mb": round(last["web_mb"] - warm["web_mb"], 1),
         "worker_mb_per_min": round((last["worker_mb"] - warm["worker_mb"]) / minutes, 2),
         "web_mb_per_min": round((last["web_mb"] - warm["web_mb"]) / minutes, 2),
-        "warm": warm, "last": last,
+        "warm": warm, "last": last, "ib_session_at_end": session,
     }  # fmt: skip
 
 
@@ -150,7 +155,7 @@ async def _all_received(seen: list[dict], expected: set) -> None:
         await asyncio.sleep(0.2)
 
 
-async def run(stack: Stack, mode: str, quick: bool, clients: int = 20) -> dict:
+async def run(stack: Stack, mode: str, quick: bool, clients: int = 20, seconds: float | None = None) -> dict:
     from django.contrib.auth import get_user_model
 
     from trading.models import IntentRun
@@ -170,7 +175,11 @@ async def run(stack: Stack, mode: str, quick: bool, clients: int = 20) -> dict:
         await asyncio.to_thread(stack.start_worker)
     result = {"load_start": load_average()}
     result.update(
-        await (memory(stack, quick, cookie, order_ref) if mode == "memory" else fanout(stack, quick, cookie, order_ref, clients))
+        await (
+            memory(stack, quick, cookie, order_ref, seconds)
+            if mode == "memory"
+            else fanout(stack, quick, cookie, order_ref, clients)
+        )
     )
     result["load_end"] = load_average()
     return result
@@ -185,6 +194,7 @@ def report(mode: str, result: dict) -> None:
         print(
             f"  web RSS    {result['warm']['web_mb']} MB -> {result['last']['web_mb']} MB ({result['web_growth_mb']:+} MB, {result['web_mb_per_min']:+} MB/min)"
         )
+        print(f"  ib_insync session at the end (worker heartbeat): {result['ib_session_at_end']}")
     else:
         print(
             f"fan-out: {result['clients']} sockets, {result['orders']} market orders at 25/s (~200 order/fill events/s) for {result['seconds']:.0f}s:"
@@ -203,13 +213,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--clients", type=int, default=20, help="fan-out: dashboard sockets")
+    parser.add_argument("--seconds", type=float, help="memory: load duration (default 600, --quick 60)")
     args = parser.parse_args()
     logging.getLogger("ib_insync").setLevel(logging.WARNING)
     stack = Stack(args.backend, name=args.mode)
     stack.setup_django()
     print_header(f"sustained load: {args.mode}", args.backend)
     try:
-        result = asyncio.run(run(stack, args.mode, args.quick, args.clients))
+        result = asyncio.run(run(stack, args.mode, args.quick, args.clients, args.seconds))
     finally:
         stack.teardown()
     report(args.mode, result)

@@ -160,6 +160,8 @@ DISPLAY_TIME_ZONE = env_zone("DISPLAY_TIME_ZONE", "America/New_York")
 # Equity snapshots (trading/performance/equity.py): the worker's cadence, and how many days keep minute points.
 EQUITY_SNAPSHOT_SECONDS = env_int("EQUITY_SNAPSHOT_SECONDS", 60, minimum=5, maximum=3600)
 EQUITY_MINUTE_DAYS = env_int("EQUITY_MINUTE_DAYS", 7, minimum=1, maximum=366)
+# The worker lets go of ib_insync's done orders and fills this long after they are recorded (trading/worker/retention.py).
+RETAIN_DONE_MINUTES = env_int("RETAIN_DONE_MINUTES", 10, minimum=1, maximum=1440)
 USE_I18N = True
 USE_TZ = True
 

@@ -160,3 +160,38 @@ def test_a_worker_database_thread_keeps_its_connection_from_one_batch_to_the_nex
         first, second = thread.submit(batch).result(), thread.submit(batch).result()
         thread.submit(lambda: connection.close()).result()
     assert first == second
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_written_through_returns_under_a_steady_stream_once_every_earlier_op_is_written(tmp_path):
+    written: list[int] = []
+
+    def note(*, n: int) -> list:
+        written.append(n)
+        return []
+
+    async def scenario():
+        recorder = Recorder(publish=lambda event: None, dead_letter_path=tmp_path / "dead.jsonl")
+        recorder.start()
+        submitted = 0
+
+        async def produce():
+            nonlocal submitted
+            while True:  # never an empty queue for long: flush() may wait for ever, written_through() must not
+                recorder.submit(note, n=submitted)
+                submitted += 1
+                await asyncio.sleep(0)
+
+        producer = asyncio.create_task(produce())
+        await asyncio.sleep(0.05)
+        before = submitted
+        await asyncio.wait_for(recorder.written_through(), 10)
+        done = list(written)
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+        await recorder.stop()
+        return before, done
+
+    before, done = asyncio.run(scenario())
+
+    assert before > 0 and done[:before] == list(range(before))  # every earlier op, in order

@@ -94,6 +94,13 @@ class Recorder:
         """Wait until every op queued so far is written (or dead-lettered)."""
         await self.queue.join()
 
+    async def written_through(self) -> None:
+        """Wait until every op queued before this call is written (or dead-lettered). Unlike flush(),
+        it returns under a sustained load too: later ops need not be written, only the earlier ones."""
+        done = asyncio.get_running_loop().create_future()
+        self.submit(_barrier, on_done=lambda result: done.done() or done.set_result(None))
+        await done
+
     async def stop(self, timeout: float = 15.0) -> None:
         """Write what is queued; if the database stays down past `timeout`, keep the rest on disk."""
         try:
@@ -210,6 +217,10 @@ def coalesce(batch: list[Op]) -> list[Op]:
             merged[op.merge] = Op(op.merge, {"items": [op.kwargs]}, queued_at=op.queued_at)
             out.append(merged[op.merge])
     return out
+
+
+def _barrier() -> list:
+    return []  # written after every op queued before it: the writer keeps arrival order
 
 
 def _is_transient(exc: DatabaseError) -> bool:

@@ -441,8 +441,11 @@ class IBWorker:
                 "connects": self.connects,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
-                # ib_insync keeps every order (~22 KB each) and fill of the session until it reconnects
-                "ib_session": {"trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills)},
+                # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)
+                "ib_session": {
+                    "trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills),
+                    "tickers": len(self.ib.wrapper.tickers),
+                },  # fmt: skip
                 "broadcast": {
                     "sent": self.broadcaster.sent,
                     "failed": self.broadcaster.failed,

@@ -9,6 +9,10 @@ Executions no row explains are listed too. A dry run reports the corrections wit
 
 Filled quantity and average price are audited only for orders placed today: IB returns today's
 executions only, so an older order's earlier fills would be missing from the sum.
+
+Everything compared comes from our records (Order rows) and IB's own answers to this run's requests
+(open orders, completed orders, executions) — never from ib.trades()/ib.fills(), which hold only the
+working orders and the last RETAIN_DONE_MINUTES of the session (trading/worker/retention.py).
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ class TradeReconciliation(Intent):
         pass
 
     async def run(self, ctx, params):
-        await ctx.ib.reqAllOpenOrdersAsync()
-        await ctx.ib.reqCompletedOrdersAsync(False)
+        # IB's answers, not ib.trades(): the worker lets go of done trades (trading/worker/retention.py)
+        working = await ctx.ib.reqAllOpenOrdersAsync()
+        completed = await ctx.ib.reqCompletedOrdersAsync(False)
         positions = [p for p in await ctx.ib.reqPositionsAsync() if p.position and _mine(ctx, p.account)]
         fills = [f for f in await ctx.ib.reqExecutionsAsync() if _mine(ctx, f.execution.acctNumber)]
         await ctx.flush_records()  # the worker's own records of these events come first
@@ -60,7 +65,7 @@ class TradeReconciliation(Intent):
             orders_audit,
             mode=ctx.mode,
             executions=[fill_snapshot(f) for f in fills],
-            statuses=_statuses(ctx.ib.trades()),
+            statuses=_statuses([*completed, *working]),
             since=trading_day_start(),
             apply=not ctx.dry_run,
             run=ctx.run,
@@ -85,7 +90,7 @@ def _mine(ctx, account: str) -> bool:
 
 
 def _statuses(trades) -> dict:
-    """IB's status per order, keyed by permId and by (clientId, orderId)."""
+    """IB's status per order, keyed by permId and by (clientId, orderId); a later trade's wins."""
     statuses = {}
     for trade in trades:
         perm_id = trade.order.permId or trade.orderStatus.permId

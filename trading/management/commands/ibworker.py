@@ -55,10 +55,11 @@ class Command(BaseCommand):
 def worker_extensions() -> list:
     """Extensions the worker loads: phantom order rows closed out after a reconnect (first: it fixes the
     next order id before any run can place an order), intent execution, the order ticket's quotes and
-    previews, the equity snapshots."""
+    previews, the equity snapshots, letting go of ib_insync's recorded done orders, fills and unused tickers."""
     from trading.intents.desk import OrderDesk
     from trading.intents.executor import IntentExecutor
     from trading.worker.equity import EquityRecorder
     from trading.worker.phantoms import PhantomSweeper
+    from trading.worker.retention import SessionRetention
 
-    return [PhantomSweeper(), IntentExecutor(), OrderDesk(), EquityRecorder()]
+    return [PhantomSweeper(), IntentExecutor(), OrderDesk(), EquityRecorder(), SessionRetention()]
