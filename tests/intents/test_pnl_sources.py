@@ -136,3 +136,23 @@ def test_before_the_first_push_the_card_and_the_api_say_there_is_no_pnl_rather_t
     card = snapshot_build(user=bob)["payload"]["pnl"]
     assert card["unrealized_pnl"] == "68.65" and card["daily_pnl"] is None and card["at"]
     assert BearerClient(token_create(user=bob, name="pnl2")[1]).get("/api/summary").json()["pnl"]["unrealized_pnl"] == "68.65"
+
+
+def test_summary_lists_todays_fills_from_the_records_even_once_the_session_let_them_go(paper_gateway, console_worker):
+    """The worker drops finished fills from ib_insync after RETAIN_DONE_MINUTES; summary's fills come
+    from our records, so a fill the session no longer holds is still listed, with its commission."""
+    trade = buy(console_worker, "SPY", 3)
+    exec_id = trade.fills[0].execution.execId
+    console_worker.call(_forget_session_fills(console_worker.worker.ib))  # what retention does after the window
+
+    run = submit_and_wait("summary")
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    [fill] = [f for f in run.result["fills"] if f["exec_id"] == exec_id]
+    assert (fill["symbol"], fill["side"], fill["shares"]) == ("SPY", "BUY", "3")
+    assert fill["commission"] is not None and float(fill["price"]) == trade.fills[0].execution.price
+
+
+async def _forget_session_fills(ib):
+    ib.wrapper.fills.clear()
+    assert ib.fills() == []

@@ -92,6 +92,23 @@ def fill_snapshot(fill) -> dict:
     }
 
 
+def fill_record_snapshot(row) -> dict:
+    """A recorded Fill row with `fill_snapshot`'s keys (what the session no longer holds: see retention)."""
+
+    def text(value) -> str | None:
+        return None if value is None else format(value.normalize(), "f")
+
+    return {
+        "con_id": row.con_id, "symbol": row.symbol, "sec_type": row.sec_type, "exchange": row.exchange,
+        "currency": row.currency, "local_symbol": row.local_symbol,
+        "exec_id": row.exec_id, "account": row.account, "ib_order_id": row.ib_order_id, "client_id": row.client_id,
+        "perm_id": row.perm_id, "order_ref": row.order_ref, "side": row.side, "shares": text(row.shares) or "0",
+        "price": text(row.price) or "0", "executed_at": row.executed_at.astimezone(UTC).isoformat(),
+        "commission": text(row.commission), "commission_currency": row.commission_currency,
+        "realized_pnl": text(row.realized_pnl),
+    }  # fmt: skip
+
+
 def commission_snapshot(report) -> dict:
     if report is None or not report.execId:
         return {"commission": None, "commission_currency": "", "realized_pnl": None}

@@ -5,13 +5,17 @@ The account summary is ONE reqAccountSummary made now (`account_snapshot`), neve
 right after a fill it still held the figures of before (issue 15: GrossPositionValue 0.00 while 199 SPY
 were held). `as_of` is when IB's answer arrived. `pnl` is the worker's reqPnL (account) and reqPnLSingle
 (positions) streams as last pushed, each with its `at`: the same figures the dashboard and the API show.
+`fills` are today's (a display-zone day) from our records, oldest first, once the worker has written
+what it has seen: the session itself keeps only the last RETAIN_DONE_MINUTES (trading/worker/retention.py).
 """
 
+from trading.clock import local_today
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
 from trading.intents.registry import intent_register
-from trading.worker.snapshots import account_value_snapshot, fill_snapshot, portfolio_snapshot, trade_snapshot
+from trading.selectors import fill_list
+from trading.worker.snapshots import account_value_snapshot, fill_record_snapshot, portfolio_snapshot, trade_snapshot
 
 
 @intent_register
@@ -34,5 +38,17 @@ class Summary(Intent):
             "pnl": ctx.worker.pnl.latest(ctx.account) if getattr(ctx.worker, "pnl", None) else None,
             "portfolio": [portfolio_snapshot(p) for p in ctx.ib.portfolio()],
             "open_trades": [trade_snapshot(t) for t in ctx.ib.openTrades()],
-            "fills": [fill_snapshot(f) for f in ctx.ib.fills()],
+            "fills": await _fills_today(ctx),
         }
+
+
+async def _fills_today(ctx) -> list[dict]:
+    await ctx.flush_records()
+
+    def read() -> list[dict]:
+        rows = fill_list(mode=ctx.mode, day=local_today())
+        if ctx.account:
+            rows = rows.filter(account=ctx.account)
+        return [fill_record_snapshot(row) for row in rows.order_by("executed_at", "id")]
+
+    return await ctx.db(read)
