@@ -90,9 +90,9 @@ def test_the_kill_switch_engaged_by_a_person_and_tripped_by_risk_check_are_told_
     notify_step(now=clock.now)
 
     [payload] = receiver.received  # a burst of one kind: one message
-    assert payload["title"].startswith("2 kill switch events: alice changed common settings (trading_enabled: True → False); ")
+    assert payload["title"].startswith("2 kill switch events: alice changed common settings (trading enabled: yes → no); ")
     assert payload["message"].splitlines() == [
-        "• alice changed common settings (trading_enabled: True → False)",
+        "• alice changed common settings (trading enabled: yes → no)",
         "• risk limit breached (loss over limit): trading turned off for paper (kill switch)",
     ]
 
@@ -102,7 +102,7 @@ def test_a_kill_switch_message_says_who_engaged_it(notify_urls, receiver, clock,
     config_update(scope="common", changes={"trading_enabled": False}, user=alice, source="admin")
     notify_step(now=clock.now)
     assert [p["title"] for p in receiver.received] == [
-        "Kill switch engaged by a person: alice changed common settings (trading_enabled: True → False)"
+        "Kill switch engaged by a person: alice changed common settings (trading enabled: yes → no)"
     ]
 
 

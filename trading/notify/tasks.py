@@ -1,6 +1,9 @@
-"""The q2 side: `notify_tick` (a schedule every minute, and kicked after notifiable activity) runs
-steps — feed, then deliver — until nothing is due within HOLD seconds. Interfaces only; the work is in
-feed.py and outbox.py, which tests drive with their own clock."""
+"""The q2 side: `notify_tick` (a schedule every minute, and kicked after notifiable activity) runs one
+step — feed, then deliver — and returns at once: a q2 worker waiting for a rate window to end is one the
+intent runs cannot have (with Q_WORKERS=2, two sleeping ticks held a run's task back for a minute). A
+message due within HOLD seconds is left to a timer in this process that kicks the next tick then; the
+every-minute schedule is the backstop. Interfaces only; the work is in feed.py and outbox.py, which tests
+drive with their own clock."""
 
 from __future__ import annotations
 
@@ -21,7 +24,6 @@ from trading.notify.targets import Target
 TICK_FUNC = "trading.notify.tasks.notify_tick"
 TICK_SCHEDULE = "notifications (every minute)"  # made by migration 0007_notifications
 HOLD = timedelta(seconds=12)  # a burst's summary goes out at the end of its rate window, not at the next schedule
-TICK_LIMIT = 50.0  # seconds one tick may run (the schedule fires every minute)
 KICK_EVERY = 1.0
 KICKER_IDLE = 60.0  # an idle kicker thread ends; the next kick starts another
 log = logging.getLogger("trading.notify")
@@ -39,14 +41,15 @@ def notify_step(*, now: datetime | None = None, send=apprise_send) -> int:
 
 
 def notify_tick() -> None:
-    started = monotonic_time.monotonic()
-    while True:
-        notify_step()
-        due = outbox_next_due()
-        wait = (due - timezone.now()).total_seconds() if due else None
-        if wait is None or wait > HOLD.total_seconds() or monotonic_time.monotonic() - started + max(wait, 0) > TICK_LIMIT:
-            return
-        monotonic_time.sleep(max(wait, 0.05))
+    notify_step()
+    due = outbox_next_due()
+    if due is None:
+        return
+    wait = (due - timezone.now()).total_seconds()
+    if wait <= HOLD.total_seconds():
+        timer = threading.Timer(max(wait, 0.05), notify_kick)  # the next tick when it is due, not a sleeping worker
+        timer.daemon = True
+        timer.start()
 
 
 def notify_test_queue(*, target: Target, user=None, now: datetime | None = None) -> NotifySend:
