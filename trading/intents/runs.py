@@ -229,7 +229,13 @@ def run_expire(run_id: int) -> bool:
 
 def run_finish(run_id: int, *, status: str, result: dict | None = None, error: str = "") -> IntentRun:
     """Record a running run's outcome. A run already final (interrupted by a sweep, say) keeps its
-    status, and the log says the body ended late — never "succeeded" for a run that is not."""
+    status, and the log says the body ended late — never "succeeded" for a run that is not. The
+    outcome and its log entry are one commit: a waiter hears of it one commit sooner."""
+    with transaction.atomic():
+        return _run_finish_record(run_id, status=status, result=result, error=error)
+
+
+def _run_finish_record(run_id: int, *, status: str, result: dict | None, error: str) -> IntentRun:
     finished = IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         status=status, result=result, error=error[:10000], finished_at=timezone.now()
     )
