@@ -29,13 +29,15 @@ def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
     run = IntentRun.objects.filter(pk=run_id).first()
     if run is None or (created_at is not None and run.created_at.isoformat() != created_at):
         raise StaleTask(f"run #{run_id} created at {created_at} no longer exists; this task is stale and does nothing")
-    if run.status != RunStatus.QUEUED:
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return _outcome(run)
     intent_cls = intent_get(run.intent)
-    try:
-        worker_command_send({"type": "run.execute", "run_id": run_id})
-    except Exception as exc:  # Redis down: the worker's sweep still finds the run before its deadline
-        log.warning("could not notify the worker of run #%s: %s", run_id, exc)
+    if run.status == RunStatus.QUEUED:
+        try:
+            worker_command_send({"type": "run.execute", "run_id": run_id})
+        except Exception as exc:  # Redis down: the worker's sweep still finds the run before its deadline
+            log.warning("could not notify the worker of run #%s: %s", run_id, exc)
+    # A run the worker's sweep started before this task did is waited for, not reported as overrun.
     window = (run.start_deadline - run.created_at).total_seconds() + intent_cls.timeout + 10
     run = run_wait(run_id, timeout=window, poll=0.2)
     if run.status == RunStatus.QUEUED:
