@@ -126,3 +126,15 @@ def subprocess_env(**extra: str) -> dict:
     )
     env.update(extra)
     return env
+
+
+def browser_session_end() -> None:
+    """Close the database connections the test body opened while Playwright's sync API ran.
+
+    Playwright runs the test in a context of its own, and Django keeps a connection per context: one
+    left open is picked up again by a later browser test. If a drill in between terminated it
+    (PostgreSQL's pg_terminate_backend), that later test failed with "terminating connection due to
+    administrator command". Call this from the browser fixture's teardown, inside `sync_playwright()`."""
+    from django.db import connections
+
+    connections.close_all()

@@ -13,6 +13,7 @@ import pytest
 from tests.api.factories import fill_make, order_make, run_make
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS
 from tests.dashboard.webserver import ROOT, WebServer
+from tests.harness import browser_session_end
 from trading.activity import activity_record
 from trading.models import ActivityKind, IntentRun, Order, OrderStatus
 
@@ -45,6 +46,7 @@ def page(web_server, alice, monkeypatch):
         expect(page.locator("#site-name")).to_be_visible()
         yield page
         browser.close()
+        browser_session_end()
 
 
 def busy_day():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.webserver import ROOT, WebServer
-from tests.harness import WorkerThread, wait_until
+from tests.harness import WorkerThread, browser_session_end, wait_until
 from trading.intents.desk import OrderDesk
 from trading.intents.executor import IntentExecutor
 from trading.intents.registry import _import_user_file
@@ -76,6 +76,7 @@ def page(web_server, monkeypatch):
         expect.set_options(timeout=WAIT_MS)
         yield page
         browser.close()
+        browser_session_end()
 
 
 def order_row(page, order_type: str):

@@ -9,6 +9,7 @@ import pytest
 from django_q.models import Schedule
 
 from tests.dashboard.webserver import WebServer
+from tests.harness import browser_session_end
 from trading.models import ActivityEntry
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,6 +43,7 @@ def page(web_server, monkeypatch):
         expect.set_options(timeout=WAIT_MS)
         yield page
         browser.close()
+        browser_session_end()
 
 
 def test_a_trader_schedules_an_intent_with_fields_and_sees_its_next_runs(alice, web_server, page):
