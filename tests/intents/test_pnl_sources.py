@@ -4,6 +4,7 @@ dashboard's snapshot (account card and positions rows), the API and the `summary
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -91,8 +92,41 @@ def test_a_flat_position_stops_its_pnl_stream(paper_gateway, console_worker):
     streams = console_worker.worker.pnl
     wait_until(lambda: any(con_id == 756733 for _, con_id in streams.singles), what="a reqPnLSingle for SPY")
     buy(console_worker, "SPY", -10)
-    wait_until(lambda: not streams.singles, what="the SPY stream cancelled")
-    assert not console_worker.worker.ib.wrapper.pnlSingleKey2ReqId
+    wait_until(lambda: not streams.singles, what="the SPY stream no longer wanted")
+    wait_until(lambda: not console_worker.worker.ib.wrapper.pnlSingleKey2ReqId, what="the SPY stream cancelled at IB")
+
+
+def test_position_streams_never_queue_ahead_of_an_order_at_the_throttle(paper_gateway, console_worker):
+    """Many positions appearing at once (a basket filled, a restart) used to send one reqPnLSingle each
+    at once; past the throttle's budget they queued, and the next order waited behind them."""
+    ib, streams = console_worker.worker.ib, console_worker.worker.pnl
+    ib.client.MaxRequests = 8  # a small budget, so that ten streams at once would overflow it
+    symbols = ["SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "AMZN"]
+    contract = Stock("SPY", "SMART", "USD")
+    console_worker.call(ib.qualifyContractsAsync(contract))
+
+    def basket():  # on the gateway's loop: the ten position changes go out back to back
+        for symbol in symbols:
+            paper_gateway.gateway.external_trade(symbol, 5)
+
+    async def order_as_the_positions_arrive():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while len([p for p in ib.positions() if p.position]) < len(symbols):
+            assert loop.time() < deadline, "the positions did not reach the worker"
+            await asyncio.sleep(0.005)  # polling the worker's own view, with a deadline
+        waiting = len(getattr(streams, "pending", ()))
+        trade = ib.placeOrder(contract, MarketOrder("SELL", 5))
+        return waiting, list(ib.client._msgQ), trade
+
+    future = asyncio.run_coroutine_threadsafe(order_as_the_positions_arrive(), console_worker.loop)
+    paper_gateway.call(basket)
+    waiting, queued, trade = future.result(15)
+    assert queued == [], f"{len(queued)} message(s) (the order, streams) waited at the throttle"
+    assert waiting > 0, "the streams were all out already: the test saw nothing"
+    wait_until(lambda: trade.isDone(), what="the order filled")
+    wait_until(lambda: len(ib.wrapper.pnlSingleKey2ReqId) == len(symbols) - 1, what="every open position's stream")
+    assert not streams.pending
 
 
 def numbers(rows: list[dict]) -> dict[tuple[str, str], float]:

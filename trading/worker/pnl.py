@@ -1,7 +1,8 @@
 """P&L: IB's reqPnL (the account) and reqPnLSingle (each position) streams, the one source of P&L.
 
 IB pushes both about once a second. The worker keeps one reqPnL per account and one reqPnLSingle per
-open position (started when a position appears, cancelled when it goes flat) and records each push:
+open position (started when a position appears, cancelled when it goes flat; both trickled out so that
+they never queue ahead of orders at the request throttle) and records each push:
 
 - the account's figures as account values `PnL.Daily`, `PnL.Unrealized`, `PnL.Realized` (currency
   BASE), whose `updated_at` says when IB produced them (well, when they reached us: IB's P&L messages
@@ -16,6 +17,7 @@ average cost and the mark, never the P&L (see EventRouter._on_portfolio).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 
@@ -79,14 +81,37 @@ def position_pnl_merge(*, items: list[dict]) -> list[dict]:
     return [event for item in items for event in position_pnl_record(**item)]
 
 
+# Subscriptions share ib_insync's request throttle (45 messages a second) with orders. Fifty positions
+# opened or closed at once would put fifty reqPnLSingle/cancelPnLSingle ahead of the next orders and
+# requests (close_all waited a second behind them), so they trickle instead: a few at a time, only
+# while nothing is queued at the throttle and the last second's sends leave most of its budget free.
+TRICKLE_INTERVAL = 0.1  # seconds between looks at the throttle
+TRICKLE_BATCH = 2  # subscription messages sent per look, at most
+TRICKLE_SHARE = 4  # send only while under 1/4 of the throttle's budget went out in its last interval
+
+
+def throttle_spare(client) -> bool:
+    """True when the client's throttle has nothing queued and most of its budget left (a client
+    without ib_insync's throttle, or with it switched off: always)."""
+    if getattr(client, "_msgQ", None):
+        return False
+    budget, times = getattr(client, "MaxRequests", 0), getattr(client, "_timeQ", None)
+    if not budget or not times:
+        return True
+    now, interval = asyncio.get_running_loop().time(), getattr(client, "RequestsInterval", 1.0)
+    return sum(1 for t in times if now - t <= interval) < max(1, budget // TRICKLE_SHARE)
+
+
 class PnlStreams:
     """The worker's reqPnL and reqPnLSingle subscriptions and their recording."""
 
     def __init__(self, worker):
         self.worker = worker
-        self.singles: set[tuple[str, int]] = set()  # (account, conId) with a reqPnLSingle open
+        self.singles: set[tuple[str, int]] = set()  # (account, conId) wanted open (sent or still pending)
+        self.pending: dict[tuple[str, int], bool] = {}  # key -> True to subscribe, False to cancel, in order
         self.account_latest: dict[str, dict] = {}  # account -> last reqPnL snap (with `at`)
         self.position_latest: dict[tuple[str, int], dict] = {}  # (account, conId) -> last reqPnLSingle snap
+        self._drain_handle: asyncio.TimerHandle | None = None
 
     def latest(self, account: str = "") -> dict:
         """The newest pushes, as the `summary` intent reports them: the account and each open position."""
@@ -106,27 +131,50 @@ class PnlStreams:
         if (account, "") in ib.wrapper.pnlKey2ReqId:
             ib.cancelPnL(account)
         ib.reqPnL(account)
-        for acct, con_id in list(self.singles):
-            if (acct, "", con_id) in ib.wrapper.pnlSingleKey2ReqId:
-                ib.cancelPnLSingle(acct, "", con_id)
-        self.singles.clear()
+        for key in [k for k in self.singles if k[0] == account]:
+            if (key[0], "", key[1]) in ib.wrapper.pnlSingleKey2ReqId:
+                ib.cancelPnLSingle(key[0], "", key[1])
+            self.singles.discard(key)
+            self.pending.pop(key, None)
         for position in ib.positions(account):
             if position.position:
-                self._single(position.account, position.contract.conId)
+                self._want((position.account, position.contract.conId), True)
 
-    def _single(self, account: str, con_id: int) -> None:
-        if (account, con_id) not in self.singles:
-            self.singles.add((account, con_id))
-            self.worker.ib.reqPnLSingle(account, "", con_id)
-
-    def _on_position(self, position) -> None:
-        key = (position.account, position.contract.conId)
-        if position.position:
-            self._single(*key)
-        elif key in self.singles:
+    def _want(self, key: tuple[str, int], wanted: bool) -> None:
+        """Open or close a position's stream: queued for the trickle; a change of mind before it went
+        out cancels the queued message instead of sending both."""
+        if wanted == (key in self.singles):
+            return
+        if wanted:
+            self.singles.add(key)
+        else:
             self.singles.discard(key)
             self.position_latest.pop(key, None)
-            self.worker.ib.cancelPnLSingle(key[0], "", key[1])
+        if key in self.pending:
+            del self.pending[key]  # the opposite message was still queued: IB already has what we want
+        else:
+            self.pending[key] = wanted
+        if self._drain_handle is None:
+            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_handle = None
+        ib = self.worker.ib
+        if not ib.isConnected():
+            return  # subscribe() rebuilds every stream on the next connect
+        if throttle_spare(ib.client):
+            for _ in range(min(TRICKLE_BATCH, len(self.pending))):
+                (account, con_id), wanted = next(iter(self.pending.items()))
+                del self.pending[(account, con_id)]
+                if wanted:
+                    ib.reqPnLSingle(account, "", con_id)
+                elif (account, "", con_id) in ib.wrapper.pnlSingleKey2ReqId:
+                    ib.cancelPnLSingle(account, "", con_id)
+        if self.pending:
+            self._drain_handle = asyncio.get_running_loop().call_later(TRICKLE_INTERVAL, self._drain)
+
+    def _on_position(self, position) -> None:
+        self._want((position.account, position.contract.conId), bool(position.position))
 
     def _submit(self, apply, merge, key, snap) -> None:
         if self.worker.synced:
