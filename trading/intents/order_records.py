@@ -81,18 +81,27 @@ def order_records_write(ctx, items: list[tuple]) -> list[int]:
         ]
 
 
-def order_not_sent(row_id: int, reason: str) -> None:
-    """The row of an order IB never received: final `NotSent`, no IB id (IB may hand it out again)."""
+def order_not_sent(row_id: int, reason: str, status: str = OrderStatus.NOT_SENT) -> None:
+    """The row of an order IB never received: final `NotSent` (or `Refused`, when a check stopped it after
+    its row was written), no IB id (IB may hand it out again)."""
     updated = OrderRow.objects.filter(pk=row_id, status=OrderStatus.PENDING_SUBMIT).update(
-        status=OrderStatus.NOT_SENT, order_id=0, remaining=0, last_error=reason
+        status=status, order_id=0, remaining=0, last_error=reason
     )
     if not updated:
         return
     row = OrderRow.objects.select_related("run").get(pk=row_id)
+    said = "not sent" if status == OrderStatus.NOT_SENT else "refused"
     activity_record(
-        kind=ActivityKind.ORDER_REFUSED, severity=Severity.ERROR, message=f"not sent: {reason}", mode=row.mode,
+        kind=ActivityKind.ORDER_REFUSED, severity=Severity.ERROR, message=f"{said}: {reason}", mode=row.mode,
         strategy=row.strategy, run=row.run, payload={"order": row.pk, "order_ref": row.order_ref, "reason": reason},
     )  # fmt: skip
+
+
+def orders_unsent(row_ids: list[int], reason: str, status: str) -> None:
+    """Several written rows whose orders will not go (a switch flipped mid-batch), in one transaction."""
+    with transaction.atomic():
+        for row_id in row_ids:
+            order_not_sent(row_id, reason, status)
 
 
 def modify_record(ctx, row: OrderRow, order: Order, *, reason: str = "") -> None:

@@ -43,7 +43,7 @@ from trading.intents.order_build import (
     order_build,
     spec_problems,
 )
-from trading.intents.order_records import modify_record, order_not_sent, order_record, order_records_write
+from trading.intents.order_records import modify_record, order_not_sent, order_record, order_records_write, orders_unsent
 from trading.models import Order as OrderRow
 from trading.models import OrderStatus
 from trading.models.config import OrderType
@@ -292,6 +292,83 @@ class OrderGateway:
             except (OrderRefused, OrderNotSent) as exc:
                 failures.append(CLOSING_FAILED.format(symbol=contract.symbol, reason=exc))
         return placed, failures
+
+    async def place_batch(self, items: list[tuple]) -> list[PlacedOrder | IntentError]:
+        """Several plain orders at once (the allocator's, one per contract): `items` is [(contract, action,
+        quantity, owner)]. Each is checked exactly as `place` checks it; then every row and its activity
+        entry is written in ONE transaction; then the orders go out at IB's pace with no commit between
+        them. The kill switch and the soft stop still apply to each order: right before an order goes,
+        the switches are read again (one query of the settings rows): a kill switch flipped mid-batch
+        refuses that order and every order after it, a soft stop each order that does not reduce.
+
+        Returns, per item and in order, its PlacedOrder or the OrderRefused/OrderNotSent that stopped it."""
+        ctx = self.ctx
+        config = await ctx.fresh_config()
+        outcomes: list[PlacedOrder | IntentError | None] = [None] * len(items)
+        ready, refused = [], []
+        for index, (contract, action, quantity, owner) in enumerate(items):
+            owner = owner or ctx.run.intent
+            order = self._stamp(Order(action=str(action).upper(), totalQuantity=quantity), owner)
+            try:
+                action = _action_sane(action, quantity)
+                spec = _spec(config, action=action, quantity=quantity, order_type="", tif="")
+                order = self._stamp(Order(action=action, totalQuantity=quantity, orderType=spec.order_type, tif=spec.tif), owner)
+                order, _ = await self._build(config, contract, spec, owner)
+                exempt = await self._check(config, contract, order, reduce_only=False, closing=False)
+            except OrderRefused as refusal:
+                refused.append((contract, order, owner, OrderStatus.REFUSED, str(refusal), ()))
+                outcomes[index] = refusal
+                continue
+            ready.append((index, contract, order, owner, exempt))
+        status = OrderStatus.PLANNED if ctx.dry_run else OrderStatus.PENDING_SUBMIT
+        try:
+            if not ctx.dry_run:
+                for _, _, order, _, _ in ready:
+                    order.orderId = ctx.ib.client.getReqId()
+        except ConnectionError as exc:
+            for index, contract, order, owner, _ in ready:
+                order.orderId = 0
+                refused.append((contract, order, owner, OrderStatus.NOT_SENT, _not_sent(contract, order, exc), ()))
+                outcomes[index] = OrderNotSent(_not_sent(contract, order, exc))
+            ready = []
+        rows = await ctx.db(
+            order_records_write, ctx, refused + [(c, o, owner, status, "", exempt) for _, c, o, owner, exempt in ready]
+        )
+        for position, ((index, contract, order, _, _), row_id) in enumerate(zip(ready, rows[len(refused) :], strict=True)):
+            if ctx.dry_run:
+                outcomes[index] = _placed(row_id, None, contract, order, None)
+                continue
+            stop = await self._stopped_now(contract, order)
+            if stop == KILL_SWITCH:  # nothing after it goes either
+                await ctx.db(orders_unsent, rows[len(refused) + position :], stop, OrderStatus.REFUSED)
+                for later_index, _, _, _, _ in ready[position:]:
+                    outcomes[later_index] = OrderRefused(stop)
+                break
+            if stop:  # the soft stop refuses what does not reduce; a reducing order after it still goes
+                await ctx.db(orders_unsent, [row_id], stop, OrderStatus.REFUSED)
+                outcomes[index] = OrderRefused(stop)
+                continue
+            try:
+                trade = ctx.ib.placeOrder(contract, order)
+            except (ConnectionError, OSError) as exc:
+                await ctx.db(order_not_sent, row_id, _not_sent(contract, order, exc))
+                outcomes[index] = OrderNotSent(_not_sent(contract, order, exc))
+                continue
+            outcomes[index] = _placed(row_id, trade, contract, order, None)
+        self.placed.extend(o for o in outcomes if isinstance(o, PlacedOrder))
+        return outcomes
+
+    async def _stopped_now(self, contract, order: Order) -> str:
+        """Why the switches, read now, stop this order ("" when they do not): the kill switch (unless this
+        gateway may send when killed), or the soft stop for an order that does not reduce."""
+        config = await self.ctx.fresh_config()
+        if not config.trading_enabled and not self.allowed_when_killed:
+            return KILL_SWITCH
+        if config.soft_stop:
+            return self._reduces_refusal(
+                WHY_SOFT_STOP, contract, order, self.position(contract), self.working_quantity(contract, excluding=None)
+            )
+        return ""
 
     async def preview(
         self,

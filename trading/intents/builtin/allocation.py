@@ -34,7 +34,6 @@ from trading.intents.allocation_plan import (
 )
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
-from trading.intents.orders import OrderRefused
 from trading.intents.registry import intent_register
 from trading.intents.strategy import strategies_unknown, target_latest
 from trading.models import AllocationDecision, Holding, Strategy, TargetStatus
@@ -197,10 +196,11 @@ def in_flight_quantities(trades, account: str) -> dict[int, float]:
 
 
 async def _place(ctx, diff: list[dict], contracts: dict[int, dict]) -> tuple[list[dict], list[str]]:
-    orders, refusals = [], []
-    for line in diff:
-        if not line["quantity"]:
-            continue
+    """One order per contract, as one batch of the order gateway (rows in one commit, the switches read
+    again before each order goes)."""
+    lines = [line for line in diff if line["quantity"]]
+    items = []
+    for line in lines:
         info = contracts.get(line["con_id"], {})
         contract = Contract(
             conId=line["con_id"], symbol=line["symbol"], secType=line["sec_type"], currency=line["currency"],
@@ -208,21 +208,20 @@ async def _place(ctx, diff: list[dict], contracts: dict[int, dict]) -> tuple[lis
         )  # fmt: skip
         if line["sec_type"] == "CASH":
             contract.localSymbol = info.get("local_symbol", "")
-        try:
-            placed = await ctx.orders.place(
-                contract=contract, action=line["action"], quantity=line["quantity"], owner=line["owner"]
-            )
-        except OrderRefused as refusal:
-            refusals.append(f"{line['action']} {line['quantity']:g} {line['symbol']}: {refusal}")
+        items.append((contract, line["action"], line["quantity"], line["owner"]))
+    orders, refusals = [], []
+    for line, outcome in zip(lines, await ctx.orders.place_batch(items), strict=True):
+        if isinstance(outcome, Exception):
+            refusals.append(f"{line['action']} {line['quantity']:g} {line['symbol']}: {outcome}")
             orders.append(
                 {
                     "symbol": line["symbol"],
                     "action": line["action"],
                     "quantity": line["quantity"],
                     "owner": line["owner"],
-                    "refused": str(refusal),
+                    "refused": str(outcome),
                 }
             )
             continue
-        orders.append({**placed.as_dict(), "owner": line["owner"]})
+        orders.append({**outcome.as_dict(), "owner": line["owner"]})
     return orders, refusals
