@@ -82,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("-n", type=int, default=20)
+    parser.add_argument("--cprofile", action="store_true", help="also print where run_submit's own time goes (cProfile)")
     args = parser.parse_args()
     stack = Stack(args.backend, name="profsum")
     stack.setup_django()
@@ -100,6 +101,13 @@ def main() -> None:
         api_call(stack, token)  # warm
         rows = steps(stack, token, args.n)
         rows.update(in_process(args.n))
+        if args.cprofile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(in_process, args.n)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"trading|django_q|channels|asgiref", 25)
     finally:
         stack.teardown()
     for name, values in rows.items():
