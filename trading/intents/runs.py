@@ -16,6 +16,7 @@ run; nothing is enqueued before commit.
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -186,7 +187,7 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
             run.pk,
             run.created_at.isoformat(),
             task_name=f"intent-run-{run.pk}",
-            q_options={"timeout": task_timeout},
+            q_options={"timeout": task_timeout, "broker": q2_broker()},
         )
     except Exception as exc:  # the broker (Redis) is down or refused the task
         reason = f"{type(exc).__name__}: {exc}"[:200]
@@ -204,6 +205,21 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
         )
         return
     IntentRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
+
+
+_BROKERS: dict[tuple, object] = {}
+
+
+def q2_broker():
+    """django-q2's broker, kept per Redis and queue (q2 builds one, with a new Redis connection, per task)."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    key = (str(Conf.REDIS), Conf.PREFIX, os.getpid())
+    broker = _BROKERS.get(key)
+    if broker is None:
+        broker = _BROKERS[key] = get_broker()
+    return broker
 
 
 def run_claim(run_id: int, *, client_id: int, token: int) -> bool:
