@@ -9,6 +9,8 @@ were held). `as_of` is when IB's answer arrived. `pnl` is the worker's reqPnL (a
 what it has seen: the session itself keeps only the last RETAIN_DONE_MINUTES (trading/worker/retention.py).
 """
 
+import asyncio
+
 from trading.clock import local_today
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
@@ -28,7 +30,8 @@ class Summary(Intent):
         pass
 
     async def run(self, ctx, params):
-        snapshot = await account_snapshot(ctx)
+        # IB's answer and our records are awaited together: neither waits on the other.
+        snapshot, fills = await asyncio.gather(account_snapshot(ctx), _fills_today(ctx))
         if not snapshot.rows:
             raise IntentError(f"IB returned an empty account summary for {ctx.account or 'the account'}")
         return {
@@ -38,7 +41,7 @@ class Summary(Intent):
             "pnl": ctx.worker.pnl.latest(ctx.account) if getattr(ctx.worker, "pnl", None) else None,
             "portfolio": [portfolio_snapshot(p) for p in ctx.ib.portfolio()],
             "open_trades": [trade_snapshot(t) for t in ctx.ib.openTrades()],
-            "fills": await _fills_today(ctx),
+            "fills": fills,
         }
 
 
