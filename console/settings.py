@@ -162,6 +162,8 @@ EQUITY_SNAPSHOT_SECONDS = env_int("EQUITY_SNAPSHOT_SECONDS", 60, minimum=5, maxi
 EQUITY_MINUTE_DAYS = env_int("EQUITY_MINUTE_DAYS", 7, minimum=1, maximum=366)
 # The worker lets go of ib_insync's done orders and fills this long after they are recorded (trading/worker/retention.py).
 RETAIN_DONE_MINUTES = env_int("RETAIN_DONE_MINUTES", 10, minimum=1, maximum=1440)
+# ...and at most this many of the newest done orders (and fills), whatever their age.
+RETAIN_DONE_MAX = env_int("RETAIN_DONE_MAX", 200, minimum=0, maximum=100_000)
 USE_I18N = True
 USE_TZ = True
 

@@ -29,8 +29,8 @@ def retention_worker(paper_gateway, redis_url, transactional_db, tmp_path):
     worker.stop()
 
 
-def sweep(worker: WorkerThread, window: float):
-    return worker.call(SessionRetention(window=window).sweep(worker.worker))
+def sweep(worker: WorkerThread, window: float, most: int = 10_000):
+    return worker.call(SessionRetention(window=window, most=most).sweep(worker.worker))
 
 
 def session(worker: WorkerThread) -> tuple[set, set]:
@@ -82,6 +82,23 @@ def test_recorded_done_trades_and_fills_go_working_orders_stay(paper_gateway, re
     assert done.perm_id not in wrapper.permId2Trade and working.perm_id in wrapper.permId2Trade
     # the records keep the history
     assert Order.objects.get(pk=done.pk).status == OrderStatus.FILLED and Fill.objects.filter(exec_id=fill.exec_id).exists()
+
+
+def test_past_the_most_kept_the_oldest_done_trades_and_fills_go_inside_the_window(
+    paper_gateway, retention_worker, trading_enabled
+):
+    paper_gateway.set_price("SPY", 100)
+    older, older_fill = market_buy(paper_gateway, 2)
+    newer, newer_fill = market_buy(paper_gateway, 3)
+    working = resting_buy(paper_gateway)
+    retention_worker.flush()
+
+    swept = sweep(retention_worker, window=3600, most=1)  # all younger than the window: only the cap acts
+
+    assert (swept.trades, swept.fills) == (1, 1)
+    trades, fills = session(retention_worker)
+    assert older.perm_id not in trades and older_fill.exec_id not in fills
+    assert newer.perm_id in trades and newer_fill.exec_id in fills and working.perm_id in trades
 
 
 def test_a_done_trade_whose_fill_went_in_an_earlier_sweep_goes_too(paper_gateway, retention_worker, trading_enabled):

@@ -4,8 +4,10 @@ ib_insync keeps every Trade and Fill of the connection, and a Ticker for every m
 ever made, until the connection closes. A worker extension (see IBWorker.extensions), as
 PhantomSweeper and EquityRecorder, sweeps every `interval` s while synced:
 
-    done trade (isDone()), seen done ≥ window ──┐
-    fill (its time) older than the window ──────┤ recorder written through (every event queued so far
+    done trade (isDone()), seen done ≥ window, ─┐
+      or not among the newest `most` done ones  │
+    fill (its time) older than the window, or ──┤ recorder written through
+      not among the newest `most` fills         │ (every event queued so far
                                                 │ is in the database) ─▶ the rows are read back:
                                                 │   an Order row with the trade's final status, a Fill
                                                 │   row with its commission ─▶ dropped from ib_insync;
@@ -18,8 +20,10 @@ Ticker), reqId2Ticker (never emptied by ib_insync) and ticker2ReqId (tickType �
 live subscriptions). A working order's trade is never dropped, nor a fill of one, nor a fill whose
 commission report has not come yet (ib_insync finds the fill by execId to attach it).
 
-So ib.trades()/ib.fills() hold the working orders and the last RETAIN_DONE_MINUTES; history is in
-the records (Order, Fill). docs/HANDLERS.md tells handler authors.
+So ib.trades()/ib.fills() hold the working orders and the done ones of the last RETAIN_DONE_MINUTES,
+at most the newest RETAIN_DONE_MAX of them (a busy algorithm's 5 orders a second would otherwise hold
+3,000 trades, ~66 MB, in a 10-minute window); history is in the records (Order, Fill).
+docs/HANDLERS.md tells handler authors.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from trading.models import Fill, Order
 
 log = logging.getLogger("trading.worker.retention")
 
-SWEEP_EVERY = 60.0  # seconds between sweeps; tests shorten it
+SWEEP_EVERY = 15.0  # seconds between sweeps; tests shorten it
 CHUNK = 500  # ids per query
 
 
@@ -52,8 +56,9 @@ class Swept:
 class SessionRetention:
     """A worker extension: drops recorded, finished trades and fills, and unsubscribed tickers."""
 
-    def __init__(self, *, window: float | None = None, interval: float = SWEEP_EVERY):
+    def __init__(self, *, window: float | None = None, most: int | None = None, interval: float = SWEEP_EVERY):
         self.window = window if window is not None else settings.RETAIN_DONE_MINUTES * 60.0
+        self.most = most if most is not None else settings.RETAIN_DONE_MAX
         self.interval = interval
         self.total = Swept()
         self._done_since: dict[int, float] = {}  # id(trade) → when a sweep first saw it done
@@ -115,23 +120,26 @@ class SessionRetention:
         return swept
 
     def _candidates(self, wrapper) -> tuple[list, list]:
-        """Done trades seen done for the window; fills older than it, of no working order, with commission."""
+        """Done trades seen done for the window or beyond the newest `most`; fills older than the window
+        or beyond the newest `most` — of no working order, with their commission."""
         now, cutoff = time.monotonic(), dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.window)
-        trades, live = [], set()
+        done, live = [], set()
         for trade in list(wrapper.trades.values()):
             live.add(id(trade))
-            if not trade.isDone():
-                continue
-            since = self._done_since.setdefault(id(trade), now)
-            if now - since >= self.window:
-                trades.append(trade)
+            if trade.isDone():
+                done.append((self._done_since.setdefault(id(trade), now), trade))
         for key in [k for k in self._done_since if k not in live]:  # dropped or gone with a reset
             del self._done_since[key]
+        done.sort(key=lambda item: item[0])  # oldest first; the newest `most` are kept for the window
+        over = max(0, len(done) - self.most)
+        trades = [trade for n, (since, trade) in enumerate(done) if n < over or now - since >= self.window]
         working = {t.order.permId for t in wrapper.trades.values() if not t.isDone() and t.order.permId}
-        fills = [
-            f for f in list(wrapper.fills.values())
-            if _aware(f.time) <= cutoff and f.execution.permId not in working and f.commissionReport.execId
-        ]  # fmt: skip
+        letting_go = [
+            f for f in list(wrapper.fills.values()) if f.execution.permId not in working and f.commissionReport.execId
+        ]
+        letting_go.sort(key=lambda f: _aware(f.time))
+        over = max(0, len(letting_go) - self.most)
+        fills = [f for n, f in enumerate(letting_go) if n < over or _aware(f.time) <= cutoff]
         return trades, fills
 
 
