@@ -47,3 +47,30 @@ def test_a_kill_switch_engaged_between_two_orders_stops_the_second(paper_gateway
     refused = Order.objects.filter(run=run, status=OrderStatus.REFUSED)
     assert refused.count() == 1 and "kill switch" in refused.get().last_error
     wait_until(lambda: Order.objects.filter(run=run, status=OrderStatus.FILLED).count() == 1, what="the first order filled")
+
+
+def test_a_soft_stop_engaged_between_two_orders_refuses_the_next_one_that_adds(paper_gateway, console_worker):
+    """The allocation sends its orders as one batch: the soft stop too is read again before each one."""
+    switches_set(trading_enabled=True, dry_run_default=False, soft_stop=False)
+    target_make("testsignalgenerator", {"SPY": 5, "QQQ": 5})
+    ib = console_worker.worker.ib
+    engaged = []
+
+    def engage_on_first_order(trade) -> None:
+        if engaged:
+            return
+        person = threading.Thread(target=lambda: engaged.extend(switch_set(switch="soft_stop", on=True, source="test")))
+        person.start()
+        person.join(10)
+
+    ib.newOrderEvent += engage_on_first_order
+    try:
+        run = submit_and_wait("allocation", timeout=60)
+    finally:
+        ib.newOrderEvent -= engage_on_first_order
+
+    assert engaged, "the soft stop was engaged after the first order"
+    assert len([o for o in paper_gateway.orders() if o["client_id"] == 1]) == 1
+    assert run.status != RunStatus.SUCCEEDED and "soft stop is on" in run.error
+    refused = Order.objects.get(run=run, status=OrderStatus.REFUSED)
+    assert "soft stop is on" in refused.last_error and refused.order_id == 0
