@@ -14,6 +14,11 @@ orders. A strategy subclasses `StrategyIntent` and implements `targets`:
             spy = await ctx.qualify(Stock("SPY", "SMART", "USD"))
             return [target_row(spy[0], 10)], {"why": "always ten"}
 
+`targets` reaches the market, the account and its own past only through `ctx` (`history()` below,
+`ctx.account_snapshot()`, `ctx.target_previous()`, `ctx.qualify()`, `ctx.config`) and the `strategy` row
+it is given: that is what lets a backtest run the very same code on a simulated context
+(docs/BACKTEST.md).
+
 If `targets` raises, an `error` target is published (so the allocator reports the strategy as failed
 rather than silently using yesterday's target) and the run fails with the message.
 
@@ -117,7 +122,13 @@ def target_as_dict(target: StrategyTarget) -> dict:
 
 
 async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="") -> list:
-    """Historical TRADES bars (regular hours) or an IntentError naming what was asked.
+    """Historical TRADES bars (regular hours) as of the context's moment, or an IntentError naming what was
+    asked: IB for a live run (`ib_history`), stored bars for a backtest (trading/backtest/context.py)."""
+    return await ctx.history(contract, duration=duration, bar_size=bar_size, end=end)
+
+
+async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="") -> list:
+    """Historical TRADES bars (regular hours) from IB or an IntentError naming what was asked.
 
     A pacing violation (error 162) is waited out: the request is repeated after each of
     `PACING_BACKOFF`'s pauses, each wait in the activity log; any other empty answer fails at once."""
