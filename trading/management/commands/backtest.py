@@ -10,7 +10,6 @@ same inputs and stored bars.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -60,7 +59,7 @@ class Command(BaseCommand):
             commission=opts["commission"], slippage_bps=opts["slippage_bps"], fill=opts["fill"], every=opts["every"],
             strategy_id=opts["strategy_id"],
         )  # fmt: skip
-        progress = None if opts["no_progress"] else ProgressBar(sys.stderr)
+        progress = None if opts["no_progress"] else ProgressBar(self.stderr)
         try:
             result = self._run(opts, settings, progress)
         except BacktestError as exc:
@@ -92,7 +91,8 @@ class Command(BaseCommand):
 
 
 class ProgressBar:
-    """`[#####.....]  52% 678/1304 steps` on one stderr line, redrawn at most once a percent."""
+    """`[#####.....]  52% 678/1304 steps` on one stderr line (a command's OutputWrapper), redrawn at most
+    once a percent."""
 
     def __init__(self, stream, width: int = 30):
         self.stream, self.width, self.shown = stream, width, -1
@@ -103,10 +103,10 @@ class ProgressBar:
             return
         self.shown = percent
         filled = self.width * done // max(total, 1)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {done}/{total} steps")
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {done}/{total} steps", ending="")
         self.stream.flush()
 
     def finish(self) -> None:
         if self.shown >= 0:
-            self.stream.write("\n")
+            self.stream.write("")
             self.stream.flush()
