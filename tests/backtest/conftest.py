@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from ib_insync import Stock
 
+from tests.intents.conftest import console_worker  # noqa: F401 (a fixture)
 from trading.backtest.bars import bars_store
 from trading.backtest.sample import sample_bars
 from trading.intents.strategy import StrategyIntent, StrategyParams, history, target_row

@@ -222,3 +222,16 @@ def weekdays_back(day: dt.date, count: int) -> dt.date:
             if seen >= count:
                 return day
         day -= dt.timedelta(days=1)
+
+
+def bars_missing(
+    *, symbol: str, bar_size: str, what_to_show: str, first: dt.date, last: dt.date
+) -> list[tuple[dt.date, dt.date]]:
+    """The holes of a key's store in [first, last]: runs of GAP_WEEKDAYS or more weekdays with no bar."""
+    lo = dt.datetime.combine(first, dt.time(0), NEW_YORK)
+    hi = dt.datetime.combine(last, dt.time(23, 59, 59), NEW_YORK)
+    starts = Bar.objects.filter(
+        symbol=symbol, bar_size=bar_size, what_to_show=what_to_show, start__gte=lo, start__lte=hi
+    ).values_list("start", flat=True)
+    sessions = sorted({start.astimezone(NEW_YORK).date() for start in starts})
+    return session_gaps(sessions, first, last)

@@ -24,6 +24,7 @@ from trading.intents.strategy import NO_BARS
 # Holidays and the store's first day: a window may start this many calendar days after what was asked.
 EDGE_SLACK_DAYS = 6
 MISSING = "no stored {what} bars of {bar_size} for {symbol} from {first} to {last}"
+GET_THEM = "--fetch asks the IB worker for them; or import a CSV with manage.py bars_import"
 
 
 class BarsNotLoaded(BaseException):  # noqa: N818 — a signal, not an error
@@ -37,14 +38,13 @@ class BarsNotLoaded(BaseException):  # noqa: N818 — a signal, not an error
 
 
 class BarsMissing(Exception):
-    """The store lacks bars a backtest needs: `ranges` are (symbol, bar_size, what_to_show, first, last)."""
+    """The store lacks bars a backtest needs: `ranges` are (symbol, bar_size, what_to_show, first, last);
+    `note` says what was done about it (by default: how to get them)."""
 
-    def __init__(self, ranges: list[tuple[str, str, str, dt.date, dt.date]]):
+    def __init__(self, ranges: list[tuple[str, str, str, dt.date, dt.date]], note: str | None = None):
         self.ranges = ranges
-        super().__init__(
-            "; ".join(MISSING.format(symbol=s, bar_size=b, what=w, first=f, last=t) for s, b, w, f, t in ranges)
-            + " (fetch them with --fetch, or import a CSV with manage.py bars_import)"
-        )
+        listed = "; ".join(MISSING.format(symbol=s, bar_size=b, what=w, first=f, last=t) for s, b, w, f, t in ranges)
+        super().__init__(f"{listed} ({note or GET_THEM})")
 
 
 @dataclass(frozen=True)

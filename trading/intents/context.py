@@ -85,11 +85,11 @@ class IntentContext:
             raise IntentError(f"unknown contract(s): {', '.join(c.symbol or str(c) for c in missing)}")
         return qualified
 
-    async def history(self, contract, *, duration: str, bar_size: str, end="") -> list:
-        """TRADES bars (regular hours) from IB, pacing violations waited out (strategy.ib_history)."""
+    async def history(self, contract, *, duration: str, bar_size: str, end="", what_to_show: str = "TRADES") -> list:
+        """Bars (regular hours) from IB, pacing violations waited out (strategy.ib_history)."""
         from trading.intents import strategy  # strategy.py imports this module; its pacing rules live there
 
-        return await strategy.ib_history(self, contract, duration=duration, bar_size=bar_size, end=end)
+        return await strategy.ib_history(self, contract, duration=duration, bar_size=bar_size, end=end, what_to_show=what_to_show)
 
     async def account_snapshot(self):
         """The account's values asked from IB now (trading/intents/account.py)."""

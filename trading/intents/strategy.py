@@ -127,7 +127,7 @@ async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str,
     return await ctx.history(contract, duration=duration, bar_size=bar_size, end=end)
 
 
-async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="") -> list:
+async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="", what_to_show="TRADES") -> list:
     """Historical TRADES bars (regular hours) from IB or an IntentError naming what was asked.
 
     A pacing violation (error 162) is waited out: the request is repeated after each of
@@ -135,7 +135,7 @@ async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: s
     waited, attempt = 0.0, 0
     while True:
         attempt += 1
-        bars, paced = await _history_once(ctx, contract, duration=duration, bar_size=bar_size, end=end)
+        bars, paced = await _history_once(ctx, contract, duration=duration, bar_size=bar_size, end=end, what_to_show=what_to_show)
         if bars:
             return bars
         asked = {"bar_size": bar_size, "symbol": contract.symbol, "duration": duration}
@@ -149,7 +149,9 @@ async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: s
         waited += pause
 
 
-async def _history_once(ctx: IntentContext, contract, *, duration: str, bar_size: str, end) -> tuple[list, bool]:
+async def _history_once(
+    ctx: IntentContext, contract, *, duration: str, bar_size: str, end, what_to_show: str
+) -> tuple[list, bool]:
     """(bars, whether IB refused with a pacing violation meanwhile)."""
     paced = False
 
@@ -161,7 +163,7 @@ async def _history_once(ctx: IntentContext, contract, *, duration: str, bar_size
     try:
         bars = await asyncio.wait_for(
             ctx.ib.reqHistoricalDataAsync(
-                contract, endDateTime=end, durationStr=duration, barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True
+                contract, endDateTime=end, durationStr=duration, barSizeSetting=bar_size, whatToShow=what_to_show, useRTH=True
             ),
             HISTORY_TIMEOUT,
         )
