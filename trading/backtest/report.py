@@ -70,5 +70,6 @@ def report_html(result: dict) -> str:
             "inline": True,
             "uplot_js": (static / "uPlot.iife.min.js").read_text(),
             "uplot_css": (static / "uPlot.min.css").read_text(),
+            "report_js": (Path(settings.BASE_DIR) / "static" / "backtest" / "report.js").read_text(),
         },
     )
