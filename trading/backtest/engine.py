@@ -15,6 +15,7 @@ allocator does with a failed target) and is counted; missing bars stop the run w
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -120,6 +121,7 @@ def backtest_run(
     ctx = SimulatedContext(config=ConfigSnapshot(overall_exposure=resolved["overall_exposure"]), broker=broker, run_end=run_end)
     stepper = _Stepper(intent=intent(), ctx=ctx, resolved=resolved)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(InlineExecutor())
     try:
         for done, now in enumerate(steps, start=1):
             stepper.step(loop, now)
@@ -203,6 +205,20 @@ class _Stepper:
             self.sessions = set(series.sessions)
         day = now.astimezone(NEW_YORK).date()
         return day in self.sessions or day > series.sessions[-1]
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):  # asyncio accepts no other kind
+    """`asyncio.to_thread` inside a backtest runs at once, on this thread. Live, a strategy moves its
+    indicator math off the worker's loop; here nothing else waits on the loop, and the hop to a thread
+    and back cost more than the math (2/3 of a 30-minute run's time; docs/BENCHMARKS.md)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the caller's await raises it, as a thread's would
+            future.set_exception(exc)
+        return future
 
 
 def _loading(action, ctx: SimulatedContext):

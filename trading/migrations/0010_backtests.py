@@ -6,55 +6,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0009_notifications'),
+        ("trading", "0009_notifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Backtest',
+            name="Backtest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('strategy', models.CharField(help_text="The strategy intent's name.", max_length=64)),
-                ('start', models.DateField()),
-                ('end', models.DateField()),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('progress', models.FloatField(default=0.0, help_text='Share of the simulated steps done, 0..1.')),
-                ('result', models.JSONField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('source', models.CharField(default='admin', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("strategy", models.CharField(help_text="The strategy intent's name.", max_length=64)),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0, help_text="Share of the simulated steps done, 0..1.")),
+                ("result", models.JSONField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("source", models.CharField(default="admin", max_length=16)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Bar',
+            name="Bar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=32)),
-                ('bar_size', models.CharField(help_text='IB\'s barSizeSetting: "1 day", "30 mins", …', max_length=16)),
-                ('what_to_show', models.CharField(default='TRADES', max_length=16)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('open', models.FloatField()),
-                ('high', models.FloatField()),
-                ('low', models.FloatField()),
-                ('close', models.FloatField()),
-                ('volume', models.FloatField(default=0)),
-                ('source', models.CharField(default='ib', help_text='ib (the fetch_bars intent) or csv.', max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("symbol", models.CharField(max_length=32)),
+                ("bar_size", models.CharField(help_text='IB\'s barSizeSetting: "1 day", "30 mins", …', max_length=16)),
+                ("what_to_show", models.CharField(default="TRADES", max_length=16)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("open", models.FloatField()),
+                ("high", models.FloatField()),
+                ("low", models.FloatField()),
+                ("close", models.FloatField()),
+                ("volume", models.FloatField(default=0)),
+                ("source", models.CharField(default="ib", help_text="ib (the fetch_bars intent) or csv.", max_length=16)),
             ],
             options={
-                'ordering': ['symbol', 'bar_size', 'what_to_show', 'start'],
-                'indexes': [models.Index(fields=['symbol', 'bar_size', 'what_to_show', 'end'], name='bar_key_end')],
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'bar_size', 'what_to_show', 'start'), name='bar_unique_start')],
+                "ordering": ["symbol", "bar_size", "what_to_show", "start"],
+                "indexes": [models.Index(fields=["symbol", "bar_size", "what_to_show", "end"], name="bar_key_end")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("symbol", "bar_size", "what_to_show", "start"), name="bar_unique_start")
+                ],
             },
         ),
     ]
