@@ -106,3 +106,29 @@ def test_bad_input_is_refused_with_the_reason(db):
         backtest_run(
             strategy=SmaCross, start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 1), settings=BacktestSettings(every="sometimes")
         )
+
+
+def test_the_clock_defaults_to_the_strategy_s_enabled_schedule_else_the_close(db):
+    from trading.backtest.engine import settings_resolve, strategy_intent
+    from trading.intents.schedules import schedule_create, scheduler_zone
+
+    intent = strategy_intent("spy_macd_vixy")
+    assert settings_resolve(intent, BacktestSettings())["every"] == "16:00 America/New_York"
+    schedule_create(name="spy daily", intent="spy_macd_vixy", params={}, dry_run=False, cron="15 16 * * 1-5", enabled=True)
+
+    assert settings_resolve(intent, BacktestSettings())["every"] == f"16:15 {scheduler_zone().key}"
+
+
+def test_a_30_minute_strategy_steps_at_every_bar_end(db):
+    bars_make("SPY", first=dt.date(2024, 2, 26), last=dt.date(2024, 3, 8), bar_size="30 mins")
+
+    result = backtest_run(
+        strategy="testsignalgenerator",
+        start=dt.date(2024, 3, 4),
+        end=dt.date(2024, 3, 8),
+        settings=BacktestSettings(every="30 mins"),
+    )
+
+    metrics = result["metrics"]
+    assert metrics["steps"] == 5 * 13 and metrics["failed_steps"] == 0 and metrics["fills"] > 5
+    assert {t["time"][11:16] for t in result["trades"]} <= {f"{h:02d}:{m:02d}" for h in range(14, 21) for m in (0, 30)}

@@ -19,13 +19,13 @@ import concurrent.futures
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from trading.backtest.bars import NEW_YORK
+from trading.backtest.broker import BAD_FILL, FILL_RULES, SimulatedBroker, commission_model
 from trading.backtest.broker import Order as SimulatedOrder
-from trading.backtest.broker import SimulatedBroker, commission_model
 from trading.backtest.clock import clock_steps, every_default
-from trading.backtest.context import BarsNotLoaded, ConfigSnapshot, SimulatedContext
+from trading.backtest.context import BarsMissing, BarsNotLoaded, ConfigSnapshot, SimulatedContext
 from trading.backtest.results import results_build
 from trading.intents.allocation_plan import FRESH, StrategyInput, allocation_plan
 from trading.intents.registry import IntentNotFound, intent_get, intent_list
@@ -80,10 +80,14 @@ def settings_resolve(intent: type[StrategyIntent], settings: BacktestSettings) -
             raise BacktestError(BAD_EXPOSURE.format(value=value))
     if settings.cash <= 0:
         raise BacktestError(BAD_CASH.format(cash=settings.cash))
+    every = settings.every or every_default(intent.name)
     try:
         commission_model(settings.commission)
+        clock_steps(every, dt.date(2000, 1, 3), dt.date(2000, 1, 3))
     except ValueError as exc:
         raise BacktestError(str(exc)) from None
+    if settings.fill not in FILL_RULES:
+        raise BacktestError(BAD_FILL.format(rules=", ".join(FILL_RULES), value=settings.fill))
     return {
         "strategy_id": params.strategy_id,
         "cash": float(settings.cash),
@@ -92,7 +96,7 @@ def settings_resolve(intent: type[StrategyIntent], settings: BacktestSettings) -
         "commission": settings.commission,
         "slippage_bps": float(settings.slippage_bps),
         "fill": settings.fill,
-        "every": settings.every or every_default(intent.name),
+        "every": every,
     }
 
 
@@ -157,13 +161,9 @@ class _Stepper:
         _loading(lambda: ctx.broker.fill_due(now, ctx), ctx)
         try:
             rows, metadata = _loading(lambda: loop.run_until_complete(self.intent.targets(ctx, self.params, self.strategy)), ctx)
-        except BarsNotLoaded:
-            raise
+        except BarsMissing:
+            raise  # the run stops: the store lacks what the strategy asked for
         except Exception as exc:
-            from trading.backtest.context import BarsMissing
-
-            if isinstance(exc, BarsMissing):
-                raise
             self.failures.append(f"{now.astimezone(NEW_YORK):%Y-%m-%d %H:%M}: {type(exc).__name__}: {exc}")
         else:
             ctx.target_keep(rows, metadata)
@@ -233,7 +233,3 @@ def _loading(action, ctx: SimulatedContext):
 def result_json(result: dict) -> str:
     """The result as printed by `--json`: the same result gives the same bytes."""
     return json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def settings_as_dict(settings: BacktestSettings) -> dict:
-    return asdict(settings)

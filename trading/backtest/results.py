@@ -10,8 +10,6 @@ commissions = Σ commission of the fills.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from trading.performance import metrics
 from trading.performance.roundtrips import FillRecord, ledger_build
 
@@ -66,7 +64,3 @@ def _rounded(key: str, value):
     if isinstance(value, float):
         return round(value, 2) if key in MONEY else round(value, 6)
     return value
-
-
-def as_date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)

@@ -18,9 +18,15 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from trading.backtest.clock import clock_steps
 from trading.backtest.context import BarsMissing
-from trading.backtest.engine import BacktestError, BacktestSettings, backtest_run, settings_resolve, strategy_intent
+from trading.backtest.engine import (
+    END_BEFORE_START,
+    BacktestError,
+    BacktestSettings,
+    backtest_run,
+    settings_resolve,
+    strategy_intent,
+)
 from trading.models import Backtest, BacktestStatus
 
 log = logging.getLogger("trading.backtest")
@@ -32,15 +38,9 @@ def backtest_submit(*, strategy: str, start: dt.date, end: dt.date, options: dic
     """Check the input (BacktestError with the reason), record a queued Backtest and enqueue it after commit."""
     intent = strategy_intent(strategy)
     if end < start:
-        raise BacktestError(f"the end {end} is before the start {start}")
+        raise BacktestError(END_BEFORE_START.format(start=start, end=end))
     settings = BacktestSettings(**{k: v for k, v in options.items() if k in SETTING_NAMES and v is not None})
-    resolved = settings_resolve(intent, settings)  # the snapshot is taken now, when it was asked for
-    try:
-        clock_steps(resolved["every"], start, start)
-    except ValueError as exc:
-        raise BacktestError(str(exc)) from None
-    if settings.fill not in ("next-open", "close"):
-        raise BacktestError(f"--fill is one of next-open, close, not {settings.fill!r}")
+    resolved = settings_resolve(intent, settings)  # checked, and the snapshot taken now, when it was asked for
     resolved["fetch"] = bool(options.get("fetch"))
     backtest = Backtest.objects.create(
         strategy=intent.name, start=start, end=end, settings=resolved, source=source,
