@@ -109,3 +109,21 @@ def test_the_strategy_page_has_a_backtest_button_whose_form_queues_one_and_shows
     assert 'id="equity"' in result and "uPlot.iife.min.js" in result and "final_equity" in result
     listing = alice_client.get(reverse("admin:trading_backtest_changelist")).content.decode()
     assert f"{backtest.result['metrics']['total_return']:+.2%}" in listing
+
+
+def test_a_backtest_killed_with_its_task_reads_as_failed_with_the_reason(db, bob_api):
+    from django.utils import timezone
+
+    stuck = Backtest.objects.create(
+        strategy="spy_macd_vixy", start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 1), status=BacktestStatus.RUNNING,
+        started_at=timezone.now() - dt.timedelta(hours=1),
+    )  # fmt: skip
+    fresh = Backtest.objects.create(
+        strategy="spy_macd_vixy", start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 1), status=BacktestStatus.RUNNING,
+        started_at=timezone.now(),
+    )  # fmt: skip
+
+    answer = bob_api.get(f"/api/backtests/{stuck.pk}").json()
+
+    assert answer["status"] == "failed" and "stopped this backtest at its 600 s timeout" in answer["error"]
+    assert bob_api.get(f"/api/backtests/{fresh.pk}").json()["status"] == "running"

@@ -18,7 +18,7 @@ from trading.admin.base import ReadOnlyAdmin
 from trading.backtest.broker import FILL_RULES
 from trading.backtest.engine import BacktestError
 from trading.backtest.report import report_context
-from trading.backtest.tasks import backtest_submit
+from trading.backtest.tasks import backtest_submit, backtests_expire_stale
 from trading.intents.registry import intent_list
 from trading.intents.strategy import StrategyIntent
 from trading.models import Backtest, BacktestStatus, RunSource
@@ -106,7 +106,12 @@ class BacktestAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/trading/intent_form.html", context)
 
+    def changelist_view(self, request, extra_context=None):
+        backtests_expire_stale()
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        backtests_expire_stale()
         backtest = self.get_object(request, object_id)
         extra = {"backtest": backtest, "running": backtest and backtest.status in (BacktestStatus.QUEUED, BacktestStatus.RUNNING)}
         if backtest is not None and backtest.status == BacktestStatus.SUCCEEDED and backtest.result:

@@ -9,7 +9,7 @@ from trading.backtest.context import BarsMissing
 from trading.intents.runs import WorkerUnavailable, run_submit, run_wait
 from trading.models import RunSource, RunStatus
 
-FETCH_TIMEOUT = 900.0
+FETCH_TIMEOUT = 660.0  # fetch_bars' start window + timeout + margin
 ROUNDS = 4  # a strategy may name a new symbol once the first one's bars are there
 WORKER_DOWN = "asking the IB worker for them failed: {reason}"
 FETCH_FAILED = "fetch_bars run #{run} ended {status}: {error}"

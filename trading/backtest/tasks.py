@@ -2,11 +2,14 @@
 (never on the IB worker), its progress written to the row as it goes.
 
     queued ──claim (conditional UPDATE)──▶ running ──▶ succeeded | failed
+                                             └── past the cluster's timeout ──▶ failed (when next read)
 
 Invariants: a backtest runs at most once (the claim's row count decides); input errors are refused
 at submission (nothing is recorded); the row's `result` is the same JSON `manage.py backtest --json`
 prints; missing bars are fetched through the worker's `fetch_bars` intent when `fetch` is set, and
-otherwise fail the backtest with the ranges named.
+otherwise fail the backtest with the ranges named. The task has the cluster's timeout (600 s): five
+years of a daily strategy take about a second (docs/BENCHMARKS.md); a redelivered task finds the row
+claimed and does nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from trading.models import Backtest, BacktestStatus
 
 log = logging.getLogger("trading.backtest")
 PROGRESS_EVERY = 1.0  # seconds between progress writes
+STOPPED = "the task cluster stopped this backtest at its {seconds} s timeout"
 SETTING_NAMES = ("cash", "exposure", "strategy_exposure", "commission", "slippage_bps", "fill", "every", "strategy_id")
 
 
@@ -54,7 +58,7 @@ def _enqueue(backtest_id: int) -> None:
     from django_q.tasks import async_task
 
     try:
-        async_task("trading.backtest.tasks.backtest_task", backtest_id, task_name=f"backtest #{backtest_id}", timeout=3600)
+        async_task("trading.backtest.tasks.backtest_task", backtest_id, task_name=f"backtest #{backtest_id}")
     except Exception as exc:  # the broker is down: say so on the row rather than leave it queued forever
         log.warning("could not enqueue backtest #%s: %s", backtest_id, exc)
         Backtest.objects.filter(pk=backtest_id, status=BacktestStatus.QUEUED).update(
@@ -99,6 +103,16 @@ def backtest_task(backtest_id: int) -> dict | None:
         raise
     _finish(backtest_id, status=BacktestStatus.SUCCEEDED, result=result, progress=1.0)
     return result["metrics"]
+
+
+def backtests_expire_stale() -> int:
+    """A running backtest older than the cluster's task timeout was killed with its task: say so."""
+    from django.conf import settings
+
+    limit = settings.Q_CLUSTER.get("timeout", 600) + 60
+    return Backtest.objects.filter(
+        status=BacktestStatus.RUNNING, started_at__lt=timezone.now() - dt.timedelta(seconds=limit)
+    ).update(status=BacktestStatus.FAILED, error=STOPPED.format(seconds=limit - 60), finished_at=timezone.now())
 
 
 def _progress_writer(backtest_id: int):

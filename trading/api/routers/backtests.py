@@ -14,7 +14,7 @@ from trading.api.auth import WRITE
 from trading.api.errors import ApiError
 from trading.api.responses import responses
 from trading.backtest.engine import BacktestError
-from trading.backtest.tasks import backtest_submit
+from trading.backtest.tasks import backtest_submit, backtests_expire_stale
 from trading.models import Backtest, BacktestStatus
 
 router = Router(tags=["backtests"])
@@ -87,6 +87,7 @@ def backtest_post(request, body: BacktestIn):
     "/backtests/{int:backtest_id}", response=responses({200: BacktestOut}, 404), url_name="backtest_get", summary="One backtest"
 )
 def backtest_get(request, backtest_id: int = Path(..., ge=1, le=2**63 - 1)):
+    backtests_expire_stale()
     backtest = Backtest.objects.filter(pk=backtest_id).first()
     if backtest is None:
         raise BacktestNotFound(MSG_NOT_FOUND.format(backtest_id=backtest_id))

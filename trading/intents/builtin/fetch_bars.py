@@ -34,7 +34,8 @@ class FetchBars(Intent):
     name = "fetch_bars"
     description = "Fetch historical bars from IB into the backtest store: only what is missing; holes are asked again."
     places_orders = False
-    timeout = 900.0
+    # Within the q2 cluster's retry (660 s) once the start window and the task's margin are added.
+    timeout = 540.0
 
     class Params(IntentParams):
         symbol: str
