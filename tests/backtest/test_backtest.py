@@ -132,3 +132,18 @@ def test_a_30_minute_strategy_steps_at_every_bar_end(db):
     metrics = result["metrics"]
     assert metrics["steps"] == 5 * 13 and metrics["failed_steps"] == 0 and metrics["fills"] > 5
     assert {t["time"][11:16] for t in result["trades"]} <= {f"{h:02d}:{m:02d}" for h in range(14, 21) for m in (0, 30)}
+
+
+def test_an_intraday_day_with_too_few_bars_is_a_hole(db):
+    bars_make("SPY", first=dt.date(2024, 2, 26), last=dt.date(2024, 3, 8), bar_size="30 mins")
+    from trading.models import Bar
+
+    Bar.objects.filter(symbol="SPY", start__date=dt.date(2024, 3, 6), start__hour__gte=16).delete()  # the afternoon lost
+
+    with pytest.raises(BarsMissing, match="30 mins for SPY from 2024-03-06 to 2024-03-06"):
+        backtest_run(
+            strategy="testsignalgenerator",
+            start=dt.date(2024, 3, 4),
+            end=dt.date(2024, 3, 8),
+            settings=BacktestSettings(every="30 mins"),
+        )

@@ -18,6 +18,8 @@ import bisect
 import csv
 import datetime as dt
 import math
+import statistics
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -195,8 +197,23 @@ def bars_import_csv(*, path: str | Path, symbol: str, bar_size: str, what_to_sho
 
 
 def session_gaps(sessions: list[dt.date], first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """Runs of GAP_WEEKDAYS or more weekdays in [first, last] with no bar: (from, to) per hole."""
-    have = set(sessions)
+    """The holes in [first, last], (from, to) each: runs of GAP_WEEKDAYS or more weekdays with no bar,
+    and — for intraday bars, where `sessions` holds a day once per bar — days with fewer than half the
+    usual count of bars (an early close still has more than half)."""
+    gaps = _empty_runs(set(sessions), first, last)
+    gaps += [(day, day) for day in _thin_sessions(sessions) if first <= day <= last]
+    return sorted(gaps)
+
+
+def _thin_sessions(sessions: list[dt.date]) -> list[dt.date]:
+    counts = Counter(sessions)
+    if not counts or max(counts.values()) == 1:
+        return []
+    usual = statistics.median(counts.values())
+    return [day for day, count in counts.items() if count < usual / 2]
+
+
+def _empty_runs(have: set, first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
     gaps, run = [], []
     day = first
     while day <= last:
@@ -233,5 +250,4 @@ def bars_missing(
     starts = Bar.objects.filter(
         symbol=symbol, bar_size=bar_size, what_to_show=what_to_show, start__gte=lo, start__lte=hi
     ).values_list("start", flat=True)
-    sessions = sorted({start.astimezone(NEW_YORK).date() for start in starts})
-    return session_gaps(sessions, first, last)
+    return session_gaps([start.astimezone(NEW_YORK).date() for start in starts], first, last)

@@ -1,7 +1,8 @@
 """`fetch_bars`: fetch historical bars from IB into the backtest store (trading/backtest/bars.py).
 
 Only what the store lacks is asked for: the weekdays in [start, end] with no bar, in runs of two or
-more (a lone missing weekday is a market holiday). Each run is fetched backwards from its last day in
+more (a lone missing weekday is a market holiday), and intraday days with under half the usual bars
+(`session_gaps` in trading/backtest/bars.py). Each run is fetched backwards from its last day in
 chunks IB accepts for the bar size; every request goes through `ctx.history`, so IB's pacing
 violations (162) are waited out as for any strategy (PACING_BACKOFF in trading/intents/strategy.py),
 and a pause of PACE_SECONDS between requests keeps clear of IB's 60-requests-in-10-minutes rule.
