@@ -127,3 +127,17 @@ def test_a_backtest_killed_with_its_task_reads_as_failed_with_the_reason(db, bob
 
     assert answer["status"] == "failed" and "stopped this backtest at its 600 s timeout" in answer["error"]
     assert bob_api.get(f"/api/backtests/{fresh.pk}").json()["status"] == "running"
+
+
+def test_the_list_is_newest_first_without_results_and_filters(db, bob_api):
+    older = Backtest.objects.create(
+        strategy="spy_macd_vixy", start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 1), result={"big": 1}
+    )
+    newer = Backtest.objects.create(strategy="testsignalgenerator", start=dt.date(2024, 1, 1), end=dt.date(2024, 2, 1))
+
+    page = bob_api.get("/api/backtests").json()
+    only = bob_api.get("/api/backtests?strategy=spy_macd_vixy").json()
+
+    assert [b["id"] for b in page["items"]] == [newer.pk, older.pk] and page["count"] == 2
+    assert "result" not in page["items"][0]
+    assert [b["id"] for b in only["items"]] == [older.pk]

@@ -24,7 +24,7 @@ from trading.intents.strategy import NO_BARS
 # Holidays and the store's first day: a window may start this many calendar days after what was asked.
 EDGE_SLACK_DAYS = 6
 MISSING = "no stored {what} bars of {bar_size} for {symbol} from {first} to {last}"
-GET_THEM = "--fetch asks the IB worker for them; or import a CSV with manage.py bars_import"
+GET_THEM = '--fetch (API: "fetch": true) asks the IB worker for them; or import a CSV with manage.py bars_import'
 
 
 class BarsNotLoaded(BaseException):  # noqa: N818 — a signal, not an error

@@ -1,17 +1,18 @@
 """Backtests: ask for one (it runs as a q2 task in the cluster, never on the IB worker) and follow its
 progress; the finished result is the JSON `manage.py backtest --json` prints (docs/BACKTEST.md)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Path, Router, Schema, Status
+from ninja.pagination import paginate
 from pydantic import Field
 
 from trading.api.auth import WRITE
 from trading.api.errors import ApiError
+from trading.api.filters import Name
+from trading.api.pagination import Page
 from trading.api.responses import responses
 from trading.backtest.engine import BacktestError
 from trading.backtest.tasks import backtest_submit, backtests_expire_stale
@@ -59,6 +60,26 @@ class BacktestOut(Schema):
         return reverse("api:backtest_get", kwargs={"backtest_id": backtest.pk})
 
 
+class BacktestListed(Schema):
+    """A backtest in the list: everything but the result (follow `url` for it)."""
+
+    id: int
+    strategy: str
+    start: dt.date
+    end: dt.date
+    status: BacktestStatus
+    progress: float
+    settings: dict[str, Any]
+    error: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    url: str
+
+    @staticmethod
+    def resolve_url(backtest: Backtest) -> str:
+        return reverse("api:backtest_get", kwargs={"backtest_id": backtest.pk})
+
+
 class InvalidBacktest(ApiError):
     status, code = 422, INVALID_BACKTEST
 
@@ -81,6 +102,18 @@ def backtest_post(request, body: BacktestIn):
     except BacktestError as exc:
         raise InvalidBacktest(str(exc)) from None
     return Status(202, backtest)
+
+
+@router.get("/backtests", response=responses({200: list[BacktestListed]}), summary="Backtests, newest first")
+@paginate(Page)
+def backtests_list(request, strategy: Name | None = None, status: BacktestStatus | None = None):
+    backtests_expire_stale()
+    backtests = Backtest.objects.defer("result").order_by("-created_at", "-id")
+    if strategy:
+        backtests = backtests.filter(strategy=strategy)
+    if status:
+        backtests = backtests.filter(status=status)
+    return backtests
 
 
 @router.get(
