@@ -172,6 +172,21 @@ class StrategyAdmin(admin.ModelAdmin):
     list_editable = ("enabled", "exposure")
     list_filter = ("enabled",)
     search_fields = ("strategy_id", "description")
+    change_form_template = "admin/trading/strategy/change_form.html"
+    actions = ["backtest"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from trading.admin.backtests import strategy_backtest_url
+
+        strategy = self.get_object(request, object_id)
+        extra = {"backtest_url": strategy_backtest_url(strategy.strategy_id)} if strategy else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @admin.action(description="Backtest the selected strategy")
+    def backtest(self, request, queryset):
+        from trading.admin.backtests import strategy_backtest_url
+
+        return HttpResponseRedirect(strategy_backtest_url(queryset.order_by("strategy_id").first().strategy_id))
 
     def save_model(self, request, obj, form, change):
         changed = {name: {"from": str(form.initial.get(name)), "to": str(getattr(obj, name))} for name in form.changed_data}

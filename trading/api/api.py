@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 
 from trading.api.auth import READ, docs_guard
 from trading.api.errors import errors_install
-from trading.api.routers import config, intents, orders, performance, records, runs, seed, status, webhook
+from trading.api.routers import backtests, config, intents, orders, performance, records, runs, seed, status, webhook
 
 DESCRIPTION = """
 Drive the IB trading console from scripts, cron jobs and webhooks.
@@ -55,7 +55,7 @@ api = ConsoleAPI(
     docs_decorator=docs_guard,
 )
 errors_install(api)
-for module in (status, intents, runs, records, orders, config, webhook, performance):
+for module in (status, intents, runs, records, orders, config, webhook, performance, backtests):
     api.add_router("", module.router)
 
 seed_api = NinjaAPI(

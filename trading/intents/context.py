@@ -1,4 +1,9 @@
-"""What an intent's body gets: the live `ib`, the run, fresh config, the order gateway, a logger."""
+"""What an intent's body gets: the live `ib`, the run, fresh config, the order gateway, a logger.
+
+Strategies reach the market and their own past only through the context — `history`, `account_snapshot`,
+`target_previous`, `qualify`, `config` — so the very same `targets()` runs on the backtest's simulated
+context (trading/backtest/context.py), which answers these from stored bars and the run's memory.
+"""
 
 from __future__ import annotations
 
@@ -79,6 +84,28 @@ class IntentContext:
         if missing:
             raise IntentError(f"unknown contract(s): {', '.join(c.symbol or str(c) for c in missing)}")
         return qualified
+
+    async def history(self, contract, *, duration: str, bar_size: str, end="", what_to_show: str = "TRADES") -> list:
+        """Bars (regular hours) from IB, pacing violations waited out (strategy.ib_history)."""
+        from trading.intents import strategy  # strategy.py imports this module; its pacing rules live there
+
+        return await strategy.ib_history(self, contract, duration=duration, bar_size=bar_size, end=end, what_to_show=what_to_show)
+
+    async def account_snapshot(self):
+        """The account's values asked from IB now (trading/intents/account.py)."""
+        from trading.intents.account import account_snapshot  # account.py imports this module
+
+        return await account_snapshot(self)
+
+    async def target_previous(self, strategy_id: str):
+        """The strategy's newest successful target in this mode (a real run never sees dry runs'), or None."""
+        from trading.intents.strategy import target_latest
+        from trading.models import TargetStatus
+
+        return await self.db(
+            target_latest, strategy_id=strategy_id, mode=self.mode, include_dry_runs=self.dry_run,
+            status=TargetStatus.SUCCESS,
+        )  # fmt: skip
 
     async def quote(self, contract) -> Quote:
         """Bid, ask and last from a market data snapshot; each None when IB has none within the timeout."""

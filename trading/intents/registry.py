@@ -52,6 +52,7 @@ BUILTIN_MODULES = (
     "trading.intents.builtin.spy_macd_vixy",
     "trading.intents.builtin.risk_check",
     "trading.intents.builtin.eod_check",
+    "trading.intents.builtin.fetch_bars",
 )
 DEFAULT_USER_DIR = Path(__file__).resolve().parent.parent.parent / "intents"
 

@@ -14,6 +14,11 @@ orders. A strategy subclasses `StrategyIntent` and implements `targets`:
             spy = await ctx.qualify(Stock("SPY", "SMART", "USD"))
             return [target_row(spy[0], 10)], {"why": "always ten"}
 
+`targets` reaches the market, the account and its own past only through `ctx` (`history()` below,
+`ctx.account_snapshot()`, `ctx.target_previous()`, `ctx.qualify()`, `ctx.config`) and the `strategy` row
+it is given: that is what lets a backtest run the very same code on a simulated context
+(docs/BACKTEST.md).
+
 If `targets` raises, an `error` target is published (so the allocator reports the strategy as failed
 rather than silently using yesterday's target) and the run fails with the message.
 
@@ -117,14 +122,20 @@ def target_as_dict(target: StrategyTarget) -> dict:
 
 
 async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="") -> list:
-    """Historical TRADES bars (regular hours) or an IntentError naming what was asked.
+    """Historical TRADES bars (regular hours) as of the context's moment, or an IntentError naming what was
+    asked: IB for a live run (`ib_history`), stored bars for a backtest (trading/backtest/context.py)."""
+    return await ctx.history(contract, duration=duration, bar_size=bar_size, end=end)
+
+
+async def ib_history(ctx: IntentContext, contract, *, duration: str, bar_size: str, end="", what_to_show="TRADES") -> list:
+    """Historical TRADES bars (regular hours) from IB or an IntentError naming what was asked.
 
     A pacing violation (error 162) is waited out: the request is repeated after each of
     `PACING_BACKOFF`'s pauses, each wait in the activity log; any other empty answer fails at once."""
     waited, attempt = 0.0, 0
     while True:
         attempt += 1
-        bars, paced = await _history_once(ctx, contract, duration=duration, bar_size=bar_size, end=end)
+        bars, paced = await _history_once(ctx, contract, duration=duration, bar_size=bar_size, end=end, what_to_show=what_to_show)
         if bars:
             return bars
         asked = {"bar_size": bar_size, "symbol": contract.symbol, "duration": duration}
@@ -138,7 +149,9 @@ async def history(ctx: IntentContext, contract, *, duration: str, bar_size: str,
         waited += pause
 
 
-async def _history_once(ctx: IntentContext, contract, *, duration: str, bar_size: str, end) -> tuple[list, bool]:
+async def _history_once(
+    ctx: IntentContext, contract, *, duration: str, bar_size: str, end, what_to_show: str
+) -> tuple[list, bool]:
     """(bars, whether IB refused with a pacing violation meanwhile)."""
     paced = False
 
@@ -150,7 +163,7 @@ async def _history_once(ctx: IntentContext, contract, *, duration: str, bar_size
     try:
         bars = await asyncio.wait_for(
             ctx.ib.reqHistoricalDataAsync(
-                contract, endDateTime=end, durationStr=duration, barSizeSetting=bar_size, whatToShow="TRADES", useRTH=True
+                contract, endDateTime=end, durationStr=duration, barSizeSetting=bar_size, whatToShow=what_to_show, useRTH=True
             ),
             HISTORY_TIMEOUT,
         )

@@ -2,6 +2,7 @@
 
 from trading.models.activity import ActivityEntry, ActivityKind
 from trading.models.auth import ApiToken
+from trading.models.backtest import Backtest, BacktestStatus, Bar
 from trading.models.config import ConfigScope, Strategy, TradingConfig, TradingMode
 from trading.models.notify import NotifyCursor, NotifyKind, NotifySend, NotifyTarget, SendStatus
 from trading.models.performance import EquityResolution, EquitySnapshot
@@ -25,6 +26,9 @@ __all__ = [
     "ActivityKind",
     "AllocationDecision",
     "ApiToken",
+    "Backtest",
+    "BacktestStatus",
+    "Bar",
     "ConfigScope",
     "EquityResolution",
     "EquitySnapshot",

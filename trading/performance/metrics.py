@@ -10,6 +10,9 @@ Definitions (P&L figures are net of commissions):
 - daily returns from daily closing equity: r_t = e_t / e_{t−1} − 1 (days with e_{t−1} ≤ 0 are skipped).
 - Sharpe = mean(r) / stdev(r) × √252, stdev the sample standard deviation (n − 1), risk-free rate 0.
   None with fewer than two returns or stdev 0.
+- max drawdown duration = the most consecutive points after a peak spent below it (0 when never below).
+- volatility (annualised) = stdev(r) × √252, the sample standard deviation; None with fewer than two returns.
+- annualised return = (e_n / e_0)^(252 / n) − 1 over n daily returns; None when n = 0 or e_0 ≤ 0.
 - Sortino = mean(r) / DD × √252, with the downside deviation DD = √(Σ min(r_t, 0)² / n) over all n
   returns (target 0). None with fewer than two returns or DD 0 (no losing day).
 """
@@ -45,6 +48,33 @@ def max_drawdown(equity: Sequence[float]) -> tuple[float, float | None]:
         if peak > 0:
             fraction = max(fraction or 0.0, (peak - value) / peak)
     return amount, fraction
+
+
+def drawdown_duration(equity: Sequence[float]) -> int:
+    """The longest run of points spent below a running peak."""
+    longest = run = 0
+    peak = -math.inf
+    for value in equity:
+        if value >= peak:
+            peak, run = value, 0
+        else:
+            run += 1
+            longest = max(longest, run)
+    return longest
+
+
+def volatility(returns: Sequence[float]) -> float | None:
+    n = len(returns)
+    if n < 2:
+        return None
+    mean = sum(returns) / n
+    return math.sqrt(sum((r - mean) ** 2 for r in returns) / (n - 1)) * math.sqrt(TRADING_DAYS)
+
+
+def annualised_return(first: float, last: float, periods: int) -> float | None:
+    if periods <= 0 or first <= 0 or last < 0:
+        return None
+    return (last / first) ** (TRADING_DAYS / periods) - 1
 
 
 def daily_returns(closes: Sequence[float]) -> list[float]:

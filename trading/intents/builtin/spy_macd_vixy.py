@@ -6,7 +6,8 @@ liquidation × overall exposure × strategy exposure) is split by |weight|, and 
 last daily closes. Rows always name both SPY and VIXY, so leaving a regime closes its legs.
 
 A neutral day keeps the regime in force: it re-publishes the previous successful target's rows
-unchanged (so the allocator neither dumps the position nor re-sizes it). With no previous target
+unchanged (so the allocator neither dumps the position nor re-sizes it); the context answers which
+(the database live, the run's own targets in a backtest). With no previous target
 there is no regime yet, and the target is flat (no rows). The seed published an empty signal on
 neutral days, and its commander then sold the whole position the next day.
 
@@ -19,12 +20,10 @@ import datetime as dt
 from ib_insync import Stock
 from pydantic import Field
 
-from trading.intents.account import account_snapshot
 from trading.intents.context import IntentError
 from trading.intents.indicators import BEARISH, BULLISH, NEUTRAL, crossover, macd
 from trading.intents.registry import intent_register
-from trading.intents.strategy import StrategyIntent, StrategyParams, deployable_capital, history, target_latest, target_row
-from trading.models import TargetStatus
+from trading.intents.strategy import StrategyIntent, StrategyParams, deployable_capital, history, target_row
 
 WEIGHTS = {BULLISH: {"SPY": 1.0, "VIXY": 0.0}, BEARISH: {"SPY": -1.0, "VIXY": 1.0}}
 AS_OF_DRY_ONLY = "asOf replays a past day and is only allowed in a dry run"
@@ -61,7 +60,7 @@ class SpyMacdVixy(StrategyIntent):
         }
         if regime == NEUTRAL:
             return await self._keep_regime(ctx, strategy, metadata)
-        account = await account_snapshot(ctx)
+        account = await ctx.account_snapshot()
         net_liquidation = account.require("NetLiquidation")
         capital = deployable_capital(net_liquidation, ctx.config.overall_exposure, strategy.exposure)
         weights = WEIGHTS[regime]
@@ -82,13 +81,7 @@ class SpyMacdVixy(StrategyIntent):
         return rows, metadata
 
     async def _keep_regime(self, ctx, strategy, metadata: dict) -> tuple[list[dict], dict]:
-        previous = await ctx.db(
-            target_latest,
-            strategy_id=strategy.strategy_id,
-            mode=ctx.mode,
-            include_dry_runs=ctx.dry_run,
-            status=TargetStatus.SUCCESS,
-        )
+        previous = await ctx.target_previous(strategy.strategy_id)
         if previous is None:
             metadata.update(regime_in_force=None, note="neutral day and no previous target: no regime yet, flat")
             return [], metadata

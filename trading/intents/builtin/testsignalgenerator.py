@@ -9,7 +9,6 @@ import asyncio
 
 from ib_insync import Stock
 
-from trading.intents.account import account_snapshot
 from trading.intents.indicators import level_signal, macd
 from trading.intents.registry import intent_register
 from trading.intents.strategy import StrategyIntent, StrategyParams, deployable_capital, history, target_row
@@ -29,7 +28,7 @@ class SignalGenerator(StrategyIntent):
         closes = [bar.close for bar in bars]
         indicator = await asyncio.to_thread(macd, closes)
         signal = level_signal(indicator)
-        account = await account_snapshot(ctx)
+        account = await ctx.account_snapshot()
         net_liquidation = account.require("NetLiquidation")
         capital = deployable_capital(net_liquidation, ctx.config.overall_exposure, strategy.exposure)
         last_close = closes[-1]
