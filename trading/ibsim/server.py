@@ -244,6 +244,16 @@ class PaperGateway(GatewayControls):
             for sub in session.realtime_bars.values():
                 if sub.inst.con_id in changed:
                     sub.update(quotes[sub.inst.con_id])
+            if session.paused:
+                continue
+            for sub in session.depth.values():
+                if sub.inst.con_id in changed:
+                    session.send_many(sub.messages(quotes[sub.inst.con_id]))
+            for sub in session.tick_by_tick.values():
+                if sub.inst.con_id in changed:
+                    data = sub.message(quotes[sub.inst.con_id])
+                    if data is not None:
+                        session.send_raw(data)
 
     # --- clocks -----------------------------------------------------------------------------
 
