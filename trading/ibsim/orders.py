@@ -86,6 +86,9 @@ class OrderRequest:
     trailing_percent: float | None = None
     lmt_price_offset: float | None = None
     misc_options: dict[str, str] = field(default_factory=dict)
+    exchange: str = ""  # the contract's exchange as sent: IB refuses an order without one
+    e_trade_only: bool = False
+    firm_quote_only: bool = False
 
 
 @dataclass
@@ -262,6 +265,19 @@ def slice_quantity(order: OrderRecord, inst: Instrument) -> float:
     if not inst.is_fx:
         part = max(1.0, float(math.ceil(part)))
     return min(order.remaining, part)
+
+
+def api_refusal(request: OrderRequest) -> tuple[int, str] | None:
+    """What IB's API layer refuses before it looks the contract up: no exchange on the contract (so
+    ``Stock('XXX')`` is 321, not 200), and the order attributes IB no longer supports, which the
+    official ``ibapi`` clients before 10.x set by default (ib_insync and ib_async send them unset)."""
+    if request.e_trade_only:
+        return 10268, "The 'EtradeOnly' order attribute is not supported."
+    if request.firm_quote_only:
+        return 10269, "The 'firmQuoteOnly' order attribute is not supported."
+    if not request.exchange.strip():
+        return 321, "Error validating request.-'bN' : cause - Missing order exchange"
+    return None
 
 
 def validate_request(request: OrderRequest) -> tuple[int, str] | None:
