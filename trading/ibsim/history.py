@@ -249,6 +249,16 @@ def _make_bar(inst, when, open_, close, draw, sigma, what_to_show) -> Bar:
     return Bar(when, o, h, lo, c, -1.0, -1.0, -1)
 
 
+def first_bar_time(inst: Instrument, use_rth: bool) -> dt.datetime:
+    """reqHeadTimeStamp: the first session's open on the instrument's first day of history."""
+    day = dt.datetime.strptime(inst.since or "20040102", "%Y%m%d").date()
+    bounds = session_bounds(inst, day, use_rth)
+    while bounds is None:
+        day += dt.timedelta(days=1)
+        bounds = session_bounds(inst, day, use_rth)
+    return bounds[0].astimezone(dt.UTC)
+
+
 def format_bar_time(when, format_date: int) -> str:
     """IB's bar date: ``yyyymmdd`` for daily bars, else local time with zone, or epoch seconds."""
     if not isinstance(when, dt.datetime):

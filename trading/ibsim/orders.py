@@ -319,7 +319,9 @@ def _trailing_refusal(request: OrderRequest) -> tuple[int, str] | None:
 
 
 def validate_for_instrument(request: OrderRequest, inst: Instrument) -> tuple[int, str] | None:
-    """Refusals that depend on the instrument: FX (IDEALPRO) has no auctions."""
+    """Refusals that depend on the instrument: indexes do not trade, FX (IDEALPRO) has no auctions."""
+    if not inst.is_tradable:
+        return 201, f"Order rejected - reason:{inst.symbol} is an index and cannot be traded"
     if inst.is_fx and (request.order_type in CLOSE_AUCTION_TYPES or request.tif == "OPG"):
         return 387, "Unsupported order type for this exchange and security type."
     return None

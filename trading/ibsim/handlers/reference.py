@@ -183,7 +183,7 @@ def req_scanner_subscription(session, r) -> None:
     scan_code = r.text().upper()
     gateway = session.gateway
     stocks = [inst for inst in gateway.universe.instruments if inst.sec_type == "STK"]
-    quotes = gateway.market.quotes
+    quotes = {inst.con_id: gateway.market.quote(inst.con_id) for inst in stocks}  # prices every stock from now on
 
     def change(inst) -> float:
         quote = quotes[inst.con_id]

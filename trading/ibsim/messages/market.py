@@ -90,15 +90,16 @@ def contract_details(req_id: int, inst: Instrument, exchange: str, version: int)
     if version < 164:
         fields.append(8)
     fields += [
-        req_id, inst.symbol, inst.sec_type, "", 0.0, "", exchange, inst.currency, inst.local_symbol,
-        inst.trading_class, inst.trading_class, inst.con_id, inst.min_tick,
+        req_id, inst.symbol, inst.sec_type, inst.last_trade, inst.strike, inst.right, exchange, inst.currency,
+        inst.local_symbol, inst.trading_class, inst.trading_class, inst.con_id, inst.min_tick,
     ]  # fmt: skip
     if version < 164:
         fields.append(1)
     fields += [
-        "", ORDER_TYPES, ",".join(inst.exchanges), 1, 0, inst.long_name, inst.primary_exchange, "",
-        inst.industry, inst.category, inst.subcategory, inst.time_zone, trading_hours, liquid_hours, "", "",
-        0, 1, "", "", rules, "", inst.stock_type,
+        inst.multiplier_text, ORDER_TYPES, ",".join(inst.exchanges), 1, inst.under_con_id, inst.long_name,
+        inst.primary_exchange, inst.contract_month, inst.industry, inst.category, inst.subcategory,
+        inst.time_zone, trading_hours, liquid_hours, "", "", 0, 1, inst.under_symbol, inst.under_sec_type, rules,
+        inst.last_trade, inst.stock_type,
     ]  # fmt: skip
     suggested = 1.0 if inst.is_fx else 100.0
     if version == 163:
