@@ -45,7 +45,9 @@ async def walk(lib, port: int) -> dict:
     ib.errorEvent += lambda req_id, code, *args: errors.append((req_id, code))
     spy = lib.Stock("SPY", "SMART", "USD")
     await ib.qualifyContractsAsync(spy)
-    option = lib.Option("SPY", "20991217", 500, "C", "SMART")
+    chains = await ib.reqSecDefOptParamsAsync("SPY", "", "STK", spy.conId)
+    chain = next(c for c in chains if c.exchange == "SMART")
+    option = lib.Option("SPY", chain.expirations[-1], chain.strikes[len(chain.strikes) // 2], "C", "SMART")
     now = dt.datetime.now(dt.UTC)
     scan = lib.ScannerSubscription(instrument="STK", locationCode="STK.US.MAJOR", scanCode="TOP_PERC_GAIN")
     calls = {

@@ -19,8 +19,6 @@ REFUSED = {
     "getWshMetaDataAsync": "error 10276",
     "getWshEventDataAsync": "error 10276",
     "requestFAAsync": "error 321",  # not an FA account (no request id: 321 is what IB sends)
-    "calculateImpliedVolatilityAsync": "error 200",  # the walk's option is not listed
-    "calculateOptionPriceAsync": "error 200",
 }
 
 

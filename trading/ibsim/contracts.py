@@ -258,9 +258,19 @@ MARKET_RULES = {26: ((0.0, 0.01),), 239: ((0.0, 0.00005),), 110: ((0.0, 0.01), (
 class Universe:
     """Lookup of instruments by conId and by symbol, and IB-style contract matching."""
 
-    def __init__(self, instruments: tuple[Instrument, ...] = UNIVERSE) -> None:
-        self.instruments = instruments
-        self.by_con_id = {inst.con_id: inst for inst in instruments}
+    def __init__(self, instruments: tuple[Instrument, ...] = UNIVERSE, options: list[Instrument] | None = None) -> None:
+        from trading.ibsim import options as chains  # the chains are built from these instruments
+
+        self.instruments = instruments  # everything but the options
+        if options is None:
+            options = chains.options_of(instruments, dt.datetime.now(dt.UTC).date())
+        self.options = options
+        self.by_con_id = {inst.con_id: inst for inst in (*instruments, *options)}
+        self._options_by_symbol: dict[str, list[Instrument]] = {}
+        for inst in options:
+            self._options_by_symbol.setdefault(inst.symbol, []).append(inst)
+            if inst.trading_class != inst.symbol:
+                self._options_by_symbol.setdefault(inst.trading_class, []).append(inst)
 
     def get(self, con_id: int) -> Instrument | None:
         return self.by_con_id.get(con_id)
@@ -280,6 +290,11 @@ class Universe:
         if query.con_id:
             inst = self.by_con_id.get(query.con_id)
             candidates = [inst] if inst else []
+        elif query.sec_type.upper() in ("OPT", "FOP"):
+            pool = self._options_by_symbol.get((query.symbol or query.trading_class).upper(), [])
+            candidates = [inst for inst in pool if _matches_fields(inst, query)]
+            if not query.symbol and query.local_symbol:
+                candidates = [inst for inst in self.options if _matches_fields(inst, query)]
         else:
             candidates = [inst for inst in self.instruments if _matches_fields(inst, query)]
         results = []

@@ -37,14 +37,14 @@ class GatewayControls:
         """Put ``symbol`` at ``price`` now; resting orders are checked against it immediately."""
         inst = self.instrument(symbol)
         self.market.set_price(inst.con_id, float(price))
-        self.publish_prices([inst.con_id])
+        self.publish_prices(self.market.with_derived([inst.con_id]))
         return self.quote(symbol)
 
     def move_price(self, symbol: str, delta: float = 0.0, percent: float = 0.0) -> dict:
         """Move ``symbol`` by ``delta`` and/or ``percent`` now."""
         inst = self.instrument(symbol)
         self.market.move_price(inst.con_id, float(delta), float(percent))
-        self.publish_prices([inst.con_id])
+        self.publish_prices(self.market.with_derived([inst.con_id]))
         return self.quote(symbol)
 
     def step_market(self, steps: int = 1) -> None:

@@ -41,6 +41,7 @@ class Quote:
     close: float
     volume: float
     updated_at: float
+    greeks: object = None  # options: their model Greeks (trading.ibsim.options.Greeks)
 
 
 def _decimals(tick: float) -> int:
@@ -65,7 +66,9 @@ class Market:
         self._raw: dict[int, float] = {}
         self.quotes: dict[int, Quote] = {}
         self._walking: list[Instrument] = []  # the instruments stepped (the rest catch up when asked for)
-        self.derived = None  # options: priced from their underlying (set by the gateway)
+        from trading.ibsim.options import OptionPricer  # options import this module
+
+        self.derived = OptionPricer(self)  # options: priced from their underlying
         for inst in universe.instruments:
             if inst.core:
                 self._start(inst)
@@ -157,9 +160,12 @@ class Market:
         for inst in self._walking:
             self._walk(inst)
             changed.append(inst.con_id)
-        if self.derived is not None:
-            changed += self.derived.reprice(changed)
+        changed += self.derived.reprice(changed)
         return changed
+
+    def with_derived(self, con_ids: list[int]) -> list[int]:
+        """After prices were set by hand: the options on them re-priced too; all the conIds moved."""
+        return [*con_ids, *self.derived.reprice(con_ids)]
 
     def set_price(self, con_id: int, price: float) -> Quote:
         """Put an instrument's price exactly at ``price`` (rounded to its tick)."""

@@ -15,6 +15,8 @@ from trading.ibsim.market import Quote, round_to_tick
 from trading.ibsim.messages import market as msg
 from trading.ibsim.messages import reference as msg_ref
 
+BID_OPTION, ASK_OPTION, LAST_OPTION, MODEL_OPTION = 10, 11, 12, 13
+
 
 class QuoteTails:
     """Encoded price/size tails of one quote, shared by every subscription to the instrument."""
@@ -55,6 +57,8 @@ class MarketDataSub:
         if tails.last is not None and quote.updated_at != sent[3]:
             out.append(msg.framed(last_prefix, tails.last))
             out.append(msg.framed(volume_prefix, tails.volume))
+            if quote.greeks is not None:
+                out += option_computations(self.req_id, quote)
         self.prime(quote)
 
     def prime(self, quote: Quote) -> None:
@@ -77,7 +81,31 @@ def snapshot_messages(req_id: int, inst: Instrument, quote: Quote) -> list[bytes
                              (msg.OPEN, quote.open)):  # fmt: skip
         out.append(msg.framed(msg.tick_price_prefix(req_id, tick_type), msg.price_tail(price, 0.0)))
     out.append(msg.tick_generic(req_id, msg.HALTED, 0.0))
+    if quote.greeks is not None:
+        out += option_computations(req_id, quote)
     return out
+
+
+def option_computations(req_id: int, quote: Quote) -> list[bytes]:
+    """tickOptionComputation for the bid, ask, last (each at its own implied volatility) and model."""
+    greeks = quote.greeks
+    out = []
+    for tick_type, price in ((BID_OPTION, quote.bid), (ASK_OPTION, quote.ask), (LAST_OPTION, quote.last)):
+        values = list(greeks.fields())
+        values[2] = price
+        vol = implied_vol_near(greeks, price)
+        values[0] = vol if vol is not None else -1.0  # IB sends "not computed" as -1
+        out.append(msg_ref.option_computation(req_id, tick_type, tuple(values)))
+    out.append(msg_ref.option_computation(req_id, MODEL_OPTION, greeks.fields()))
+    return out
+
+
+def implied_vol_near(greeks, price: float) -> float | None:
+    """The implied volatility at ``price``, close to the model's: one Newton step on the model's vega."""
+    if price <= 0 or greeks.vega <= 0:
+        return None
+    vol = greeks.implied_vol + (price - greeks.price) / (greeks.vega * 100.0)
+    return vol if vol > 0 else None
 
 
 def quote_price(quote: Quote, what_to_show: str) -> float:

@@ -13,13 +13,15 @@ import datetime as dt
 import math
 import random
 
-from trading.ibsim import history
+from trading.ibsim import history, options
 from trading.ibsim.handlers.market import ERR_NO_SECURITY
 from trading.ibsim.market import round_to_tick
 from trading.ibsim.messages import reference as msg
+from trading.ibsim.protocol import In
 from trading.ibsim.subscriptions import DepthSub, TickByTickSub
 
 MAX_HISTORICAL_TICKS = 1000
+CUSTOM_OPTION_COMPUTATION = 53  # the tick type of calculateImpliedVolatility / calculateOptionPrice
 ERR_FUNDAMENTALS = (
     430,
     "We are sorry, but fundamentals data for the security specified is not available.Not allowed",
@@ -259,14 +261,45 @@ def ignore(session, r) -> None:
 
 
 def req_sec_def_opt_params(session, r) -> None:
+    """The option chains of an underlying, one row per exchange and trading class, then the end."""
     req_id = r.integer()
-    session.send_raw(msg.sec_def_opt_params_end(req_id))
+    symbol, _fut_fop_exchange, sec_type, con_id = r.text().upper(), r.text(), r.text().upper(), r.integer()
+    universe = session.gateway.universe
+    under = universe.get(con_id)
+    if under is None or under.symbol != symbol:
+        under = next((i for i in universe.instruments if i.symbol == symbol and i.sec_type == (sec_type or i.sec_type)),
+                     None)  # fmt: skip
+    messages = []
+    if under is not None:
+        for exchange, trading_class, days, strike_list in options.chains_for(universe.options, under.con_id):
+            messages.append(msg.sec_def_opt_params(req_id, exchange, under.con_id, trading_class, "100", days,
+                                                   strike_list))  # fmt: skip
+    messages.append(msg.sec_def_opt_params_end(req_id))
+    session.send_many(messages)
 
 
 def req_calc_option(session, r) -> None:
+    """calculateImpliedVolatility (54) / calculateOptionPrice (55): one model tickOptionComputation."""
+    kind = int(r.fields[0])
     r.skip()  # version
     req_id = r.integer()
-    session.error(req_id, *ERR_NO_SECURITY)
+    resolved = session.gateway.universe.resolve(r.contract())
+    given, spot = r.number(0.0), r.number(0.0)
+    if resolved is None or not resolved[0].is_option:
+        session.error(req_id, *ERR_NO_SECURITY)
+        return
+    inst = resolved[0]
+    if spot <= 0:
+        spot = session.gateway.market.mark(inst.under_con_id)
+    if kind == In.REQ_CALC_IMPLIED_VOLAT:
+        vol = options.implied_vol(inst.right, given, spot, inst.strike, options.years_to_expiry(inst))
+        if vol is None:
+            session.error(req_id, 10195, f"Implied volatility cannot be computed for option price {given}")
+            return
+    else:
+        vol = given
+    greeks = options.model(inst, spot, vol)
+    session.send_raw(msg.option_computation(req_id, CUSTOM_OPTION_COMPUTATION, greeks.fields()))
 
 
 def cancel_calc_option(session, r) -> None:
