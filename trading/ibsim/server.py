@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from dataclasses import replace
 
@@ -46,6 +47,11 @@ FARM_BROKEN_NOTICES = (
     (2103, "Market data farm connection is broken:usfarm"),
     (2105, "HMDS data farm connection is broken:ushmds"),
 )
+
+
+def next_boundary(now: float, seconds: float) -> float:
+    """The first multiple of ``seconds`` (since the epoch) after ``now``."""
+    return (math.floor(now / seconds + 1e-9) + 1) * seconds
 
 
 class PaperGateway(GatewayControls):
@@ -107,11 +113,13 @@ class PaperGateway(GatewayControls):
         clocks = {  # name: (seconds between runs, read each time so controls can change it; action)
             "pnl": (lambda: config.pnl_interval, self._push_pnl),
             "account": (lambda: config.account_update_interval, self._push_account),
-            "rtbars": (lambda: config.realtime_bar_seconds, self._emit_realtime_bars),
             "save": (lambda: config.save_interval, self._save_if_dirty),
             "day": (lambda: 1.0, self._roll_day),
         }
-        self._tasks = [asyncio.create_task(self._price_loop(), name="ibsim-prices")]
+        self._tasks = [
+            asyncio.create_task(self._price_loop(), name="ibsim-prices"),
+            asyncio.create_task(self._realtime_bar_clock(), name="ibsim-rtbars"),
+        ]
         self._tasks += [
             asyncio.create_task(self._every(interval, action), name=f"ibsim-{name}")
             for name, (interval, action) in clocks.items()
@@ -291,9 +299,21 @@ class PaperGateway(GatewayControls):
             self.market.start_new_day()
             self.account.start_new_day()
 
-    def _emit_realtime_bars(self) -> None:
-        seconds = self.config.realtime_bar_seconds
-        window_start = int(time.time() - seconds)
+    async def _realtime_bar_clock(self) -> None:
+        """Real-time bars close on the wall clock's 5-second boundaries (:00, :05, ...), as IB's do."""
+        last = 0.0
+        while True:
+            seconds = self.config.realtime_bar_seconds
+            boundary = max(next_boundary(time.time(), seconds), last + seconds)
+            await asyncio.sleep(max(boundary - time.time(), 0.0))
+            last = boundary
+            try:
+                self._emit_realtime_bars(int(round(boundary - seconds)))
+            except Exception:
+                log.exception("real-time bars failed")
+
+    def _emit_realtime_bars(self, window_start: int) -> None:
+        """Each subscription's bar for the window that started at ``window_start`` (epoch seconds)."""
         for session in self._ready_clients():
             for sub in session.realtime_bars.values():
                 session.send_raw(sub.emit(window_start))
