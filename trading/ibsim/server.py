@@ -24,7 +24,7 @@ import math
 import time
 from dataclasses import replace
 
-from trading.ibsim import reports, state
+from trading.ibsim import reports, sessions, state
 from trading.ibsim.accounts import Account
 from trading.ibsim.broker import Broker, BrokerSettings
 from trading.ibsim.config import GatewayConfig
@@ -90,6 +90,8 @@ class PaperGateway(GatewayControls):
         self._tasks: list[asyncio.Task] = []
         self._restart_task: asyncio.Task | None = None
         self._port = self.config.port
+        self.calendar = sessions.load(self.config.calendar) if self.config.calendar else None
+        self.clock_offset = 0.0  # seconds the gateway's clock is ahead of the wall clock (see set_clock)
         self._trading_day = dt.datetime.now(NEW_YORK).date()
         self._load_state()
 
@@ -106,8 +108,15 @@ class PaperGateway(GatewayControls):
             return None
         return self._control.sockets[0].getsockname()[1]
 
+    def now(self) -> dt.datetime:
+        """The gateway's clock: the wall clock, moved by ``set_clock`` (only with a calendar)."""
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset)
+
     async def start(self) -> PaperGateway:
         self._loop = asyncio.get_running_loop()
+        if self.calendar is not None:
+            sessions.install(self.calendar)
+            self.follow_calendar()
         await self._listen()
         config = self.config
         clocks = {  # name: (seconds between runs, read each time so controls can change it; action)
@@ -115,6 +124,7 @@ class PaperGateway(GatewayControls):
             "account": (lambda: config.account_update_interval, self._push_account),
             "save": (lambda: config.save_interval, self._save_if_dirty),
             "day": (lambda: 1.0, self._roll_day),
+            "calendar": (lambda: 1.0, self.follow_calendar),
         }
         self._tasks = [
             asyncio.create_task(self._price_loop(), name="ibsim-prices"),
@@ -150,6 +160,8 @@ class PaperGateway(GatewayControls):
         await self._close_listener()
         self.drop_connections()
         self.save_state()
+        if self.calendar is not None and sessions.active() is self.calendar:
+            sessions.install(None)
 
     async def __aenter__(self) -> PaperGateway:
         return await self.start()
@@ -245,7 +257,7 @@ class PaperGateway(GatewayControls):
                 session.send_many(out)
             for sub in session.live_bars.values():
                 if sub.inst.con_id in changed:
-                    now = now or dt.datetime.now(dt.UTC)
+                    now = now or self.now()
                     data = sub.update(quotes[sub.inst.con_id], now)
                     if data is not None:
                         session.send_raw(data)

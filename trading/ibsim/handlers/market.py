@@ -116,7 +116,7 @@ def _send_history(
 ) -> None:
     if keep_up_to_date and end_text:
         raise history.HistoryError(321, MSG_UPDATE_WITH_END)
-    now = dt.datetime.now(dt.UTC)
+    now = session.gateway.now()
     end = history.parse_end(end_text, now)
     span = history.parse_duration(request.duration)
     if request.what_to_show == "SCHEDULE":

@@ -106,7 +106,7 @@ def req_historical_ticks(session, r) -> None:
         if what_to_show not in ("MIDPOINT", "BID_ASK", "TRADES"):
             raise history.HistoryError(10187, f"Failed to request historical ticks:unsupported whatToShow {what_to_show}")
         history.validate(inst, "1 secs", "TRADES" if kind == "TRADES" else "MIDPOINT")
-        now = dt.datetime.now(dt.UTC)
+        now = gateway.now()
         if end_text:
             last = min(history.parse_end(end_text, now), now)
         elif start_text:

@@ -6,7 +6,7 @@ import datetime as dt
 import struct
 
 from trading.ibsim.contracts import MARKET_RULES, Instrument
-from trading.ibsim.history import NEW_YORK, Bar, format_bar_time
+from trading.ibsim.history import NEW_YORK, Bar, format_bar_time, session_bounds
 from trading.ibsim.protocol import Out, encode, fmt_float
 
 ORDER_TYPES = "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,DAY,FOK,GTC,GTD,IOC,LMT,MKT,NONALGO,OCA,STP,STP LMT,WHATIF"
@@ -76,9 +76,10 @@ def _trading_hours(inst: Instrument, today: dt.date) -> tuple[str, str]:
             previous = (day - dt.timedelta(days=1)).strftime("%Y%m%d")
             trading.append(f"{previous}:1715-{stamp}:1700")
             liquid.append(f"{previous}:1715-{stamp}:1700")
-        else:
-            trading.append(f"{stamp}:0400-{stamp}:2000")
-            liquid.append(f"{stamp}:0930-{stamp}:1600")
+        else:  # the sessions history uses: holidays and early closes with an exchange calendar
+            for hours, use_rth in ((trading, False), (liquid, True)):
+                bounds = session_bounds(inst, day, use_rth)
+                hours.append(f"{stamp}:{bounds[0]:%H%M}-{stamp}:{bounds[1]:%H%M}" if bounds else f"{stamp}:CLOSED")
     return ";".join(trading), ";".join(liquid)
 
 
