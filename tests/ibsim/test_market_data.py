@@ -6,6 +6,7 @@ import pytest
 from ib_insync import Forex, Stock
 
 from tests.ibsim.helpers import ErrorLog, until
+from trading.ibsim.server import next_boundary
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,8 +116,8 @@ async def test_a_pacing_violation_fails_the_request_with_162(ib, paper_gateway):
     assert len(served) > 0
 
 
-@pytest.mark.paper_gateway(realtime_bar_seconds=0.2)
-async def test_real_time_bars_arrive_every_window(ib):
+@pytest.mark.paper_gateway(realtime_bar_seconds=1)
+async def test_real_time_bars_arrive_every_window_on_the_clocks_boundaries(ib):
     iwm = Stock("IWM", "SMART", "USD")
     await ib.qualifyContractsAsync(iwm)
 
@@ -124,7 +125,15 @@ async def test_real_time_bars_arrive_every_window(ib):
 
     await until(lambda: len(bars) >= 2, what="two real-time bars")
     assert all(b.low <= b.close <= b.high for b in bars)
+    assert [b.time.timestamp() % 1 for b in bars] == [0.0] * len(bars)
+    assert (bars[1].time - bars[0].time).total_seconds() == 1
     ib.cancelRealTimeBars(bars)
+
+
+async def test_five_second_bars_close_on_00_and_05():
+    assert next_boundary(1_700_000_003.2, 5) == 1_700_000_005
+    assert next_boundary(1_700_000_005.0, 5) == 1_700_000_010  # a bar that just closed is not closed again
+    assert next_boundary(1_700_000_009.999, 5) == 1_700_000_010
 
 
 @pytest.mark.parametrize(

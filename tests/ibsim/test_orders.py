@@ -229,3 +229,39 @@ async def test_a_buy_stop_limit_triggers_then_works_as_a_limit(ib, spy, paper_ga
     paper_gateway.set_price("SPY", 100.80)
     await until(trade.isDone, what="the limit fill")
     assert trade.orderStatus.avgFillPrice == 100.81
+
+
+async def test_an_order_without_an_exchange_is_refused_with_321_before_the_contract_is_looked_up(ib, spy):
+    ib.RaiseRequestErrors = True
+    errors = ErrorLog(ib)
+
+    trade = ib.placeOrder(Stock("SPY", "", "USD"), MarketOrder("BUY", 1))
+    await until(trade.isDone, what="the refusal")
+    with pytest.raises(Exception) as refused:
+        await ib.whatIfOrderAsync(Stock("XXX"), MarketOrder("BUY", 1))  # ib_insync's own test expects 321
+
+    assert errors.has(321, trade.order.orderId) and "Missing order exchange" in errors.items[0][2]
+    assert refused.value.code == 321
+    assert trade.orderStatus.status == "Cancelled" and not trade.fills
+
+
+@pytest.mark.parametrize(("attribute", "code"), [("eTradeOnly", 10268), ("firmQuoteOnly", 10269)])
+async def test_order_attributes_ib_no_longer_supports_are_refused(ib, spy, attribute, code):
+    errors = ErrorLog(ib)
+    order = MarketOrder("BUY", 1)
+    setattr(order, attribute, True)
+
+    trade = ib.placeOrder(spy, order)
+    await until(trade.isDone, what="the refusal")
+
+    assert errors.has(code, trade.order.orderId)
+    assert trade.orderStatus.status == "Cancelled" and not trade.fills
+
+
+async def test_a_stop_already_through_the_market_triggers_at_once(ib, spy):
+    buy_stop = ib.placeOrder(spy, StopOrder("BUY", 1, 95.00))  # the last (100) is already above 95
+    sell_stop = ib.placeOrder(spy, StopOrder("SELL", 1, 105.00))
+
+    await until(lambda: buy_stop.isDone() and sell_stop.isDone(), what="both stops to trigger")
+
+    assert buy_stop.orderStatus.avgFillPrice == 100.01 and sell_stop.orderStatus.avgFillPrice == 99.99

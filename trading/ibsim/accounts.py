@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from trading.ibsim.contracts import Instrument, Universe
 from trading.ibsim.market import Market
 
-INIT_RATE = {"STK": 0.30, "CASH": 0.03}
-MAINT_RATE = {"STK": 0.25, "CASH": 0.025}
+# Options: the premium (a long option's whole value); futures: a flat fraction standing in for SPAN.
+INIT_RATE = {"STK": 0.30, "CASH": 0.03, "OPT": 1.0, "FUT": 0.07}
+MAINT_RATE = {"STK": 0.25, "CASH": 0.025, "OPT": 1.0, "FUT": 0.06}
 DEFAULT_CASH = {"USD": 1_000_000.0, "EUR": 20_000.0, "JPY": 1_500_000.0}
 LEDGER_TAGS = (
     "CashBalance", "TotalCashBalance", "ExchangeRate", "NetLiquidationByCurrency", "StockMarketValue",
@@ -55,6 +56,11 @@ class Account:
         self.account_id = account_id
         self.universe = universe
         self.market = market
+        self._usd_pairs: dict[str, tuple[int, bool]] = {}  # currency: (conId of its USD pair, USD first)
+        for inst in universe.instruments:
+            if inst.is_fx and "USD" in (inst.symbol, inst.currency):
+                other = inst.currency if inst.symbol == "USD" else inst.symbol
+                self._usd_pairs.setdefault(other, (inst.con_id, inst.symbol == "USD"))
         self.cash: dict[str, float] = dict(DEFAULT_CASH if cash is None else cash)
         self.positions: dict[int, Position] = {}
         self.realized_today = 0.0
@@ -66,18 +72,21 @@ class Account:
         """USD value of one unit of ``currency``, from the live FX marks."""
         if currency in ("USD", "BASE"):
             return 1.0
-        for inst in self.universe.instruments:
-            if inst.is_fx and inst.symbol == currency and inst.currency == "USD":
-                return self.market.mark(inst.con_id)
-            if inst.is_fx and inst.symbol == "USD" and inst.currency == currency:
-                return 1.0 / self.market.mark(inst.con_id)
-        raise KeyError(f"no exchange rate for {currency}")
+        pair = self._usd_pairs.get(currency)
+        if pair is None:
+            raise KeyError(f"no exchange rate for {currency}")
+        con_id, inverted = pair
+        return 1.0 / self.market.mark(con_id) if inverted else self.market.mark(con_id)
 
     def commission(self, inst: Instrument, quantity: float, price: float) -> float:
         """IBKR Pro fixed commission in USD for one fill."""
         quantity = abs(quantity)
         if inst.is_fx:
             return max(2.0, 0.00002 * quantity * self.rate(inst.symbol))
+        if inst.sec_type == "OPT":
+            return round(max(1.0, 0.65 * quantity), 4)
+        if inst.sec_type == "FUT":
+            return round(0.85 * quantity, 4)
         return round(min(max(1.0, 0.005 * quantity), 0.01 * quantity * price), 4)
 
     # --- fills ------------------------------------------------------------------------------
@@ -92,10 +101,10 @@ class Account:
             self.cash[inst.currency] = self.cash.get(inst.currency, 0.0) - quantity * price
             if exchange == "FXCONV":
                 return None
-        else:
-            self.cash[inst.currency] = self.cash.get(inst.currency, 0.0) - quantity * price
+        else:  # futures are booked like stock (cash against value): the same NLV and P&L as IB's
+            self.cash[inst.currency] = self.cash.get(inst.currency, 0.0) - quantity * price * inst.multiplier
         fee_local = fee / self.rate(inst.currency)
-        realized = self._move_position(inst.con_id, quantity, price, fee_local)
+        realized = self._move_position(inst.con_id, quantity, price * inst.multiplier, fee_local)
         if realized is None:
             return None
         realized_usd = realized * self.rate(inst.currency)
@@ -123,19 +132,23 @@ class Account:
 
     def adjust_position(self, con_id: int, delta: float, price: float) -> None:
         """Change a holding without a trade (a transfer in or out): no cash moves, no commission."""
-        self._move_position(con_id, delta, price, 0.0)
+        self._move_position(con_id, delta, price * self.universe.by_con_id[con_id].multiplier, 0.0)
 
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if p.quantity]
 
     # --- valuation --------------------------------------------------------------------------
 
+    def unit_value(self, con_id: int) -> float:
+        """The mark times the multiplier: what one unit (share, contract) is worth, as avgCost is kept."""
+        return self.market.mark(con_id) * self.universe.by_con_id[con_id].multiplier
+
     def market_value(self, pos: Position) -> float:
         """Value in the instrument's currency (for FX: the position in quote currency)."""
-        return pos.quantity * self.market.mark(pos.con_id)
+        return pos.quantity * self.unit_value(pos.con_id)
 
     def unrealized(self, pos: Position) -> float:
-        return pos.quantity * (self.market.mark(pos.con_id) - pos.avg_cost)
+        return pos.quantity * (self.unit_value(pos.con_id) - pos.avg_cost)
 
     def _stock_value(self, currency: str | None = None) -> float:
         total = 0.0
@@ -163,7 +176,7 @@ class Account:
             if inst.is_fx:
                 value = abs(quantity) * self.rate(inst.symbol)
             else:
-                value = abs(quantity) * self.market.mark(con_id) * self.rate(inst.currency)
+                value = abs(quantity) * self.unit_value(con_id) * self.rate(inst.currency)
             gross += value
             init += value * INIT_RATE[inst.sec_type]
             maint += value * MAINT_RATE[inst.sec_type]
@@ -175,7 +188,7 @@ class Account:
         for pos in self.open_positions():
             rate = self.rate(self.universe.by_con_id[pos.con_id].currency)
             unrealized += self.unrealized(pos) * rate
-            daily += pos.quantity * (self.market.mark(pos.con_id) - pos.day_ref) * rate
+            daily += pos.quantity * (self.unit_value(pos.con_id) - pos.day_ref) * rate
         return daily + self.realized_today, unrealized, self.realized_today
 
     def pnl_single(self, con_id: int) -> tuple[float, float, float, float, float]:
@@ -183,8 +196,7 @@ class Account:
         pos = self.positions.get(con_id)
         if pos is None:
             return 0.0, 0.0, 0.0, 0.0, 0.0
-        mark = self.market.mark(con_id)
-        daily = pos.quantity * (mark - pos.day_ref)
+        daily = pos.quantity * (self.unit_value(con_id) - pos.day_ref)
         return pos.quantity, daily, self.unrealized(pos), pos.realized_pnl, self.market_value(pos)
 
     def values(self) -> dict[str, float]:
@@ -292,7 +304,7 @@ class Account:
     def start_new_day(self) -> None:
         """Daily P&L restarts from the current marks; today's realized P&L goes back to zero."""
         for pos in self.open_positions():
-            pos.day_ref = self.market.mark(pos.con_id)
+            pos.day_ref = self.unit_value(pos.con_id)
         self.realized_today = 0.0
         self.start_of_day_equity = self.net_liquidation()
 

@@ -30,6 +30,7 @@ from trading.ibsim.orders import (
     OrderRequest,
     OrderStatus,
     Side,
+    api_refusal,
     execution_price,
     set_trail_stop,
     validate_for_instrument,
@@ -148,6 +149,10 @@ class Broker(OrderWorking, SessionAuctions):
             return
         self.last_order_ids[client_id] = order_id
         self.dirty = True
+        refusal = api_refusal(request)
+        if refusal is not None:
+            self._refuse(client_id, order_id, refusal)
+            return
         if resolved is None:
             self._refuse(client_id, order_id, ERR_NO_SECURITY)
             return
@@ -172,6 +177,10 @@ class Broker(OrderWorking, SessionAuctions):
     def what_if(self, client_id: int, order_id: int, resolved, request: OrderRequest):
         """Price a what-if order: ``(order, margins)`` without storing or executing anything, or None."""
         self.last_order_ids[client_id] = max(order_id, self.last_order_ids.get(client_id, 0))
+        refusal = api_refusal(request)
+        if refusal is not None:
+            self._refuse(client_id, order_id, refusal)
+            return None
         if resolved is None:
             self._refuse(client_id, order_id, ERR_NO_SECURITY)
             return None
@@ -279,7 +288,7 @@ class Broker(OrderWorking, SessionAuctions):
         if resolved is None or resolved[0].con_id != order.con_id or request.action != order.action:
             self._refuse(client_id, order_id, ERR_MODIFY_MISMATCH)
             return
-        refusal = validate_request(request) or validate_for_instrument(request, resolved[0])
+        refusal = api_refusal(request) or validate_request(request) or validate_for_instrument(request, resolved[0])
         if refusal is None and request.total_quantity < order.filled:
             refusal = (201, "Order rejected - reason:The new size is below the filled quantity")
         if refusal is not None:

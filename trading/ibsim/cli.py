@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fill every order in N slices")  # fmt: skip
     parser.add_argument("--account-update-interval", type=float, default=defaults.account_update_interval,
                         help="seconds between account/portfolio refreshes to subscribers")  # fmt: skip
+    parser.add_argument("--calendar", default=None,
+                        help="exchange calendar (e.g. XNYS): real sessions, holidays and early closes; "
+                             "default: always open on weekdays, sessions moved only by the controls")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
 

@@ -31,3 +31,4 @@ class GatewayConfig:
     pnl_interval: float = 1.0
     account_update_interval: float = 10.0
     save_interval: float = 1.0
+    calendar: str | None = None  # an exchange calendar (XNYS): real sessions, holidays, early closes

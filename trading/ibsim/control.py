@@ -9,6 +9,7 @@ Commands::
     set_price SYM PRICE           move_price SYM DELTA | move_price SYM 1.5%
     step [N]                      tick_interval SECONDS
     close                         open
+    clock open|close|now [YYYYMMDD]   (with --calendar: move the gateway's clock)
     partial_fills N               reject_next [COUNT] [CODE] [MESSAGE...]
     external_trade SYM QTY [PRICE] [no_exec]
     drop                          restart [SECONDS]
@@ -64,6 +65,7 @@ COMMANDS = {
     "step": lambda gw, steps="1": gw.step_market(int(steps)),
     "close": lambda gw: gw.market_close(),
     "open": lambda gw: gw.market_open(),
+    "clock": lambda gw, moment, day=None: gw.set_clock(moment, day),
     "tick_interval": lambda gw, seconds: gw.set_tick_interval(float(seconds)),
     "partial_fills": lambda gw, slices: gw.set_partial_fills(int(slices)),
     "reject_next": _reject_next,

@@ -8,9 +8,11 @@ All methods run on the gateway's event loop.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import asdict
 
+from trading.ibsim import sessions
 from trading.ibsim.contracts import Instrument
 
 log = logging.getLogger("trading.ibsim")
@@ -37,14 +39,14 @@ class GatewayControls:
         """Put ``symbol`` at ``price`` now; resting orders are checked against it immediately."""
         inst = self.instrument(symbol)
         self.market.set_price(inst.con_id, float(price))
-        self.publish_prices([inst.con_id])
+        self.publish_prices(self.market.with_derived([inst.con_id]))
         return self.quote(symbol)
 
     def move_price(self, symbol: str, delta: float = 0.0, percent: float = 0.0) -> dict:
         """Move ``symbol`` by ``delta`` and/or ``percent`` now."""
         inst = self.instrument(symbol)
         self.market.move_price(inst.con_id, float(delta), float(percent))
-        self.publish_prices([inst.con_id])
+        self.publish_prices(self.market.with_derived([inst.con_id]))
         return self.quote(symbol)
 
     def step_market(self, steps: int = 1) -> None:
@@ -68,6 +70,45 @@ class GatewayControls:
         """Move the simulated clock to the open: OPG orders execute at the opening price (LMT only
         if it meets the limit, otherwise cancelled), then held orders work. ValueError if open."""
         return self.broker.open_session()
+
+    def follow_calendar(self) -> dict | None:
+        """With a calendar: open or close the simulated session as the calendar says it is now (the
+        auctions run as with ``market_open``/``market_close``). Returns what the auction did, if any."""
+        if self.calendar is None:
+            return None
+        should_be_open = self.calendar.is_open(self.now())
+        if should_be_open and not self.broker.session_open:
+            return self.broker.open_session()
+        if not should_be_open and self.broker.session_open:
+            return self.broker.close_session()
+        return None
+
+    def set_clock(self, moment: str, day: str | None = None) -> dict:
+        """Move the gateway's clock (not the wall clock) to a session's ``open`` or ``close`` - the
+        next one, or the one of ``day`` (yyyymmdd) - or back to ``now``; the session follows at
+        once. Only with a calendar (``--calendar XNYS``); ValueError otherwise or for a bad moment."""
+        if self.calendar is None:
+            raise ValueError("the gateway runs without a calendar: start it with --calendar XNYS")
+        if moment == "now":
+            self.clock_offset = 0.0
+        elif moment in ("open", "close"):
+            now = self.now()
+            start = dt.datetime.strptime(day, "%Y%m%d").date() if day else now.astimezone(sessions.NEW_YORK).date()
+            session_day = self.calendar.session_on_or_after(start)
+            bounds = self.calendar.regular(session_day)
+            if not day and bounds[moment == "close"] < now:  # today's has passed: the next session
+                session_day = self.calendar.session_on_or_after(session_day + dt.timedelta(days=1))
+                bounds = self.calendar.regular(session_day)
+            target = bounds[moment == "close"]
+            self.clock_offset = (target - dt.datetime.now(dt.UTC)).total_seconds()
+        else:
+            raise ValueError(f"expected open, close or now, got {moment!r}")
+        auction = self.follow_calendar()
+        return {"now": self.now().isoformat(timespec="seconds"), "session": self._session_name(),
+                "auction": auction}  # fmt: skip
+
+    def _session_name(self) -> str:
+        return "open" if self.broker.session_open else "closed"
 
     # --- fills and rejects ------------------------------------------------------------------
 
@@ -194,7 +235,9 @@ class GatewayControls:
         return {
             "up": self.is_up,
             "port": self.port,
-            "session": "open" if self.broker.session_open else "closed",
+            "session": self._session_name(),
+            "calendar": self.calendar.code if self.calendar else None,
+            "clock": self.now().isoformat(timespec="seconds"),
             "account": self.account.account_id,
             "clients": self.connected_clients(),
             "open_orders": len(self.broker.open_orders()),

@@ -8,7 +8,8 @@ closes before it are walked backwards through those returns. Two requests theref
 every bar's return and differ only by the live price they are anchored to.
 
 Sessions follow IB for US listings: regular hours 09:30-16:00 New York with ``useRTH=1``,
-04:00-20:00 without; FX trades around the clock on weekdays. Holidays are not modelled. D/W/M/Y
+04:00-20:00 without; FX trades around the clock on weekdays. Holidays and early closes exist only with an exchange
+calendar (``--calendar XNYS``, see :mod:`trading.ibsim.sessions`). D/W/M/Y
 durations count trading days back from the last session that had started (so "1 D" before the
 open is yesterday); S counts session time. The simulator's live market never closes, so a request
 made outside the session ends at the last session bar, whose close is still the live price.
@@ -22,6 +23,7 @@ import random
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from trading.ibsim import sessions
 from trading.ibsim.contracts import Instrument
 from trading.ibsim.market import round_to_tick
 
@@ -86,7 +88,11 @@ def parse_end(text: str, now: dt.datetime) -> dt.datetime:
 
 
 def session_bounds(inst: Instrument, day: dt.date, use_rth: bool) -> tuple[dt.datetime, dt.datetime] | None:
-    """The trading session of one calendar day in New York time, None on weekends."""
+    """The trading session of one calendar day in New York time, None on weekends (and, with an
+    exchange calendar in force, on holidays; early closes end early)."""
+    calendar = sessions.active()
+    if calendar is not None and not inst.is_fx:
+        return calendar.bounds(day, use_rth)
     if day.weekday() >= 5:
         return None
     if inst.is_fx:
@@ -106,13 +112,21 @@ def session_bounds(inst: Instrument, day: dt.date, use_rth: bool) -> tuple[dt.da
 
 def _business_days_back(day: dt.date, count: int) -> dt.date:
     """The business day ``count - 1`` business days before ``day`` (``day`` counts if it is one)."""
-    while day.weekday() >= 5:
+    while not is_business_day(day):
         day -= dt.timedelta(days=1)
     for _ in range(count - 1):
         day -= dt.timedelta(days=1)
-        while day.weekday() >= 5:
+        while not is_business_day(day):
             day -= dt.timedelta(days=1)
     return day
+
+
+def is_business_day(day: dt.date) -> bool:
+    """A weekday, or a session of the exchange calendar in force."""
+    calendar = sessions.active()
+    if calendar is not None:
+        return calendar.is_trading_day(day)
+    return day.weekday() < 5
 
 
 def intraday_bar_times(
@@ -169,7 +183,7 @@ def daily_bar_dates(end: dt.datetime, duration: tuple[int, str], bar_size: str) 
     first = _business_days_back(last, max(days, 1))
     dates, day = [], first
     while day <= last:
-        if day.weekday() < 5:
+        if is_business_day(day):
             dates.append(day)
         day += dt.timedelta(days=1)
     if bar_size == "1 week":
@@ -247,6 +261,16 @@ def _make_bar(inst, when, open_, close, draw, sigma, what_to_show) -> Bar:
         volume = float(int(1000 + 50_000 * draw[1]) * 100)
         return Bar(when, o, h, lo, c, volume, round((h + lo + c) / 3, 4), int(volume // 300))
     return Bar(when, o, h, lo, c, -1.0, -1.0, -1)
+
+
+def first_bar_time(inst: Instrument, use_rth: bool) -> dt.datetime:
+    """reqHeadTimeStamp: the first session's open on the instrument's first day of history."""
+    day = dt.datetime.strptime(inst.since or "20040102", "%Y%m%d").date()
+    bounds = session_bounds(inst, day, use_rth)
+    while bounds is None:
+        day += dt.timedelta(days=1)
+        bounds = session_bounds(inst, day, use_rth)
+    return bounds[0].astimezone(dt.UTC)
 
 
 def format_bar_time(when, format_date: int) -> str:

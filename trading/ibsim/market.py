@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from trading.ibsim.contracts import Instrument, Universe
 
 TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
+MAX_CATCH_UP = 5000  # steps replayed one by one for an instrument first quoted late
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Quote:
     close: float
     volume: float
     updated_at: float
+    greeks: object = None  # options: their model Greeks (trading.ibsim.options.Greeks)
 
 
 def _decimals(tick: float) -> int:
@@ -57,15 +59,42 @@ class Market:
     def __init__(self, universe: Universe, seed: int = 1, seconds_per_step: float = 5.0) -> None:
         self.universe = universe
         self.seed = seed
-        self._rngs = {inst.con_id: random.Random(f"{seed}:{inst.con_id}") for inst in universe.instruments}
-        self._step_vol = {
-            inst.con_id: inst.annual_vol * math.sqrt(seconds_per_step / TRADING_SECONDS_PER_YEAR)
-            for inst in universe.instruments
-        }
+        self.seconds_per_step = seconds_per_step
+        self.steps = 0  # random-walk steps taken since the start
+        self._rngs: dict[int, random.Random] = {}
+        self._step_vol: dict[int, float] = {}
         self._raw: dict[int, float] = {}
         self.quotes: dict[int, Quote] = {}
+        self._walking: list[Instrument] = []  # the instruments stepped (the rest catch up when asked for)
+        from trading.ibsim.options import OptionPricer  # options import this module
+
+        self.derived = OptionPricer(self)  # options: priced from their underlying
         for inst in universe.instruments:
-            self._open_session(inst)
+            if inst.core:
+                self._start(inst)
+
+    def _start(self, inst: Instrument) -> None:
+        """Begin pricing an instrument: its opening quote, then the steps the walk has taken so far."""
+        self._rngs[inst.con_id] = random.Random(f"{self.seed}:{inst.con_id}")
+        self._step_vol[inst.con_id] = inst.annual_vol * math.sqrt(self.seconds_per_step / TRADING_SECONDS_PER_YEAR)
+        self._open_session(inst)
+        missed = self.steps
+        if missed > MAX_CATCH_UP:  # one draw for the whole gap (still fixed by the seed and the count)
+            rng = self._rngs[inst.con_id]
+            self._raw[inst.con_id] *= math.exp(self._step_vol[inst.con_id] * math.sqrt(missed) * rng.gauss(0.0, 1.0))
+            self._requote(inst, self._raw[inst.con_id])
+        else:
+            for _ in range(missed):
+                self._walk(inst)
+        self._walking.append(inst)
+
+    def _ensure(self, con_id: int) -> None:
+        if con_id not in self.quotes:
+            inst = self.universe.by_con_id[con_id]
+            if inst.is_option:
+                self.derived.start(inst)
+            else:
+                self._start(inst)
 
     def _open_session(self, inst: Instrument) -> None:
         rng = self._rngs[inst.con_id]
@@ -105,34 +134,53 @@ class Market:
         )
 
     def quote(self, con_id: int) -> Quote:
-        return self.quotes[con_id]
+        quote = self.quotes.get(con_id)
+        if quote is None:
+            self._ensure(con_id)
+            quote = self.quotes[con_id]
+        return quote
 
     def mark(self, con_id: int) -> float:
         """The price positions are valued at: last trade for stocks, midpoint for FX."""
-        return self.quotes[con_id].price
+        return self.quote(con_id).price
+
+    def _walk(self, inst: Instrument) -> None:
+        con_id = inst.con_id
+        raw = self._raw[con_id] * math.exp(self._step_vol[con_id] * self._rngs[con_id].gauss(0.0, 1.0))
+        self._raw[con_id] = raw
+        self._requote(inst, raw)
 
     def step(self) -> list[int]:
-        """Move every instrument one random-walk step; return the conIds whose quote changed."""
+        """Move every priced instrument one random-walk step; return the conIds whose quote changed.
+
+        Only instruments somebody has asked for are stepped; any other catches up on the walk (the
+        same steps, from the same seed) the first time it is quoted, so the universe can be large."""
+        self.steps += 1
         changed = []
-        for inst in self.universe.instruments:
-            con_id = inst.con_id
-            raw = self._raw[con_id] * math.exp(self._step_vol[con_id] * self._rngs[con_id].gauss(0.0, 1.0))
-            self._raw[con_id] = raw
-            self._requote(inst, raw)
-            changed.append(con_id)
+        for inst in self._walking:
+            self._walk(inst)
+            changed.append(inst.con_id)
+        changed += self.derived.reprice(changed)
         return changed
+
+    def with_derived(self, con_ids: list[int]) -> list[int]:
+        """After prices were set by hand: the options on them re-priced too; all the conIds moved."""
+        return [*con_ids, *self.derived.reprice(con_ids)]
 
     def set_price(self, con_id: int, price: float) -> Quote:
         """Put an instrument's price exactly at ``price`` (rounded to its tick)."""
         if price <= 0:
             raise ValueError("price must be positive")
         inst = self.universe.by_con_id[con_id]
+        if inst.is_option:
+            raise ValueError("an option's price follows its underlying: set the underlying's price")
+        self._ensure(con_id)
         self._raw[con_id] = price
         return self._requote(inst, price)
 
     def move_price(self, con_id: int, delta: float = 0.0, percent: float = 0.0) -> Quote:
         """Move an instrument's price by an absolute amount and/or a percentage."""
-        price = self.quotes[con_id].price * (1 + percent / 100.0) + delta
+        price = self.quote(con_id).price * (1 + percent / 100.0) + delta
         return self.set_price(con_id, price)
 
     def _requote(self, inst: Instrument, raw: float) -> Quote:
@@ -143,8 +191,7 @@ class Market:
 
     def start_new_day(self) -> None:
         """Session rollover: today's close becomes the prior close, statistics restart."""
-        for inst in self.universe.instruments:
-            quote = self.quotes[inst.con_id]
+        for quote in self.quotes.values():
             quote.close = quote.open = quote.high = quote.low = quote.price
             quote.volume = 0.0
 
@@ -156,6 +203,7 @@ class Market:
         """Continue from saved prices (unknown conIds are ignored)."""
         for con_id, raw in prices.items():
             inst = self.universe.get(int(con_id))
-            if inst is not None:
+            if inst is not None and not inst.is_option:
+                self._ensure(inst.con_id)
                 self._raw[inst.con_id] = float(raw)
                 self._requote(inst, float(raw))

@@ -86,6 +86,9 @@ class OrderRequest:
     trailing_percent: float | None = None
     lmt_price_offset: float | None = None
     misc_options: dict[str, str] = field(default_factory=dict)
+    exchange: str = ""  # the contract's exchange as sent: IB refuses an order without one
+    e_trade_only: bool = False
+    firm_quote_only: bool = False
 
 
 @dataclass
@@ -264,6 +267,19 @@ def slice_quantity(order: OrderRecord, inst: Instrument) -> float:
     return min(order.remaining, part)
 
 
+def api_refusal(request: OrderRequest) -> tuple[int, str] | None:
+    """What IB's API layer refuses before it looks the contract up: no exchange on the contract (so
+    ``Stock('XXX')`` is 321, not 200), and the order attributes IB no longer supports, which the
+    official ``ibapi`` clients before 10.x set by default (ib_insync and ib_async send them unset)."""
+    if request.e_trade_only:
+        return 10268, "The 'EtradeOnly' order attribute is not supported."
+    if request.firm_quote_only:
+        return 10269, "The 'firmQuoteOnly' order attribute is not supported."
+    if not request.exchange.strip():
+        return 321, "Error validating request.-'bN' : cause - Missing order exchange"
+    return None
+
+
 def validate_request(request: OrderRequest) -> tuple[int, str] | None:
     """IB's refusals for a malformed order, as (error code, message), or None when acceptable."""
     if request.order_type not in SUPPORTED_ORDER_TYPES:
@@ -303,7 +319,9 @@ def _trailing_refusal(request: OrderRequest) -> tuple[int, str] | None:
 
 
 def validate_for_instrument(request: OrderRequest, inst: Instrument) -> tuple[int, str] | None:
-    """Refusals that depend on the instrument: FX (IDEALPRO) has no auctions."""
+    """Refusals that depend on the instrument: indexes do not trade, FX (IDEALPRO) has no auctions."""
+    if not inst.is_tradable:
+        return 201, f"Order rejected - reason:{inst.symbol} is an index and cannot be traded"
     if inst.is_fx and (request.order_type in CLOSE_AUCTION_TYPES or request.tif == "OPG"):
         return 387, "Unsupported order type for this exchange and security type."
     return None

@@ -12,7 +12,7 @@ from trading.ibsim.messages import account as msg
 def portfolio_row(account: Account, pos: Position) -> tuple[float, float, float, float, float, float]:
     """(position, market price, market value, average cost, unrealized P&L, realized P&L)."""
     mark = account.market.mark(pos.con_id)
-    return (pos.quantity, mark, pos.quantity * mark, pos.avg_cost, account.unrealized(pos), pos.realized_pnl)
+    return (pos.quantity, mark, account.market_value(pos), pos.avg_cost, account.unrealized(pos), pos.realized_pnl)
 
 
 def positions(account: Account, universe: Universe) -> list[bytes]:

@@ -20,10 +20,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from dataclasses import replace
 
-from trading.ibsim import reports, state
+from trading.ibsim import reports, sessions, state
 from trading.ibsim.accounts import Account
 from trading.ibsim.broker import Broker, BrokerSettings
 from trading.ibsim.config import GatewayConfig
@@ -46,6 +47,11 @@ FARM_BROKEN_NOTICES = (
     (2103, "Market data farm connection is broken:usfarm"),
     (2105, "HMDS data farm connection is broken:ushmds"),
 )
+
+
+def next_boundary(now: float, seconds: float) -> float:
+    """The first multiple of ``seconds`` (since the epoch) after ``now``."""
+    return (math.floor(now / seconds + 1e-9) + 1) * seconds
 
 
 class PaperGateway(GatewayControls):
@@ -84,6 +90,8 @@ class PaperGateway(GatewayControls):
         self._tasks: list[asyncio.Task] = []
         self._restart_task: asyncio.Task | None = None
         self._port = self.config.port
+        self.calendar = sessions.load(self.config.calendar) if self.config.calendar else None
+        self.clock_offset = 0.0  # seconds the gateway's clock is ahead of the wall clock (see set_clock)
         self._trading_day = dt.datetime.now(NEW_YORK).date()
         self._load_state()
 
@@ -100,18 +108,28 @@ class PaperGateway(GatewayControls):
             return None
         return self._control.sockets[0].getsockname()[1]
 
+    def now(self) -> dt.datetime:
+        """The gateway's clock: the wall clock, moved by ``set_clock`` (only with a calendar)."""
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset)
+
     async def start(self) -> PaperGateway:
         self._loop = asyncio.get_running_loop()
+        if self.calendar is not None:
+            sessions.install(self.calendar)
+            self.follow_calendar()
         await self._listen()
         config = self.config
         clocks = {  # name: (seconds between runs, read each time so controls can change it; action)
             "pnl": (lambda: config.pnl_interval, self._push_pnl),
             "account": (lambda: config.account_update_interval, self._push_account),
-            "rtbars": (lambda: config.realtime_bar_seconds, self._emit_realtime_bars),
             "save": (lambda: config.save_interval, self._save_if_dirty),
             "day": (lambda: 1.0, self._roll_day),
+            "calendar": (lambda: 1.0, self.follow_calendar),
         }
-        self._tasks = [asyncio.create_task(self._price_loop(), name="ibsim-prices")]
+        self._tasks = [
+            asyncio.create_task(self._price_loop(), name="ibsim-prices"),
+            asyncio.create_task(self._realtime_bar_clock(), name="ibsim-rtbars"),
+        ]
         self._tasks += [
             asyncio.create_task(self._every(interval, action), name=f"ibsim-{name}")
             for name, (interval, action) in clocks.items()
@@ -142,6 +160,8 @@ class PaperGateway(GatewayControls):
         await self._close_listener()
         self.drop_connections()
         self.save_state()
+        if self.calendar is not None and sessions.active() is self.calendar:
+            sessions.install(None)
 
     async def __aenter__(self) -> PaperGateway:
         return await self.start()
@@ -237,13 +257,23 @@ class PaperGateway(GatewayControls):
                 session.send_many(out)
             for sub in session.live_bars.values():
                 if sub.inst.con_id in changed:
-                    now = now or dt.datetime.now(dt.UTC)
+                    now = now or self.now()
                     data = sub.update(quotes[sub.inst.con_id], now)
                     if data is not None:
                         session.send_raw(data)
             for sub in session.realtime_bars.values():
                 if sub.inst.con_id in changed:
                     sub.update(quotes[sub.inst.con_id])
+            if session.paused:
+                continue
+            for sub in session.depth.values():
+                if sub.inst.con_id in changed:
+                    session.send_many(sub.messages(quotes[sub.inst.con_id]))
+            for sub in session.tick_by_tick.values():
+                if sub.inst.con_id in changed:
+                    data = sub.message(quotes[sub.inst.con_id])
+                    if data is not None:
+                        session.send_raw(data)
 
     # --- clocks -----------------------------------------------------------------------------
 
@@ -281,9 +311,21 @@ class PaperGateway(GatewayControls):
             self.market.start_new_day()
             self.account.start_new_day()
 
-    def _emit_realtime_bars(self) -> None:
-        seconds = self.config.realtime_bar_seconds
-        window_start = int(time.time() - seconds)
+    async def _realtime_bar_clock(self) -> None:
+        """Real-time bars close on the wall clock's 5-second boundaries (:00, :05, ...), as IB's do."""
+        last = 0.0
+        while True:
+            seconds = self.config.realtime_bar_seconds
+            boundary = max(next_boundary(time.time(), seconds), last + seconds)
+            await asyncio.sleep(max(boundary - time.time(), 0.0))
+            last = boundary
+            try:
+                self._emit_realtime_bars(int(round(boundary - seconds)))
+            except Exception:
+                log.exception("real-time bars failed")
+
+    def _emit_realtime_bars(self, window_start: int) -> None:
+        """Each subscription's bar for the window that started at ``window_start`` (epoch seconds)."""
         for session in self._ready_clients():
             for sub in session.realtime_bars.values():
                 session.send_raw(sub.emit(window_start))

@@ -68,6 +68,8 @@ class ClientSession(asyncio.Protocol):
         self.market_data: dict = {}
         self.live_bars: dict = {}
         self.realtime_bars: dict = {}
+        self.depth: dict = {}
+        self.tick_by_tick: dict = {}
         self.pnl_requests: set[int] = set()
         self.pnl_single: dict[int, int] = {}
         self.account_summaries: dict[int, str] = {}
@@ -271,7 +273,7 @@ class ClientSession(asyncio.Protocol):
 
     def clear_subscriptions(self) -> None:
         for container in (self.market_data, self.live_bars, self.realtime_bars, self.pnl_single,
-                          self.account_summaries):  # fmt: skip
+                          self.account_summaries, self.depth, self.tick_by_tick):  # fmt: skip
             container.clear()
         self.pnl_requests.clear()
         self.positions_multi.clear()

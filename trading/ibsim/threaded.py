@@ -96,6 +96,7 @@ class ThreadedGateway:
     set_tick_interval = _on_loop("set_tick_interval")
     market_close = _on_loop("market_close")
     market_open = _on_loop("market_open")
+    set_clock = _on_loop("set_clock")
     set_partial_fills = _on_loop("set_partial_fills")
     reject_next_order = _on_loop("reject_next_order")
     external_trade = _on_loop("external_trade")

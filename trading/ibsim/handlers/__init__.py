@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from trading.ibsim.handlers import account, connection, market, orders
+from trading.ibsim.handlers import account, connection, market, orders, reference
 from trading.ibsim.protocol import In
 
 log = logging.getLogger("trading.ibsim")
@@ -48,12 +48,42 @@ HANDLERS = {
     In.CANCEL_PNL: account.cancel_pnl,
     In.REQ_PNL_SINGLE: account.req_pnl_single,
     In.CANCEL_PNL_SINGLE: account.cancel_pnl_single,
+    In.REQ_MKT_DEPTH: reference.req_mkt_depth,
+    In.CANCEL_MKT_DEPTH: reference.cancel_mkt_depth,
+    In.REQ_MKT_DEPTH_EXCHANGES: reference.req_mkt_depth_exchanges,
+    In.REQ_SMART_COMPONENTS: reference.req_smart_components,
+    In.REQ_TICK_BY_TICK_DATA: reference.req_tick_by_tick,
+    In.CANCEL_TICK_BY_TICK_DATA: reference.cancel_tick_by_tick,
+    In.REQ_HISTORICAL_TICKS: reference.req_historical_ticks,
+    In.REQ_HISTOGRAM_DATA: reference.req_histogram_data,
+    In.CANCEL_HISTOGRAM_DATA: reference.cancel_histogram_data,
+    In.REQ_SCANNER_PARAMETERS: reference.req_scanner_parameters,
+    In.REQ_SCANNER_SUBSCRIPTION: reference.req_scanner_subscription,
+    In.CANCEL_SCANNER_SUBSCRIPTION: reference.cancel_scanner_subscription,
+    In.REQ_FUNDAMENTAL_DATA: reference.req_fundamental_data,
+    In.CANCEL_FUNDAMENTAL_DATA: reference.cancel_fundamental_data,
+    In.REQ_NEWS_PROVIDERS: reference.req_news_providers,
+    In.REQ_NEWS_ARTICLE: reference.req_news_article,
+    In.REQ_HISTORICAL_NEWS: reference.req_historical_news,
+    In.REQ_NEWS_BULLETINS: reference.ignore,
+    In.CANCEL_NEWS_BULLETINS: reference.ignore,
+    In.REQ_WSH_META_DATA: reference.req_wsh,
+    In.REQ_WSH_EVENT_DATA: reference.req_wsh,
+    In.CANCEL_WSH_META_DATA: reference.cancel_wsh,
+    In.CANCEL_WSH_EVENT_DATA: reference.cancel_wsh,
+    In.REQUEST_FA: reference.request_fa,
+    In.REQ_SOFT_DOLLAR_TIERS: reference.req_soft_dollar_tiers,
+    In.REQ_FAMILY_CODES: reference.req_family_codes,
+    In.REQ_SEC_DEF_OPT_PARAMS: reference.req_sec_def_opt_params,
+    In.REQ_CALC_IMPLIED_VOLAT: reference.req_calc_option,
+    In.REQ_CALC_OPTION_PRICE: reference.req_calc_option,
+    In.CANCEL_CALC_IMPLIED_VOLAT: reference.cancel_calc_option,
+    In.CANCEL_CALC_OPTION_PRICE: reference.cancel_calc_option,
 }
 
 # Where the request id (order id for placeOrder) sits in each request that has one, so a request
-# that cannot be served can be answered with an error, which ends the client's wait. Besides the
-# served requests: market depth, scanners, fundamentals, option calculations, news, histograms,
-# historical ticks, tick-by-tick, WSH - which the paper gateway does not implement.
+# that cannot be served can be answered with an error, which ends the client's wait (a handler that
+# fails answers 322 with it). What is left unserved with a request id: exerciseOptions (21).
 _REQ_ID_POSITION = {
     In.REQ_MKT_DATA: 2, In.PLACE_ORDER: 1, In.REQ_EXECUTIONS: 2, In.REQ_CONTRACT_DETAILS: 2,
     In.REQ_HISTORICAL_DATA: 1, In.REQ_REAL_TIME_BARS: 2, In.REQ_ACCOUNT_SUMMARY: 2,

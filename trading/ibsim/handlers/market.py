@@ -116,7 +116,7 @@ def _send_history(
 ) -> None:
     if keep_up_to_date and end_text:
         raise history.HistoryError(321, MSG_UPDATE_WITH_END)
-    now = dt.datetime.now(dt.UTC)
+    now = session.gateway.now()
     end = history.parse_end(end_text, now)
     span = history.parse_duration(request.duration)
     if request.what_to_show == "SCHEDULE":
@@ -183,16 +183,17 @@ def cancel_real_time_bars(session, r) -> None:
 
 
 def req_head_timestamp(session, r) -> None:
-    """The earliest bar available: the simulator claims twenty years of history for everything."""
+    """The earliest bar available: the instrument's first day of history (its listing, where known)."""
     req_id = r.integer()
-    if session.gateway.universe.resolve(r.contract()) is None:
+    resolved = session.gateway.universe.resolve(r.contract())
+    if resolved is None:
         session.error(req_id, *ERR_NO_SECURITY)
         return
     r.flag()
-    r.integer()
+    use_rth = r.integer() != 0
     r.text()
     format_date = r.integer(1)
-    first = dt.datetime(2004, 1, 2, 14, 30, tzinfo=dt.UTC)
+    first = history.first_bar_time(resolved[0], use_rth)
     stamp = str(int(first.timestamp())) if format_date == 2 else first.strftime("%Y%m%d-%H:%M:%S")
     session.send_raw(msg.head_timestamp(req_id, stamp))
 
@@ -203,12 +204,22 @@ def cancel_head_timestamp(session, r) -> None:
 
 def req_matching_symbols(session, r) -> None:
     req_id = r.integer()
-    pattern = r.text().upper()
-    found = [
-        inst for inst in session.gateway.universe.instruments
-        if inst.symbol.startswith(pattern) or pattern in inst.long_name.upper()
-        or inst.local_symbol.replace(".", "").startswith(pattern)
-    ]  # fmt: skip
+    pattern = r.text().upper().strip()
+    ranked = []
+    for inst in session.gateway.universe.instruments:
+        if inst.sec_type in ("FUT", "OPT"):
+            continue
+        local = inst.local_symbol.replace(".", "")
+        if pattern in (inst.symbol, local):
+            rank = 0
+        elif inst.symbol.startswith(pattern) or local.startswith(pattern):
+            rank = 1
+        elif pattern and pattern in inst.long_name.upper():
+            rank = 2
+        else:
+            continue
+        ranked.append((rank, len(inst.symbol), inst.symbol, inst))
+    found = [inst for *_, inst in sorted(ranked, key=lambda row: row[:3])]
     session.send_raw(msg.symbol_samples(req_id, found[:16], session.server_version))
 
 

@@ -41,7 +41,9 @@ def parse_place_order(r: FieldReader):
     request.model_code = r.text()
     r.skip(3)  # shortSaleSlot, designatedLocation, exemptCode
     request.oca_type = r.integer()
-    r.skip(17)  # rule80A .. volatilityType
+    r.skip(5)  # rule80A, settlingFirm, allOrNone, minQty, percentOffset
+    request.e_trade_only, request.firm_quote_only = r.flag(), r.flag()
+    r.skip(10)  # nbboPriceCap .. volatilityType
     if r.text():  # deltaNeutralOrderType
         r.skip(9)
     else:
@@ -76,6 +78,7 @@ def parse_place_order(r: FieldReader):
 def place_order(session, r) -> None:
     """placeOrder: a new order, a modification (same id re-sent), or a what-if."""
     order_id, query, request = parse_place_order(r)
+    request.exchange = query.exchange
     gateway = session.gateway
     resolved = None if query.sec_type == "BAG" else gateway.universe.resolve(query)
     if request.what_if:

@@ -9,7 +9,7 @@ from trading.ibsim.protocol import Out, encode
 
 def position_exchange(inst: Instrument) -> str:
     """The exchange a position's contract carries (the listing exchange, IDEALPRO for FX)."""
-    return "IDEALPRO" if inst.is_fx else inst.primary_exchange
+    return "IDEALPRO" if inst.is_fx else "CBOE" if inst.is_option else inst.primary_exchange
 
 
 def position(account: str, inst: Instrument, quantity: float, avg_cost: float) -> bytes:
@@ -34,8 +34,8 @@ def position_multi_end(req_id: int) -> bytes:
 def portfolio(account: str, inst: Instrument, row: tuple[float, float, float, float, float, float]) -> bytes:
     """updatePortfolio: (position, market price, market value, average cost, unrealized, realized)."""
     return encode(
-        Out.PORTFOLIO_VALUE, 8, inst.con_id, inst.symbol, inst.sec_type, "", 0.0, "", "",
-        inst.primary_exchange, inst.currency, inst.local_symbol, inst.trading_class, *row, account,
+        Out.PORTFOLIO_VALUE, 8, inst.con_id, inst.symbol, inst.sec_type, inst.last_trade, inst.strike, inst.right,
+        inst.multiplier_text, position_exchange(inst), inst.currency, inst.local_symbol, inst.trading_class, *row, account,
     )  # fmt: skip
 
 

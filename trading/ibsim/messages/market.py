@@ -6,7 +6,7 @@ import datetime as dt
 import struct
 
 from trading.ibsim.contracts import MARKET_RULES, Instrument
-from trading.ibsim.history import NEW_YORK, Bar, format_bar_time
+from trading.ibsim.history import NEW_YORK, Bar, format_bar_time, session_bounds
 from trading.ibsim.protocol import Out, encode, fmt_float
 
 ORDER_TYPES = "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,DAY,FOK,GTC,GTD,IOC,LMT,MKT,NONALGO,OCA,STP,STP LMT,WHATIF"
@@ -76,9 +76,10 @@ def _trading_hours(inst: Instrument, today: dt.date) -> tuple[str, str]:
             previous = (day - dt.timedelta(days=1)).strftime("%Y%m%d")
             trading.append(f"{previous}:1715-{stamp}:1700")
             liquid.append(f"{previous}:1715-{stamp}:1700")
-        else:
-            trading.append(f"{stamp}:0400-{stamp}:2000")
-            liquid.append(f"{stamp}:0930-{stamp}:1600")
+        else:  # the sessions history uses: holidays and early closes with an exchange calendar
+            for hours, use_rth in ((trading, False), (liquid, True)):
+                bounds = session_bounds(inst, day, use_rth)
+                hours.append(f"{stamp}:{bounds[0]:%H%M}-{stamp}:{bounds[1]:%H%M}" if bounds else f"{stamp}:CLOSED")
     return ";".join(trading), ";".join(liquid)
 
 
@@ -90,15 +91,16 @@ def contract_details(req_id: int, inst: Instrument, exchange: str, version: int)
     if version < 164:
         fields.append(8)
     fields += [
-        req_id, inst.symbol, inst.sec_type, "", 0.0, "", exchange, inst.currency, inst.local_symbol,
-        inst.trading_class, inst.trading_class, inst.con_id, inst.min_tick,
+        req_id, inst.symbol, inst.sec_type, inst.last_trade, inst.strike, inst.right, exchange, inst.currency,
+        inst.local_symbol, inst.trading_class, inst.trading_class, inst.con_id, inst.min_tick,
     ]  # fmt: skip
     if version < 164:
         fields.append(1)
     fields += [
-        "", ORDER_TYPES, ",".join(inst.exchanges), 1, 0, inst.long_name, inst.primary_exchange, "",
-        inst.industry, inst.category, inst.subcategory, inst.time_zone, trading_hours, liquid_hours, "", "",
-        0, 1, "", "", rules, "", inst.stock_type,
+        inst.multiplier_text, ORDER_TYPES, ",".join(inst.exchanges), 1, inst.under_con_id, inst.long_name,
+        inst.primary_exchange, inst.contract_month, inst.industry, inst.category, inst.subcategory,
+        inst.time_zone, trading_hours, liquid_hours, "", "", 0, 1, inst.under_symbol, inst.under_sec_type, rules,
+        inst.last_trade, inst.stock_type,
     ]  # fmt: skip
     suggested = 1.0 if inst.is_fx else 100.0
     if version == 163:

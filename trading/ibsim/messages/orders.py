@@ -23,8 +23,8 @@ def ib_time(epoch: float) -> str:
 def contract_fields(inst: Instrument, exchange: str) -> list:
     """conId .. tradingClass without primaryExchange, as openOrder, execDetails and position send it."""
     return [
-        inst.con_id, inst.symbol, inst.sec_type, "", 0.0, "", "", exchange, inst.currency,
-        inst.local_symbol, inst.trading_class,
+        inst.con_id, inst.symbol, inst.sec_type, inst.last_trade, inst.strike, inst.right, inst.multiplier_text,
+        exchange, inst.currency, inst.local_symbol, inst.trading_class,
     ]  # fmt: skip
 
 
