@@ -178,3 +178,19 @@ def test_close_all_of_many_positions_sends_every_close_and_asks_ib_for_no_price(
     assert len(console_worker.worker.ib.tickers()) == tickers_before
     entries = ActivityEntry.objects.filter(kind=ActivityKind.ORDER, run=run, message__startswith="sending:")
     assert sorted(e.payload["exempt"] == ["max_order_quantity", "max_order_notional"] for e in entries) == [True] * len(symbols)
+
+
+def test_close_all_flattens_a_futures_position_on_its_own_exchange(paper_gateway, console_worker):
+    """Futures are not SMART-routed: IB refuses a future sent to SMART (error 200)."""
+    paper_gateway.external_trade("ES", 2)
+    wait_until(
+        lambda: any(p.contract.secType == "FUT" and p.position == 2 for p in console_worker.worker.ib.positions()),
+        what="the ES position at the worker",
+    )
+
+    run = submit_and_wait("close_all", {"dryRun": False}, timeout=60)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert gateway_positions(paper_gateway) == {}
+    [row] = Order.objects.filter(run=run)
+    assert (row.symbol, row.sec_type, row.exchange, row.status) == ("ES", "FUT", "CME", OrderStatus.FILLED)

@@ -223,11 +223,20 @@ async def flatten_targets(ctx: IntentContext, *, owner: str, strategies: list[st
     return targets
 
 
+SMART_ROUTED = ("STK", "OPT", "WAR", "FUND")  # what IB's SMART router takes; futures go to their exchange
+
+
 def contract_routable(contract) -> Contract:
-    """Positions come back with their primary exchange only; orders need a routable exchange."""
+    """Positions come back with their listing exchange only; orders need a routable one: SMART for
+    stocks and options, IDEALPRO for FX, and a future's (or any other's) own exchange — IB refuses a
+    future sent to SMART (error 200)."""
     routed = Contract.create(conId=contract.conId, symbol=contract.symbol, secType=contract.secType, currency=contract.currency)
-    routed.exchange = "IDEALPRO" if contract.secType == "CASH" else "SMART"
     if contract.secType == "CASH":
+        routed.exchange, routed.localSymbol = "IDEALPRO", contract.localSymbol
+    elif contract.secType in SMART_ROUTED:
+        routed.exchange = "SMART"
+    else:
+        routed.exchange = contract.exchange or contract.primaryExchange or "SMART"
         routed.localSymbol = contract.localSymbol
     return routed
 
