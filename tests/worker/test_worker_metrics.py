@@ -136,3 +136,18 @@ def test_ibworker_serves_metrics_on_the_port_metrics_port_names(paper_gateway, r
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_metrics_port_in_use_is_logged_and_the_worker_goes_on_without_it(caplog):
+    import socket
+
+    from trading.observability.worker import WorkerMetrics
+
+    metrics = WorkerMetrics(worker=None)  # the worker is read only when scraped
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        metrics.start(host="127.0.0.1", port=port)
+    assert metrics.server is None
+    assert f"metrics not served on 127.0.0.1:{port}: Address already in use" in caplog.text
