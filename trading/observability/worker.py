@@ -54,7 +54,7 @@ COUNTED_EVENTS = {
     "pnlSingleEvent": "pnlSingle",
     "errorEvent": "error",
 }
-ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_AWAITING_ACK = 10_000  # orders sent and not yet acknowledged that are remembered (a bound, not a limit)
 STATES = ("starting", "connecting", "syncing", "connected", "ib_link_down", "disconnected", "stopped")
 
