@@ -192,6 +192,10 @@ INTENT_PATHS = env_str("INTENT_PATHS")  # user intent files/folders; default: th
 # A real gateway is configured when IB_HOST or IB_PORT is given; otherwise `up` starts the paper gateway.
 IB_GATEWAY_CONFIGURED = bool(env_str("IB_HOST") or env_str("IB_PORT"))
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 15, minimum=1)
+# The worker's own Prometheus /metrics (trading/observability/): off unless a port is given; loopback only
+# unless METRICS_HOST says otherwise (an API token is needed from anywhere but localhost either way).
+METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0, maximum=65535)
+METRICS_HOST = env_str("METRICS_HOST", "127.0.0.1")
 
 LOGGING = {
     "version": 1,

@@ -195,3 +195,38 @@ def test_written_through_returns_under_a_steady_stream_once_every_earlier_op_is_
     before, done = asyncio.run(scenario())
 
     assert before > 0 and done[:before] == list(range(before))  # every earlier op, in order
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_lag_is_the_age_of_the_oldest_unwritten_event_and_writes_are_counted_by_op(tmp_path):
+    """What /metrics reports as recorder lag (trading/observability/worker.py): it grows while the
+    database refuses the batch, and is back to 0 once the batch is written."""
+    from django.db import OperationalError
+
+    database_down = True
+
+    def note(*, n: int) -> list:
+        if database_down:
+            raise OperationalError("database is locked")
+        return []
+
+    async def scenario():
+        nonlocal database_down
+        loop = asyncio.get_running_loop()
+        recorder = Recorder(publish=lambda event: None, dead_letter_path=tmp_path / "dead.jsonl")
+        recorder.start()
+        idle = recorder.lag_seconds()
+        recorder.submit(note, n=1)
+        deadline = loop.time() + 5
+        while recorder.lag_seconds() < 0.3:  # poll: retried every 0.2 s, then 0.4 s, …
+            assert loop.time() < deadline, "the lag did not grow while the database was down"
+            await asyncio.sleep(0.02)
+        database_down = False
+        await asyncio.wait_for(recorder.flush(), 5)
+        written = recorder.lag_seconds()
+        await recorder.stop()
+        return idle, written, dict(recorder.written_ops), recorder.stats.retries
+
+    idle, written, ops, retries = asyncio.run(scenario())
+    assert idle == 0 and written == 0
+    assert ops == {"note": 1} and retries >= 1

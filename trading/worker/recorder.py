@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -72,6 +73,8 @@ class Recorder:
         self.batch_scope = batch_scope or (lambda items: nullcontext())
         self.dead_letter_path = dead_letter_path
         self.stats = RecorderStats()
+        self.written_ops: Counter[str] = Counter()  # writes committed per op name (trading/observability/)
+        self._oldest_pending: float | None = None  # queued_at of the oldest op of the batch being written
         # One thread: a single writer keeps event order and one database connection.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
         self._task: asyncio.Task | None = None
@@ -124,6 +127,7 @@ class Recorder:
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             taken = len(batch)
+            self._oldest_pending = batch[0].queued_at  # FIFO: nothing still queued is older
             try:
                 batch = coalesce(batch)
                 self.stats.coalesced += taken - len(batch)
@@ -131,8 +135,15 @@ class Recorder:
                 for op, result in zip(batch, results, strict=True):
                     self._deliver(op, result)
             finally:
+                self._oldest_pending = None
                 for _ in range(taken):
                     self.queue.task_done()
+
+    def lag_seconds(self) -> float:
+        """How long the oldest event not yet written has waited (0 when the writer is idle); callable
+        from any thread. A database that is down shows here first: the batch being retried ages."""
+        oldest = self._oldest_pending
+        return 0.0 if oldest is None else max(0.0, time.monotonic() - oldest)
 
     def _deliver(self, op: Op, result) -> None:
         events = result[0] if isinstance(result, tuple) else result
@@ -172,6 +183,7 @@ class Recorder:
             results = [self._write_one(op) for op in batch]
         self.stats.batches += 1
         self.stats.written += len(batch)
+        self.written_ops.update(op.apply.__name__ for op in batch)
         self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
         return results
 

@@ -30,6 +30,7 @@ from trading.handlers import CallbackReporter, HandlerManager
 from trading.live import live_event, worker_channel
 from trading.models import ActivityKind
 from trading.models.activity import Severity
+from trading.observability.worker import WorkerMetrics
 from trading.worker import connection as codes
 from trading.worker.broadcast import Broadcaster
 from trading.worker.connection import Backoff, State
@@ -73,6 +74,8 @@ class WorkerOptions:
     var_dir: Path = field(default_factory=lambda: Path("var"))
     name: str = "ibworker"
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
+    metrics_port: int | None = None  # serve /metrics on this port (0: any free one); None: not served
+    metrics_host: str = "127.0.0.1"
 
 
 class IBWorker:
@@ -97,6 +100,7 @@ class IBWorker:
             batch_scope=partial(batch_scope, lease=self.lease),
         )
         self.lag = LoopLagMonitor()
+        self.metrics = WorkerMetrics(self)
         self.events = EventRouter(self)
         self.pnl = PnlStreams(self)
         self.handlers = HandlerManager(
@@ -126,6 +130,7 @@ class IBWorker:
             return EXIT_LEASE_HELD
         self._install_signal_handlers()
         self._bind_ib_events()
+        self.metrics.start(host=self.options.metrics_host, port=self.options.metrics_port)
         self.recorder.start()
         self.broadcaster.start()
         self.lag.start()
@@ -252,6 +257,7 @@ class IBWorker:
         await self._release_lease()
         await self.broadcaster.stop()
         await self.lag.stop()
+        await asyncio.to_thread(self.metrics.stop)  # waits out the server's poll: not on the loop
         loop = asyncio.get_running_loop()
         for executor in (self._heartbeat_executor, self._db_executor):
             await loop.run_in_executor(executor, _close_db_connection)
@@ -343,6 +349,7 @@ class IBWorker:
     def _bind_ib_events(self) -> None:
         self.events.bind(self.ib)
         self.pnl.bind(self.ib)
+        self.metrics.bind(self.ib)
         self.ib.errorEvent += self._on_error
         self.ib.disconnectedEvent += self._on_disconnected
 
@@ -441,6 +448,7 @@ class IBWorker:
                 "connects": self.connects,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
+                "recorder_lag_s": round(self.recorder.lag_seconds(), 3),
                 # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)
                 "ib_session": {
                     "trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills),

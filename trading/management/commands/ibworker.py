@@ -22,8 +22,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--heartbeat-interval", type=float, default=2.0)
         parser.add_argument("--connect-timeout", type=float, default=10.0)
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=settings.METRICS_PORT or None,
+            help="Serve Prometheus /metrics on this port (METRICS_PORT; default: not served).",
+        )
+        parser.add_argument(
+            "--metrics-host", default=settings.METRICS_HOST, help="Address /metrics binds to (METRICS_HOST; 127.0.0.1)."
+        )
 
-    def handle(self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, **options):
+    def handle(
+        self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, metrics_port, metrics_host, **options
+    ):
         logging.getLogger("ib_insync").setLevel(logging.WARNING)
         # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
         logging.getLogger("ib_insync.client").setLevel(logging.CRITICAL)
@@ -39,6 +50,8 @@ class Command(BaseCommand):
             heartbeat_interval=heartbeat_interval,
             connect_timeout=connect_timeout,
             var_dir=settings.VAR_DIR,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
         )
         worker = IBWorker(worker_options)
         code = asyncio.run(self._run(worker))
