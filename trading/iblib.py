@@ -18,22 +18,25 @@ only here; the other modules are written against ib_insync's API. Found by runni
 intents tests on ib_async (``python3 dev.py test-ibasync``) and by reading the two libraries' sources;
 the same names, events, event payloads, wrapper structures and client calls otherwise:
 
-* **IB's warnings about an order.** ib_async 2.1.0 writes a status IB does not have,
-  ``ValidationError``, into ``trade.orderStatus.status`` for a warning about an order (399 "will not be
-  placed at the exchange until the open", 404, 434, ...) and leaves it there until IB's next status
-  message; the worker would record it as the order's status (seen: an order placed while the market is
-  closed recorded as ``ValidationError`` rather than ``PreSubmitted``). ib_async also made three of
-  ib_insync's errors warnings (105 modify does not match, 321 validation failed, 329 cannot change the
-  order type), so an order IB refused on placement would wait as pending forever. On ib_async this
-  module's ``Wrapper.error`` therefore handles an error about an order as follows (everything else is
-  ib_async's own code):
+* **IB's warnings and errors about an order or a request.** ib_async 2.1.0 writes a status IB does not
+  have, ``ValidationError``, into ``trade.orderStatus.status`` for a warning about an order (399 "will
+  not be placed at the exchange until the open", 404, 434, ...) and leaves it there until IB's next
+  status message; the worker would record it as the order's status (seen: an order placed while the
+  market is closed recorded as ``ValidationError`` rather than ``PreSubmitted``). ib_async also made
+  three of ib_insync's errors warnings (105 modify does not match, 321 validation failed, 329 cannot
+  change the order type): an order IB refused on placement would stay pending, and a request IB
+  refused (a what-if check, historical data with a bad duration) would be awaited forever. On
+  ib_async this module's ``Wrapper.error`` therefore handles these as follows (the rest is ib_async's
+  own code, e.g. 110 on a new order cancels it):
 
-  - a code both libraries call a warning: logged, the trade untouched (ib_insync's way);
+  - a code both libraries call a warning, about an order: logged, the trade untouched (ib_insync);
+  - 105/321/329 for a request in flight: the request ends, with ``RequestError`` when
+    ``IB.RaiseRequestErrors`` is set (ib_insync);
   - 105/321/329 for an order IB has not accepted yet (still ``PendingSubmit``): IB refused it, the trade
-    is cancelled with the error in its log (ib_insync's way);
-  - 105/321/329 for a live order (a modify IB turned down): the order stays live with IB's last
-    status, the error in its log and the status events emitted (ib_async's way, without the made-up
-    status).
+    is cancelled with the error in its log (ib_insync);
+  - 105/321/329 for a live order (a modify IB turned down): the order stays live with IB's last status,
+    the error in its log and the status events emitted (ib_async's reading, without the made-up status;
+    ib_insync cancels the trade locally although IB keeps the order working).
 """
 
 from __future__ import annotations
@@ -128,34 +131,36 @@ def ib_insync_alias() -> bool:
     return True
 
 
-# ib_async 2.1.0's warning codes (Wrapper.error); the three it moved there from ib_insync's errors.
+# ib_async 2.1.0's warning codes (its Wrapper.error); the three it moved there from ib_insync's errors.
 FORK_WARNINGS = frozenset({105, 110, 165, 321, 329, 399, 404, 434, 492, 10167})
 FORK_MADE_WARNINGS = frozenset({105, 321, 329})
 
 
-def _order_warning(wrapper, trade, req_id: int, code: int) -> bool:
-    """Whether ib_async 2.1.0 would treat this error about ``trade`` as a warning (and set ValidationError)."""
-    if code not in FORK_WARNINGS and not 2100 <= code < 2200:
-        return False
-    return not (code == 110 and (req_id in wrapper._futures or trade.orderStatus.status == OrderStatus.PendingSubmit))
-
-
 def _fork_order_errors(error):
-    """ib_async's ``Wrapper.error`` with errors about an order handled as the module docstring says."""
+    """ib_async's ``Wrapper.error``, with IB's errors about an order or a request in flight handled as the
+    module docstring says; every other error is ib_async's own code."""
 
     @wraps(error)
     def order_error(self, reqId: int, errorCode: int, errorString: str, advancedOrderRejectJson: str):  # noqa: N803
+        if errorCode not in FORK_WARNINGS and not 2100 <= errorCode < 2200:
+            return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)  # an error to both
         trade = self.trades.get((self.clientId, reqId)) if reqId != -1 else None
-        if trade is None or not _order_warning(self, trade, reqId, errorCode):
-            return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)
+        request = reqId in self._futures
+        pending = trade is not None and trade.orderStatus.status == OrderStatus.PendingSubmit
+        if errorCode == 110 and (request or pending):
+            return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)  # ib_async: an error
+        made = errorCode in FORK_MADE_WARNINGS
+        if trade is None and not (request and made):
+            return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)  # logged, as by ib_insync
         contract = self._reqId2Contract.get(reqId)
-        refused = errorCode in FORK_MADE_WARNINGS and trade.orderStatus.status == OrderStatus.PendingSubmit
-        kept_live = errorCode in FORK_MADE_WARNINGS and not refused and not trade.isDone()
-        message = f"{'Error' if refused or kept_live else 'Warning'} {errorCode}, reqId {reqId}: {errorString}"
+        message = f"{'Error' if made else 'Warning'} {errorCode}, reqId {reqId}: {errorString}"
         if contract:
             message += f", contract: {contract}"
-        if refused:
-            self._logger.error(message)
+        (self._logger.error if made else self._logger.info)(message)
+        if request and made:  # IB turned the request down: it ends (ib_insync), never waits forever
+            failure = lib.wrapper.RequestError(reqId, errorCode, errorString) if self.ib.RaiseRequestErrors else None
+            self._endReq(reqId, failure, success=failure is None)
+        elif made and pending:  # IB refused the order: cancelled (ib_insync)
             if advancedOrderRejectJson:
                 trade.advancedError = advancedOrderRejectJson
             trade.orderStatus.status = OrderStatus.Cancelled
@@ -164,13 +169,10 @@ def _fork_order_errors(error):
             self.ib.orderStatusEvent.emit(trade)
             trade.statusEvent.emit(trade)
             trade.cancelledEvent.emit(trade)
-        elif kept_live:
-            self._logger.error(message)
+        elif made and not trade.isDone():  # IB turned a modify down: the order works on as IB last said
             trade.log.append(lib.TradeLogEntry(self.lastTime, trade.orderStatus.status, message, errorCode))
             self.ib.orderStatusEvent.emit(trade)
             trade.statusEvent.emit(trade)
-        else:
-            self._logger.info(message)
         self.ib.errorEvent.emit(reqId, errorCode, errorString, contract)
         return None
 

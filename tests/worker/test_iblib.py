@@ -5,6 +5,7 @@ Run on ib_insync by the suite and on ib_async by `python3 dev.py test-ibasync`: 
 """
 
 import ast
+import asyncio
 import importlib
 import importlib.metadata
 import pkgutil
@@ -147,6 +148,27 @@ def test_a_refused_modify_of_a_live_order_is_in_its_log_and_never_a_made_up_stat
     # ib_insync (the default) takes it for a rejection and cancels the trade locally; on ib_async the seam
     # keeps ib_async's reading (IB leaves the order working) without its ValidationError status.
     assert trade.orderStatus.status == ("Cancelled" if iblib.NAME == "ib_insync" else "Submitted")
+
+
+def test_a_request_ib_refuses_as_invalid_ends_and_is_not_awaited_forever(session):
+    ib, errors = session
+    future = ib.wrapper.startReq(42)
+
+    ib.wrapper.error(42, 321, "Error validating request.-'bP' : cause - Invalid duration 'bogus'", "")
+
+    assert future.done() and future.result() == [] and errors == [(42, 321)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_historical_data_with_a_bad_duration_ends_at_ibs_refusal(paper_gateway, ib_worker):
+    ib = ib_worker.worker.ib
+
+    async def history():
+        spy = iblib.Stock("SPY", "SMART", "USD")
+        await ib.qualifyContractsAsync(spy)
+        return await asyncio.wait_for(ib.reqHistoricalDataAsync(spy, "", "bogus", "1 day", "TRADES", True), 10)
+
+    assert list(ib_worker.call(history(), timeout=15)) == []
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
