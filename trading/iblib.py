@@ -18,6 +18,11 @@ only here; the other modules are written against ib_insync's API. Found by runni
 intents tests on ib_async (``python3 dev.py test-ibasync``) and by reading the two libraries' sources;
 the same names, events, event payloads, wrapper structures and client calls otherwise:
 
+* **An order IB makes Inactive.** IB reports some rejections (margin, for one) as status Inactive, then
+  an error with the reason. ib_async counts Inactive as done and drops that error; ib_insync counts it
+  neither done nor working and cancels the trade on the error. On ib_async the reason goes into the
+  trade's log (the worker records it as the order's last error, an intent reports it) and the status
+  stays IB's Inactive, which both ``isDone()`` (ib_async) and the console's records count as final.
 * **IB's warnings and errors about an order or a request.** ib_async 2.1.0 writes a status IB does not
   have, ``ValidationError``, into ``trade.orderStatus.status`` for a warning about an order (399 "will
   not be placed at the exchange until the open", 404, 434, ...) and leaves it there until IB's next
@@ -142,9 +147,11 @@ def _fork_order_errors(error):
 
     @wraps(error)
     def order_error(self, reqId: int, errorCode: int, errorString: str, advancedOrderRejectJson: str):  # noqa: N803
-        if errorCode not in FORK_WARNINGS and not 2100 <= errorCode < 2200:
-            return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)  # an error to both
         trade = self.trades.get((self.clientId, reqId)) if reqId != -1 else None
+        if errorCode not in FORK_WARNINGS and not 2100 <= errorCode < 2200:  # an error to both libraries
+            if trade is None or trade.orderStatus.status != OrderStatus.Inactive:
+                return error(self, reqId, errorCode, errorString, advancedOrderRejectJson)
+            return _inactive_reason(self, trade, reqId, errorCode, errorString, advancedOrderRejectJson)
         request = reqId in self._futures
         pending = trade is not None and trade.orderStatus.status == OrderStatus.PendingSubmit
         if errorCode == 110 and (request or pending):
@@ -178,6 +185,22 @@ def _fork_order_errors(error):
 
     order_error.absorbs_fork_differences = True
     return order_error
+
+
+def _inactive_reason(wrapper, trade, req_id: int, code: int, text: str, advanced: str) -> None:
+    """IB's reason for an order it reported Inactive goes into the trade's log, the status events told.
+
+    ib_async counts Inactive as done and so ignores the error IB sends next with the reason (ib_insync
+    counts it as neither, and cancels the trade on that error, its reason logged)."""
+    contract = wrapper._reqId2Contract.get(req_id)
+    message = f"Error {code}, reqId {req_id}: {text}" + (f", contract: {contract}" if contract else "")
+    wrapper._logger.error(message)
+    if advanced:
+        trade.advancedError = advanced
+    trade.log.append(lib.TradeLogEntry(wrapper.lastTime, trade.orderStatus.status, message, code))
+    wrapper.ib.orderStatusEvent.emit(trade)
+    trade.statusEvent.emit(trade)
+    wrapper.ib.errorEvent.emit(req_id, code, text, contract)
 
 
 if NAME == FORK and not getattr(lib.wrapper.Wrapper.error, "absorbs_fork_differences", False):

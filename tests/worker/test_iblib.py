@@ -186,3 +186,22 @@ def test_an_order_held_until_the_open_is_recorded_presubmitted_with_no_error(pap
     row = Order.objects.get(order_id=order_id)
     assert (row.status, row.last_error) == ("PreSubmitted", "")
     assert trade.orderStatus.status == "PreSubmitted"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_order_ib_makes_inactive_is_recorded_final_with_ibs_reason(paper_gateway, ib_worker):
+    codes = []
+    ib_worker.worker.ib.errorEvent += lambda req_id, code, message, contract: codes.append((req_id, code))
+    paper_gateway.set_price("SPY", 100.0)
+    paper_gateway.reject_next_order(code=201, message="Order rejected - reason:insufficient margin", inactive=True)
+
+    trade = place_limit(ib_worker, "SPY", "BUY", 10, 99.0)
+    order_id = trade.order.orderId
+    wait_until(lambda: (order_id, 201) in codes, what="IB's rejection 201")
+    ib_worker.flush()
+
+    row = Order.objects.get(order_id=order_id)
+    assert row.last_error.startswith("201: ") and "insufficient margin" in row.last_error
+    # IB's own status on ib_async; ib_insync, which counts Inactive as neither done nor working, cancels
+    # the trade on the error (both final in the console's records).
+    assert trade.isDone() and row.status == ("Cancelled" if iblib.NAME == "ib_insync" else "Inactive")
