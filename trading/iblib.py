@@ -42,6 +42,12 @@ the same names, events, event payloads, wrapper structures and client calls othe
   - 105/321/329 for a live order (a modify IB turned down): the order stays live with IB's last status,
     the error in its log and the status events emitted (ib_async's reading, without the made-up status;
     ib_insync cancels the trade locally although IB keeps the order working).
+
+Left as each library has it, because the console's code does not depend on them (a user's file may):
+``qualifyContractsAsync`` puts None in the place of a contract it cannot qualify on ib_async, where
+ib_insync leaves it out (``ctx.qualify`` raises for an unknown contract on both); ``isDone()`` is true
+for Inactive on ib_async only; ``connect``/``connectAsync`` take ``raiseSyncErrors`` and ``fetchFields``
+on ib_async only; error 110 for a new order cancels it on ib_async only.
 """
 
 from __future__ import annotations
