@@ -4,13 +4,19 @@
     python3 dev.py up      set up (virtualenv, pinned install, migrations, demo admin) and run the console
     python3 dev.py test    set up and run the linter and the whole test suite (extra args go to pytest)
 
-Set-up is idempotent: the virtualenv and the install are reused while requirements.txt is unchanged.
+and one for the second client library:
+
+    python3 dev.py test-ibasync   the worker, intents and handlers tests on ib_async instead of ib_insync, in
+                                  their own virtualenv .venv-ibasync/ (SQLite + embedded Redis; extra args go to pytest)
+
+Set-up is idempotent: a virtualenv and its install are reused while its requirements are unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -20,7 +26,13 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 REQUIREMENTS = ROOT / "requirements.txt"
-STAMP = VENV / ".requirements.sha256"
+STAMP_NAME = ".requirements.sha256"
+# ib_async instead of ib_insync: requirements.txt with its ib_insync pin replaced by this file's pins. The
+# two cannot share a virtualenv (ib_async's aeventkit replaces ib_insync's eventkit module).
+VENV_IBASYNC = ROOT / ".venv-ibasync"
+REQUIREMENTS_IBASYNC = ROOT / "requirements-ibasync.txt"
+IBASYNC_TESTS = ("tests/worker", "tests/intents", "tests/handlers")  # what the client library is under
+IB_INSYNC_PIN = re.compile(r"^\s*ib[_-]insync\b", re.IGNORECASE)
 
 
 def say(message: str) -> None:
@@ -33,16 +45,41 @@ def run(*args: str | Path, **kwargs) -> None:
         sys.exit(result.returncode)
 
 
-def ensure_venv() -> None:
-    if not PYTHON.exists():
-        say(f"creating virtualenv {VENV.relative_to(ROOT)}")
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
-        return
-    say("installing pinned requirements")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS)
-    STAMP.write_text(wanted)
+def create_venv(where: Path) -> Path:
+    """The virtualenv `where`, created empty when it has no python yet; its python."""
+    python = where / "bin" / "python"
+    if not python.exists():
+        say(f"creating virtualenv {where.relative_to(ROOT)}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(where)
+    return python
+
+
+def ensure_venv(where: Path = VENV, requirements: Path = REQUIREMENTS) -> Path:
+    """The virtualenv `where` with `requirements` installed (reused while the file is unchanged); its python."""
+    python = create_venv(where)
+    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    stamp = where / STAMP_NAME
+    if stamp.exists() and stamp.read_text() == wanted:
+        return python
+    say(f"installing pinned requirements into {where.relative_to(ROOT)}")
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+    stamp.write_text(wanted)
+    return python
+
+
+def ibasync_requirements() -> str:
+    """requirements.txt with the ib_insync pin swapped for requirements-ibasync.txt's (every other pin kept)."""
+    kept = [line for line in REQUIREMENTS.read_text().splitlines() if not IB_INSYNC_PIN.match(line)]
+    return "\n".join([*kept, "# --- the client library: requirements-ibasync.txt ---", REQUIREMENTS_IBASYNC.read_text()])
+
+
+def ensure_ibasync_venv() -> Path:
+    create_venv(VENV_IBASYNC)
+    requirements = VENV_IBASYNC / "requirements.txt"  # generated: the file the stamp is taken of
+    text = ibasync_requirements()
+    if not requirements.exists() or requirements.read_text() != text:
+        requirements.write_text(text)
+    return ensure_venv(VENV_IBASYNC, requirements)
 
 
 def manage(*args: str) -> None:
@@ -67,7 +104,14 @@ def command_test(extra: list[str]) -> None:
     run(PYTHON, "-m", "pytest", *extra)
 
 
-COMMANDS = {"up": command_up, "test": command_test}
+def command_test_ibasync(extra: list[str]) -> None:
+    python = ensure_ibasync_venv()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    say(f"pytest {' '.join(IBASYNC_TESTS)} on ib_async, SQLite (var/ file, test copy) + embedded Redis")
+    run(python, "-m", "pytest", *IBASYNC_TESTS, *extra, env=env)
+
+
+COMMANDS = {"up": command_up, "test": command_test, "test-ibasync": command_test_ibasync}
 
 
 def main() -> None:

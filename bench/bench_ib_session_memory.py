@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 import psutil
-from ib_insync import IB, MarketOrder, Stock
+
+from trading.iblib import IB, MarketOrder, Stock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

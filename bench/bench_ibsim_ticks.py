@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ib_insync import IB, Stock
+from trading.iblib import IB, Stock
 
 REPO = Path(__file__).resolve().parents[1]
 SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN")

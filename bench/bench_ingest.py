@@ -39,6 +39,7 @@ from bench.stack import (  # noqa: E402
     wait_for,
 )
 from bench.wsclient import LiveSocket, session_cookie_for  # noqa: E402
+from trading import iblib  # noqa: E402
 
 TICK_SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA")
 TICK_STEPS = {"full": (1000, 2500, 5000, 10000, 20000), "quick": (1000, 5000, 10000)}
@@ -230,7 +231,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker during each order step")
     args = parser.parse_args()
-    logging.getLogger("ib_insync").setLevel(logging.WARNING)
+    logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
     stack = Stack(args.backend, name="ingest")
     stack.setup_django()
     print_header("event ingest", args.backend)

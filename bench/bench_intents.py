@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stack import ROOT, Stack, load_average, percentile, print_header, profile_start, wait_for  # noqa: E402
+from trading import iblib  # noqa: E402
 
 POSITIONS = 50
 
@@ -120,7 +121,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker during the first close_all")
     args = parser.parse_args()
-    logging.getLogger("ib_insync").setLevel(logging.WARNING)
+    logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
     stack = Stack(args.backend, name="intents")
     stack.setup_django()
     print_header("intent latency", args.backend)

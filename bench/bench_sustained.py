@@ -25,6 +25,7 @@ import psutil  # noqa: E402
 
 from bench.stack import Stack, load_average, order_client, place_paced, print_header, wait_for  # noqa: E402
 from bench.wsclient import LiveSocket, session_cookie_for  # noqa: E402
+from trading import iblib  # noqa: E402
 
 TICK_SYMBOLS = ("SPY", "QQQ", "IWM", "TLT", "GLD", "VIXY", "AAPL", "MSFT", "NVDA", "TSLA")
 
@@ -215,7 +216,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20, help="fan-out: dashboard sockets")
     parser.add_argument("--seconds", type=float, help="memory: load duration (default 600, --quick 60)")
     args = parser.parse_args()
-    logging.getLogger("ib_insync").setLevel(logging.WARNING)
+    logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
     stack = Stack(args.backend, name=args.mode)
     stack.setup_django()
     print_header(f"sustained load: {args.mode}", args.backend)

@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from ib_insync import IB, Contract, MarketOrder
+from trading.iblib import IB, Contract, MarketOrder
 
 
 def summary(ib: IB) -> dict:

@@ -255,7 +255,7 @@ ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 async def order_client(port: int):
     """The load generator: a second ib_insync client (id 2) with no client-side throttling, and the
     qualified contracts of ORDER_SYMBOLS."""
-    from ib_insync import IB, Stock
+    from trading.iblib import IB, Stock
 
     ib = IB()
     await ib.connectAsync("127.0.0.1", port, clientId=2, timeout=20)
@@ -268,7 +268,7 @@ async def order_client(port: int):
 async def place_paced(ib, contracts, *, rate: float, count: int, order_ref: str, first: int = 0) -> None:
     """`count` one-share market orders at `rate` a second, buying and selling in turn, round the contracts
     (`first` continues the numbering of an earlier call)."""
-    from ib_insync import MarketOrder
+    from trading.iblib import MarketOrder
 
     loop = asyncio.get_running_loop()
     began = loop.time()

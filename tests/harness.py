@@ -88,7 +88,10 @@ class WorkerThread:
 
     def stop(self, timeout: float = 30.0) -> int | None:
         if self.loop is not None and self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self.worker.request_stop)
+            try:
+                self.loop.call_soon_threadsafe(self.worker.request_stop)
+            except RuntimeError:  # the loop closed since is_alive(): the worker stopped by itself
+                pass
         self._thread.join(timeout)
         if self._thread.is_alive():
             import faulthandler

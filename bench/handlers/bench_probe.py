@@ -14,9 +14,8 @@ import os
 import time
 from pathlib import Path
 
-from ib_insync import Stock
-
 from trading.handlers import IBEventRegistry
+from trading.iblib import Stock
 
 VOLUME = 8
 KEEP = os.environ.get("BENCH_STAMPS", "1") != "0"  # off for the memory benchmark: stamps would grow the heap

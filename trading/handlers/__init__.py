@@ -16,7 +16,7 @@ The pieces, in the order they run (see docs/HANDLERS.md):
 * ``HandlerManager`` — owns the bound set of one ``IB``; ``reload()``, ``stats()``, ``snapshot()``;
 * ``initialize_ib`` / ``initialize_ib_async`` — connect and bind in one call for scripts.
 
-Plain Python and ib_insync only: importing this package needs no Django settings.
+Plain Python and the IB client library (trading/iblib.py) only: importing this package needs no Django settings.
 """
 
 from trading.handlers.binding import (

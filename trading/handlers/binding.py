@@ -23,10 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ib_insync import IB, util
-
 from trading.handlers import reporting
 from trading.handlers.records import HandlerRecord, HandlerSet
+from trading.iblib import IB, util
 
 DEFAULT_SLOW_BUDGET = 0.05
 

@@ -15,11 +15,10 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ib_insync import IB
-
 from trading.handlers.discovery import PathsArg
 from trading.handlers.manager import HandlerManager
 from trading.handlers.records import LoadError
+from trading.iblib import IB
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4002  # IB Gateway, paper account

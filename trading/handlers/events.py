@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from ib_insync import IB
+from trading.iblib import IB
 
 EVENT_SUFFIX = "Event"
 

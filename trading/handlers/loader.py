@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from trading.handlers.discovery import Discovery, HandlerFile, PathsArg, discover_handler_files
 from trading.handlers.records import HandlerSet, LoadError, LoadErrorKind
 from trading.handlers.registry import Collector, collecting
+from trading.iblib import ib_insync_alias
 
 NAMESPACE = "ibhandlers"
 _load_lock = threading.Lock()
@@ -69,6 +70,7 @@ def load_handlers(paths: PathsArg = None) -> HandlerSet:
     error contributes no handlers at all, so half of a file's logic never runs alone.
     """
     discovery = discover_handler_files(paths)
+    ib_insync_alias()  # on ib_async, handler files written for ib_insync import it unchanged
     with _load_lock, collecting() as collector:
         _prepare_namespace()
         names = module_names(discovery.files)

@@ -12,13 +12,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ib_insync import IB
-
 from trading.handlers import reporting
 from trading.handlers.binding import Binding, BindOptions
 from trading.handlers.discovery import PathsArg
 from trading.handlers.loader import load_handlers
 from trading.handlers.records import HandlerSet, LoadError
+from trading.iblib import IB
 
 Loader = Callable[[PathsArg], HandlerSet]
 

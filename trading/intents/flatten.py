@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ib_insync import Contract
-
+from trading.iblib import Contract
 from trading.intents.context import IntentContext, IntentPartial
 from trading.intents.trade_wait import trades_wait
 from trading.models import Holding

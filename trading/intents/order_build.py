@@ -26,8 +26,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from ib_insync import Order
-
+from trading.iblib import Order
 from trading.models.config import OrderType, TimeInForce
 
 NEEDS_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_ON_CLOSE)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from ib_insync import Order
-from ib_insync.util import UNSET_DOUBLE
 
 from trading.activity import activity_record
+from trading.iblib import UNSET_DOUBLE, Order
 from trading.models import ActivityKind, OrderStatus
 from trading.models import Order as OrderRow
 from trading.models.activity import Severity

@@ -31,9 +31,7 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from ib_insync import Order
-from ib_insync.util import UNSET_DOUBLE
-
+from trading.iblib import UNSET_DOUBLE, Order
 from trading.intents.context import IntentContext, IntentError
 from trading.intents.order_build import (
     OrderSpec,

@@ -25,6 +25,7 @@ import threading
 import traceback
 from pathlib import Path
 
+from trading.iblib import ib_insync_alias
 from trading.intents.base import Intent
 
 log = logging.getLogger("trading.intents")
@@ -139,6 +140,7 @@ def user_intent_files() -> list[Path]:
 
 
 def _import_user_file(path: Path) -> None:
+    ib_insync_alias()  # on ib_async, intent files written for ib_insync import it unchanged
     module_name = "console_intents." + "_".join(path.with_suffix("").parts[-3:]).replace("-", "_")
     before = set(_registry)
     try:

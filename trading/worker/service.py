@@ -24,9 +24,9 @@ from pathlib import Path
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.utils import timezone
-from ib_insync import IB
 
 from trading.handlers import CallbackReporter, HandlerManager
+from trading.iblib import IB
 from trading.live import live_event, worker_channel
 from trading.models import ActivityKind
 from trading.models.activity import Severity

@@ -10,7 +10,7 @@ import math
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ib_insync.util import UNSET_DOUBLE, UNSET_INTEGER
+from trading.iblib import UNSET_DOUBLE, UNSET_INTEGER
 
 SIDES = {"BOT": "BUY", "SLD": "SELL"}
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from ib_insync import Contract
 from pydantic import Field
 
+from trading.iblib import Contract
 from trading.intents.allocation_plan import (
     DISABLED,
     FAILED,

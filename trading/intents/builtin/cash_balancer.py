@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ib_insync import Forex
-
+from trading.iblib import Forex
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.builtin.cancel_order import wait_done

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from ib_insync import Contract
 from pydantic import Field
 
 from trading.backtest.bars import BAR_SECONDS, NEW_YORK, bars_missing, bars_store
+from trading.iblib import Contract
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
 from trading.intents.registry import intent_register

@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from ib_insync import Contract
 from pydantic import AliasChoices, AliasGenerator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from trading.iblib import Contract
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError

@@ -17,9 +17,9 @@ neutral days, and its commander then sold the whole position the next day.
 import asyncio
 import datetime as dt
 
-from ib_insync import Stock
 from pydantic import Field
 
+from trading.iblib import Stock
 from trading.intents.context import IntentError
 from trading.intents.indicators import BEARISH, BULLISH, NEUTRAL, crossover, macd
 from trading.intents.registry import intent_register

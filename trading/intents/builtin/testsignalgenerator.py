@@ -7,8 +7,7 @@ line is above its signal line, −1 below, 0 when equal. Target = int(NetLiquida
 
 import asyncio
 
-from ib_insync import Stock
-
+from trading.iblib import Stock
 from trading.intents.indicators import level_signal, macd
 from trading.intents.registry import intent_register
 from trading.intents.strategy import StrategyIntent, StrategyParams, deployable_capital, history, target_row

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from console.embedded_redis import ensure_embedded_redis, socket_from_url
+from trading import iblib
 from trading.worker.service import IBWorker, WorkerOptions
 
 
@@ -35,9 +36,9 @@ class Command(BaseCommand):
     def handle(
         self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, metrics_port, metrics_host, **options
     ):
-        logging.getLogger("ib_insync").setLevel(logging.WARNING)
+        logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
         # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
-        logging.getLogger("ib_insync.client").setLevel(logging.CRITICAL)
+        logging.getLogger(f"{iblib.LOGGER}.client").setLevel(logging.CRITICAL)
         if settings.REDIS_EMBEDDED:
             ensure_embedded_redis(socket_from_url(settings.REDIS_URL))
         worker_options = WorkerOptions(
