@@ -28,7 +28,7 @@ from ib_insync import IB
 
 from trading.handlers import CallbackReporter, HandlerManager
 from trading.live import live_event, worker_channel
-from trading.models import ActivityKind
+from trading.models import DEFAULT_CONNECTION, ActivityKind
 from trading.models.activity import Severity
 from trading.worker import connection as codes
 from trading.worker.broadcast import Broadcaster
@@ -71,8 +71,15 @@ class WorkerOptions:
     backoff_first: float = 1.0
     backoff_cap: float = 30.0
     var_dir: Path = field(default_factory=lambda: Path("var"))
-    name: str = "ibworker"
+    name: str = "ibworker"  # the heartbeat row's name (worker_name(connection))
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
+    connection: str = DEFAULT_CONNECTION  # the IB connection's name: keys the lease and the command channel
+
+
+def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
+    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
+    `ibworker-NAME` for another."""
+    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
 
 
 class IBWorker:
@@ -87,7 +94,10 @@ class IBWorker:
         self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
         self.ledger = PositionLedger(options.client_id)
         self.lease = LeaseHold(
-            options.client_id, ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval), owner=owner_name()
+            options.client_id,
+            ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval),
+            owner=owner_name(),
+            connection=options.connection,
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
         self.broadcaster = Broadcaster()
@@ -148,17 +158,19 @@ class IBWorker:
         o, lease = self.options, self.lease
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(
-            self._db_executor, partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl)
+            self._db_executor,
+            partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl, connection=o.connection),
         )
         if token is None:
             # Said once, by whoever started the worker (ibworker prints it as its one line).
-            self.refusal = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
+            held = partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
+            self.refusal = await loop.run_in_executor(self._db_executor, held)
             await loop.run_in_executor(self._db_executor, _close_db_connection)
             for executor in (self._heartbeat_executor, self._db_executor):
                 executor.shutdown(wait=True)
             return False
         lease.token = token
-        log.info("client id %s: lease taken (token %s, ttl %.1fs)", o.client_id, token, lease.ttl)
+        log.info("connection %s, client id %s: lease taken (token %s, ttl %.1fs)", o.connection, o.client_id, token, lease.ttl)
         return True
 
     async def db(self, fn, /, *args, **kwargs):
@@ -260,7 +272,8 @@ class IBWorker:
     async def _release_lease(self) -> None:
         if self.lease.lost:
             return
-        release = partial(_db_call, lease_release, client_id=self.options.client_id, token=self.lease.token)
+        o = self.options
+        release = partial(_db_call, lease_release, client_id=o.client_id, token=self.lease.token, connection=o.connection)
         try:
             await asyncio.get_running_loop().run_in_executor(self._db_executor, release)
         except Exception as exc:  # the database is down: the lease expires after its ttl instead
@@ -290,7 +303,7 @@ class IBWorker:
         layer = self._command_layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         while not self.stopping.is_set():
             try:
-                message = await layer.receive(worker_channel())
+                message = await layer.receive(worker_channel(self.options.connection))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: commands wait; runs are also found by the sweep
@@ -326,6 +339,7 @@ class IBWorker:
             portfolio=[portfolio_snapshot(p) for p in ib.portfolio()],
             account_values=[account_value_snapshot(v) for v in ib.accountValues()],
             gateway=f"{self.options.host}:{self.options.port}",
+            accounts=list(ib.managedAccounts()),
         )
 
     def _reconciled(self, result) -> None:
@@ -443,7 +457,8 @@ class IBWorker:
                 "recorder_queue": self.recorder.queue.qsize(),
                 # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)
                 "ib_session": {
-                    "trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills),
+                    "trades": len(self.ib.wrapper.trades),
+                    "fills": len(self.ib.wrapper.fills),
                     "tickers": len(self.ib.wrapper.tickers),
                 },  # fmt: skip
                 "broadcast": {
