@@ -126,7 +126,11 @@ def test_the_admin_lists_adds_and_disables_connections_and_keeps_the_defaults_en
     alice_client.post(changelist, {"action": "disable", "_selected_action": [default.pk]})
     assert IBConnection.objects.get(pk=default.pk).enabled is False
 
-    change = alice_client.get(reverse("admin:trading_ibconnection_change", args=[default.pk])).content.decode()
+    change_url = reverse("admin:trading_ibconnection_change", args=[default.pk])
+    change = alice_client.get(change_url).content.decode()
     assert 'name="host"' not in change and 'name="enabled"' in change, "the environment owns the endpoint"
+    assert alice_client.post(change_url, {"enabled": "on", "host": "evil", "accounts": ""}).status_code == 302
+    default.refresh_from_db()
+    assert (default.enabled, default.host, default.accounts) == (True, "10.0.0.5", ["U123"]), "only enabled is edited"
     assert alice_client.post(reverse("admin:trading_ibconnection_delete", args=[default.pk]), {"post": "yes"}).status_code == 403
     assert IBConnection.objects.filter(pk=default.pk).exists()
