@@ -12,7 +12,7 @@ from trading.connections.services import connection_add, connection_set_enabled
 from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
 from trading.management.commands.ibworker import Command as IBWorkerCommand
 from trading.management.commands.ibworker import worker_extensions
-from trading.models import Position, WorkerHeartbeat, WorkerLease
+from trading.models import ActivityEntry, Position, WorkerHeartbeat, WorkerLease
 from trading.worker.lease import lease_acquire, lease_held_message, lease_release
 from trading.worker.positions import PositionLedger
 from trading.worker.reconcile import reconcile_apply
@@ -84,6 +84,11 @@ def test_ibworker_connection_runs_that_rows_worker_against_its_own_paper_gateway
         worker.call(worker.worker._write_heartbeat())
         assert WorkerHeartbeat.objects.get(name="ibworker-desk2").connected is True
         assert not WorkerHeartbeat.objects.filter(name="ibworker").exists(), "the default's row is the default worker's"
+        assert (
+            ActivityEntry.objects.filter(message__contains="IB worker started (pid")
+            .get()
+            .message.endswith("connection desk2, client id 7)")
+        )
     finally:
         assert worker.stop() == 0
 

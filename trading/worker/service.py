@@ -142,7 +142,9 @@ class IBWorker:
         await self.handlers.reload_async()
         self._background.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
         self._background.append(asyncio.create_task(self._command_loop(), name="commands"))
-        self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, client id {self.options.client_id})")
+        o = self.options
+        named = "" if o.connection == DEFAULT_CONNECTION else f"connection {o.connection}, "
+        self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, {named}client id {o.client_id})")
         try:
             while not self.stopping.is_set():
                 if await self._connect_once():
