@@ -44,15 +44,20 @@ def test_two_workers_with_client_1_on_two_gateways_coexist_and_a_second_on_one_c
     with run_in_thread(**TEST_DEFAULTS, account_id="DU2") as second_gateway:
         connection_add(name="desk2", host="127.0.0.1", port=second_gateway.port, client_id=1, accounts=["DU2"])
         first = start_worker()  # the default connection, client 1
-        second = WorkerThread(port=second_gateway.port, var_dir=tmp_path, connection="desk2", name="ibworker-desk2").start()
+        second = WorkerThread(port=second_gateway.port, var_dir=tmp_path, connection="desk2").start()
         intruder = None
         try:
             second.wait_connected()
-            intruder = WorkerThread(port=second_gateway.port, var_dir=tmp_path, connection="desk2", name="ibworker-desk2")
+            intruder = WorkerThread(port=second_gateway.port, var_dir=tmp_path, connection="desk2")
             assert intruder.start().stop() == EXIT_LEASE_HELD
             assert intruder.worker.refusal.startswith("connection desk2: client id 1 is owned by a running worker")
 
             assert first.worker.synced and second.worker.synced, "both owners keep running"
+            for worker in (first, second):
+                worker.call(worker.worker._write_heartbeat())
+            assert set(WorkerHeartbeat.objects.filter(connected=True).values_list("name", flat=True)) == {
+                "ibworker", "ibworker-desk2",
+            }, "each writes its own heartbeat row"  # fmt: skip
             assert paper_gateway.connected_clients() == [1] and second_gateway.connected_clients() == [1]
             assert sorted(WorkerLease.objects.values_list("connection", "client_id", "token")) == [
                 ("default", 1, 1), ("desk2", 1, 1),

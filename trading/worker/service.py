@@ -58,6 +58,12 @@ EXIT_LEASE_HELD = 3  # another worker owns the client id
 EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
 
 
+def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
+    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
+    `ibworker-NAME` for another."""
+    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
+
+
 @dataclass
 class WorkerOptions:
     host: str
@@ -71,15 +77,12 @@ class WorkerOptions:
     backoff_first: float = 1.0
     backoff_cap: float = 30.0
     var_dir: Path = field(default_factory=lambda: Path("var"))
-    name: str = "ibworker"  # the heartbeat row's name (worker_name(connection))
+    name: str = ""  # the heartbeat row's name; default: worker_name(connection), "ibworker" for the default
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
     connection: str = DEFAULT_CONNECTION  # the IB connection's name: keys the lease and the command channel
 
-
-def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
-    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
-    `ibworker-NAME` for another."""
-    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
+    def __post_init__(self) -> None:
+        self.name = self.name or worker_name(self.connection)
 
 
 class IBWorker:
