@@ -63,8 +63,12 @@ def test_a_disabled_default_connection_gets_no_worker_and_no_gateway(env):
     assert list(programs) == ["gateway-sim2", "web", "worker-sim2", "cluster"]
 
 
-def test_two_paper_gateways_on_one_port_are_refused_before_anything_starts(env):
+def test_a_paper_gateway_port_asked_for_twice_is_refused_before_anything_starts(env):
     connection_add(name="sim2", port=4012, client_id=1)
     rows = UpCommand()._connections()
-    with pytest.raises(CommandError, match="port 4012 is asked of two paper gateways"):
+    with pytest.raises(
+        CommandError, match=r"port 4012 is asked for twice \(the paper gateway of connection 'sim2', and 'default'\)"
+    ):
         UpCommand()._check_embedded_ports([rows["sim2"]], default_port=4012)
+    with pytest.raises(CommandError, match="port 4012 is asked for twice .* and the web server"):
+        UpCommand()._check_embedded_ports([rows["sim2"]], default_port=None, web_port=4012)

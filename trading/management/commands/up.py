@@ -34,7 +34,7 @@ from trading.models import DEFAULT_CONNECTION
 PORT_IN_USE = "port {port} on {host} is already in use ({what}); is the console already running? (try --{option})"
 UP_RUNNING = "another `up` (pid {pid}) is already running on {var_dir}; stop it first, or give this one its own CONSOLE_VAR_DIR"
 DEMO_REAL_GATEWAY = "demo mode is only for the paper gateway; a real gateway is configured (IB_HOST/IB_PORT)"
-PORT_TWICE = "port {port} is asked of two paper gateways (connection {name!r} and {other}); give it another port"
+PORT_TWICE = "port {port} is asked for twice (the paper gateway of connection {name!r}, and {other}); give it another port"
 DEFAULT_DISABLED = "connection 'default' is disabled: no worker for it (`manage.py connection enable default`)"
 
 
@@ -99,7 +99,9 @@ class Command(BaseCommand):
         connections = self._connections()
         default_enabled = connections.pop(DEFAULT_CONNECTION).enabled
         self._check_ports(host, port, ib_port if paper_gateway and default_enabled else None)
-        self._check_embedded_ports(connections.values(), default_port=ib_port if paper_gateway and default_enabled else None)
+        self._check_embedded_ports(
+            connections.values(), default_port=ib_port if paper_gateway and default_enabled else None, web_port=port
+        )
         if demo:
             from trading.demo import demo_enable
 
@@ -133,8 +135,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         return {DEFAULT_CONNECTION: default, **{r.name: r for r in connection_list(enabled=True) if r.name != DEFAULT_CONNECTION}}
 
-    def _check_embedded_ports(self, rows, *, default_port: int | None) -> None:
-        taken = {default_port: "'default'"} if default_port is not None else {}
+    def _check_embedded_ports(self, rows, *, default_port: int | None, web_port: int | None = None) -> None:
+        taken = {web_port: "the web server"} if web_port is not None else {}
+        if default_port is not None:
+            taken[default_port] = "'default'"
         for row in rows:
             if not row.embedded:
                 continue
