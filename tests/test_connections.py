@@ -56,6 +56,9 @@ def test_a_default_row_that_would_take_another_connections_endpoint_is_refused_i
     connection_add(name="desk2", host="10.0.0.5", port=4001, client_id=17, mode="live")
     with pytest.raises(services.ConnectionProblem, match="clashes with another connection: 10.0.0.5:4001 client id 17"):
         connection_default_sync()
+    err = StringIO()
+    call_command("connection", "list", stdout=StringIO(), stderr=err)
+    assert err.getvalue().startswith("warning: the environment's default connection"), "the list still shows the rows"
 
 
 def test_connection_add_list_disable_and_enable(env):
