@@ -54,10 +54,13 @@ def channel_batch_message(events: list[dict]) -> dict:
     return {"type": CHANNEL_BATCH_TYPE, "events": events}
 
 
-def worker_channel() -> str:
+def worker_channel(connection: str = "default") -> str:
     """The named channel the IB worker listens on for commands (run an intent, reload handlers, the
-    order ticket's quote and preview: see `worker_request`)."""
-    return f"{settings.CONSOLE_PREFIX}.worker"
+    order ticket's quote and preview: see `worker_request`). One per IB connection: the default
+    connection's keeps its name; two workers never share a channel (each message reaches only one)."""
+    if connection == "default":
+        return f"{settings.CONSOLE_PREFIX}.worker"
+    return f"{settings.CONSOLE_PREFIX}.worker.{connection}"
 
 
 def worker_command_send(command: dict) -> None:

@@ -50,7 +50,7 @@ class IntentExecutor:
         if not self._orphans_done:
             self._orphans_done = True
             await worker.recorder.flush()  # the reconcile has linked their orders through orderRef
-            for run in await worker.db(run_interrupt_orphans, token=worker.lease.token):
+            for run in await worker.db(run_interrupt_orphans, token=worker.lease.token, connection=worker.lease.connection):
                 self._publish(run)
         if not self._loops:
             self._loops = [asyncio.create_task(self._sweep(), name="intent-sweep")]
@@ -132,7 +132,7 @@ class IntentExecutor:
 
     async def _claim_and_run(self, run: IntentRun, intent_cls) -> None:
         lease = self.worker.lease
-        if not await self.worker.db(run_claim, run.pk, client_id=lease.client_id, token=lease.token):
+        if not await self.worker.db(run_claim, run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
             return  # someone else has it, it expired, or this worker no longer owns the client id: at most once
         run.status = RunStatus.RUNNING
         self._claimed[run.pk] = asyncio.current_task()

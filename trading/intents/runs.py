@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from trading.activity import activity_record
 from trading.config import effective_config
 from trading.intents.registry import IntentNotFound, intent_get
-from trading.models import ActivityKind, IntentRun, RunStatus
+from trading.models import DEFAULT_CONNECTION, ActivityKind, IntentRun, RunStatus
 from trading.models.activity import Severity
 from trading.worker.lease import lease_live, lease_live_tokens
 
@@ -222,12 +222,12 @@ def q2_broker():
     return broker
 
 
-def run_claim(run_id: int, *, client_id: int, token: int) -> bool:
+def run_claim(run_id: int, *, client_id: int, token: int, connection: str = DEFAULT_CONNECTION) -> bool:
     """Atomically move a queued, unexpired run to running, for the worker whose lease `token` is live;
     True for exactly one caller, ever. The run carries the token: the orphan sweep spares it."""
     now = timezone.now()
     claimable = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now)
-    claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token))).update(
+    claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection))).update(
         status=RunStatus.RUNNING, started_at=now, lease_token=token
     )
     if not claimed:
@@ -281,11 +281,13 @@ def _run_finish_record(run_id: int, *, status: str, result: dict | None, error: 
     return run
 
 
-def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED) -> list[IntentRun]:
+def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED, connection: str = DEFAULT_CONNECTION) -> list[IntentRun]:
     """Runs left `running` by a worker that is gone become `interrupted`, listing the orders they placed.
 
-    Gone means: its lease token is neither `token` (the sweeping worker's own) nor any live lease's."""
-    spared = {token, *lease_live_tokens()}
+    Gone means: its lease token is neither `token` (the sweeping worker's own) nor any live lease's of
+    the sweeping worker's connection (runs are executed by the default connection's worker; another
+    connection's lease may have the same token number)."""
+    spared = {token, *lease_live_tokens(connection=connection)}
     orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING).exclude(lease_token__in=spared))
     interrupted = []
     for run in orphans:

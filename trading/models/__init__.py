@@ -4,6 +4,7 @@ from trading.models.activity import ActivityEntry, ActivityKind
 from trading.models.auth import ApiToken
 from trading.models.backtest import Backtest, BacktestStatus, Bar
 from trading.models.config import ConfigScope, Strategy, TradingConfig, TradingMode
+from trading.models.connections import DEFAULT_CONNECTION, IBConnection
 from trading.models.notify import NotifyCursor, NotifyKind, NotifySend, NotifyTarget, SendStatus
 from trading.models.performance import EquityResolution, EquitySnapshot
 from trading.models.records import (
@@ -30,10 +31,12 @@ __all__ = [
     "BacktestStatus",
     "Bar",
     "ConfigScope",
+    "DEFAULT_CONNECTION",
     "EquityResolution",
     "EquitySnapshot",
     "Fill",
     "HandlerStat",
+    "IBConnection",
     "Holding",
     "IntentRun",
     "Order",

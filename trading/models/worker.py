@@ -49,12 +49,14 @@ class HandlerStat(models.Model):
 
 
 class WorkerLease(models.Model):
-    """Who owns one IB client id now (trading/worker/lease.py has the life cycle and its rules).
+    """Who owns one IB client id of one connection now (trading/worker/lease.py has the life cycle and
+    its rules). Keyed by (connection, client id): two gateways may each have a client 1.
 
     `token` grows on every takeover: work stamped with an older token belongs to a worker that lost
     the lease, and is refused."""
 
-    client_id = models.IntegerField(unique=True)
+    connection = models.CharField(max_length=40, default="default", help_text="The IB connection's name.")
+    client_id = models.IntegerField()
     owner = models.CharField(max_length=200, help_text="host:pid of the worker holding the lease.")
     token = models.BigIntegerField(default=0)
     acquired_at = models.DateTimeField()
@@ -62,5 +64,8 @@ class WorkerLease(models.Model):
     expires_at = models.DateTimeField()
     released = models.BooleanField(default=False)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "client_id"], name="worker_lease_connection_client")]
+
     def __str__(self) -> str:
-        return f"client {self.client_id}: {self.owner} (token {self.token})"
+        return f"{self.connection} client {self.client_id}: {self.owner} (token {self.token})"

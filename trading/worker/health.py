@@ -57,9 +57,11 @@ def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict], lease
     (runs on the heartbeat thread). One transaction: a worker without the lease never writes the row."""
     connection_refresh()
     with transaction.atomic():
-        if lease is not None and not lease_renew(client_id=lease.client_id, token=lease.token, ttl=lease.ttl):
+        if lease is not None and not lease_renew(
+            client_id=lease.client_id, token=lease.token, ttl=lease.ttl, connection=lease.connection
+        ):
             lease.lost = True
-            raise LeaseLost(lease_lost_message(lease.client_id, lease.token))
+            raise LeaseLost(lease_lost_message(lease.client_id, lease.token, connection=lease.connection))
         _heartbeat_rows_write(name=name, fields=fields, handler_stats=handler_stats)
 
 

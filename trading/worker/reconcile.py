@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import Q
+
 from trading.models import ActivityKind, Position, PositionSnapshot
 from trading.models.activity import Severity
 from trading.worker.positions import PositionLedger, position_observe, position_verify
@@ -25,9 +27,15 @@ def reconcile_apply(
     portfolio: list[dict],
     account_values: list[dict],
     gateway: str,
+    accounts: list[str] | None = None,
 ) -> tuple[list[dict], dict]:
+    """`accounts`: the gateway's managed accounts. A recorded position of another account is not this
+    gateway's to close (it belongs to another IB connection's worker); None: every account's."""
     events: list[dict] = []
-    baseline = not PositionSnapshot.objects.filter(mode=mode).exists()
+    snapshots = PositionSnapshot.objects.filter(mode=mode)
+    if accounts:  # a snapshot of no position ("" account) counts for every account: the safe side
+        snapshots = snapshots.filter(Q(account__in=accounts) | Q(account=""))
+    baseline = not snapshots.exists()
     for snap in trades:
         events += order_upsert(mode=mode, snap=snap)
     recovered = []
@@ -43,7 +51,7 @@ def reconcile_apply(
         {"account": row.account, "con_id": row.con_id, "symbol": row.symbol, "sec_type": row.sec_type,
          "exchange": row.exchange, "currency": row.currency, "local_symbol": row.local_symbol,
          "quantity": "0", "avg_cost": "0"}
-        for row in Position.objects.filter(mode=mode)
+        for row in Position.objects.filter(mode=mode, **({"account__in": accounts} if accounts else {}))
         if (row.account, row.con_id) not in reported
     ]  # fmt: skip
     external = []

@@ -28,7 +28,7 @@ from django.utils import timezone
 from trading.handlers import CallbackReporter, HandlerManager
 from trading.iblib import IB
 from trading.live import live_event, worker_channel
-from trading.models import ActivityKind
+from trading.models import DEFAULT_CONNECTION, ActivityKind
 from trading.models.activity import Severity
 from trading.observability.worker import WorkerMetrics
 from trading.worker import connection as codes
@@ -59,6 +59,12 @@ EXIT_LEASE_HELD = 3  # another worker owns the client id
 EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
 
 
+def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
+    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
+    `ibworker-NAME` for another."""
+    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
+
+
 @dataclass
 class WorkerOptions:
     host: str
@@ -72,10 +78,14 @@ class WorkerOptions:
     backoff_first: float = 1.0
     backoff_cap: float = 30.0
     var_dir: Path = field(default_factory=lambda: Path("var"))
-    name: str = "ibworker"
+    name: str = ""  # the heartbeat row's name; default: worker_name(connection), "ibworker" for the default
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
     metrics_port: int | None = None  # serve /metrics on this port (0: any free one); None: not served
     metrics_host: str = "127.0.0.1"
+    connection: str = DEFAULT_CONNECTION  # the IB connection's name: keys the lease and the command channel
+
+    def __post_init__(self) -> None:
+        self.name = self.name or worker_name(self.connection)
 
 
 class IBWorker:
@@ -90,7 +100,10 @@ class IBWorker:
         self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
         self.ledger = PositionLedger(options.client_id)
         self.lease = LeaseHold(
-            options.client_id, ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval), owner=owner_name()
+            options.client_id,
+            ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval),
+            owner=owner_name(),
+            connection=options.connection,
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
         self.broadcaster = Broadcaster()
@@ -137,7 +150,9 @@ class IBWorker:
         await self.handlers.reload_async()
         self._background.append(asyncio.create_task(self._heartbeat_loop(), name="heartbeat"))
         self._background.append(asyncio.create_task(self._command_loop(), name="commands"))
-        self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, client id {self.options.client_id})")
+        o = self.options
+        named = "" if o.connection == DEFAULT_CONNECTION else f"connection {o.connection}, "
+        self._record_state(State.STARTING, f"IB worker started (pid {os.getpid()}, {named}client id {o.client_id})")
         try:
             while not self.stopping.is_set():
                 if await self._connect_once():
@@ -153,17 +168,19 @@ class IBWorker:
         o, lease = self.options, self.lease
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(
-            self._db_executor, partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl)
+            self._db_executor,
+            partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl, connection=o.connection),
         )
         if token is None:
             # Said once, by whoever started the worker (ibworker prints it as its one line).
-            self.refusal = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
+            held = partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
+            self.refusal = await loop.run_in_executor(self._db_executor, held)
             await loop.run_in_executor(self._db_executor, _close_db_connection)
             for executor in (self._heartbeat_executor, self._db_executor):
                 executor.shutdown(wait=True)
             return False
         lease.token = token
-        log.info("client id %s: lease taken (token %s, ttl %.1fs)", o.client_id, token, lease.ttl)
+        log.info("connection %s, client id %s: lease taken (token %s, ttl %.1fs)", o.connection, o.client_id, token, lease.ttl)
         return True
 
     async def db(self, fn, /, *args, **kwargs):
@@ -266,7 +283,8 @@ class IBWorker:
     async def _release_lease(self) -> None:
         if self.lease.lost:
             return
-        release = partial(_db_call, lease_release, client_id=self.options.client_id, token=self.lease.token)
+        o = self.options
+        release = partial(_db_call, lease_release, client_id=o.client_id, token=self.lease.token, connection=o.connection)
         try:
             await asyncio.get_running_loop().run_in_executor(self._db_executor, release)
         except Exception as exc:  # the database is down: the lease expires after its ttl instead
@@ -296,7 +314,7 @@ class IBWorker:
         layer = self._command_layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         while not self.stopping.is_set():
             try:
-                message = await layer.receive(worker_channel())
+                message = await layer.receive(worker_channel(self.options.connection))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis down: commands wait; runs are also found by the sweep
@@ -332,6 +350,7 @@ class IBWorker:
             portfolio=[portfolio_snapshot(p) for p in ib.portfolio()],
             account_values=[account_value_snapshot(v) for v in ib.accountValues()],
             gateway=f"{self.options.host}:{self.options.port}",
+            accounts=list(ib.managedAccounts()),
         )
 
     def _reconciled(self, result) -> None:
@@ -451,7 +470,8 @@ class IBWorker:
                 "recorder_lag_s": round(self.recorder.lag_seconds(), 3),
                 # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)
                 "ib_session": {
-                    "trades": len(self.ib.wrapper.trades), "fills": len(self.ib.wrapper.fills),
+                    "trades": len(self.ib.wrapper.trades),
+                    "fills": len(self.ib.wrapper.fills),
                     "tickers": len(self.ib.wrapper.tickers),
                 },  # fmt: skip
                 "broadcast": {
