@@ -120,3 +120,14 @@ def test_only_the_named_strategies_are_allocated_and_the_others_keep_their_posit
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.result["strategies"]["not_selected"] == ["spy_macd_vixy"]
     wait_until(lambda: gateway_positions(paper_gateway) == {"SPY": 6, "VIXY": 3}, what="SPY topped up, VIXY kept")
+
+
+def test_an_order_ib_refuses_fails_the_run_with_ibs_reason_and_the_others_go(paper_gateway, console_worker, trading_enabled):
+    target_make("testsignalgenerator", {"SPY": 5, "QQQ": 4})
+    paper_gateway.reject_next_order(code=201, message="Order rejected - reason:insufficient margin", inactive=True)
+
+    run = submit_and_wait("allocation")
+
+    assert run.status == RunStatus.FAILED
+    assert "1 of 2 order(s) refused" in run.error and "IB refused it" in run.error and "insufficient margin" in run.error
+    wait_until(lambda: len(gateway_positions(paper_gateway)) == 1, what="the other order to fill")

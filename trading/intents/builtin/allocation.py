@@ -11,6 +11,10 @@ such positions are left alone unless `flatten_unowned_positions` is on.
 
 Under soft stop a target that would flip a position closes it to flat instead (allocation_plan.py,
 `soft_stop_clamp`); the order gateway still checks every order.
+
+The orders go as one batch of the order gateway (`place_batch`: rows in one commit, the switches read
+again before each order). Then the run waits (up to ACK_WAIT) for IB's first answer to each: an order
+IB refused or did not answer fails the run with IB's reason, rather than the run reporting success.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from trading.intents.allocation_plan import (
 )
 from trading.intents.base import Intent, IntentParams
 from trading.intents.context import IntentError
+from trading.intents.orders import OrderRefused, PlacedOrder
 from trading.intents.registry import intent_register
 from trading.intents.strategy import strategies_unknown, target_latest
+from trading.intents.trade_wait import trades_wait
 from trading.models import AllocationDecision, Holding, Strategy, TargetStatus
 from trading.worker.snapshots import contract_fields
 
@@ -209,8 +215,12 @@ async def _place(ctx, diff: list[dict], contracts: dict[int, dict]) -> tuple[lis
         if line["sec_type"] == "CASH":
             contract.localSymbol = info.get("local_symbol", "")
         items.append((contract, line["action"], line["quantity"], line["owner"]))
+    outcomes = await ctx.orders.place_batch(items)
+    answers = await _ib_answers(outcomes)
     orders, refusals = [], []
-    for line, outcome in zip(lines, await ctx.orders.place_batch(items), strict=True):
+    for line, outcome in zip(lines, outcomes, strict=True):
+        if not isinstance(outcome, Exception) and outcome.trade is not None and id(outcome.trade) in answers:
+            outcome = OrderRefused(answers[id(outcome.trade)])
         if isinstance(outcome, Exception):
             refusals.append(f"{line['action']} {line['quantity']:g} {line['symbol']}: {outcome}")
             orders.append(
@@ -225,3 +235,25 @@ async def _place(ctx, diff: list[dict], contracts: dict[int, dict]) -> tuple[lis
             continue
         orders.append({**outcome.as_dict(), "owner": line["owner"]})
     return orders, refusals
+
+
+ACK_WAIT = 10.0  # seconds the allocation waits for IB's first answer to each order it sent
+NOT_ACKNOWLEDGED = "IB did not answer within {seconds:g}s (the order may still reach it: see the orders page)"
+IB_REFUSED = "IB refused it ({status}): {reason}"
+PENDING = ("PendingSubmit", "ApiPending", "")
+
+
+async def _ib_answers(outcomes: list) -> dict:
+    """Wait (on IB's status events) until IB has answered every order sent: accepted, or refused —
+    a refusal (margin, permissions, a closed market) then fails the run with IB's reason instead of
+    reporting success for an order IB never took. Returns {id(trade): why} for the refused and unanswered
+    (an ib_insync Trade is a dataclass: not hashable)."""
+    trades = [o.trade for o in outcomes if isinstance(o, PlacedOrder) and o.trade is not None]
+    unanswered = await trades_wait(trades, lambda t: t.orderStatus.status not in PENDING or t.isDone(), ACK_WAIT)
+    out = {id(trade): NOT_ACKNOWLEDGED.format(seconds=ACK_WAIT) for trade in unanswered}
+    for trade in trades:
+        status = trade.orderStatus.status
+        if id(trade) not in out and status in ("Cancelled", "ApiCancelled", "Inactive") and not trade.filled():
+            errors = [entry.message for entry in trade.log if entry.errorCode]
+            out[id(trade)] = IB_REFUSED.format(status=status, reason=errors[-1] if errors else "no reason given")
+    return out
