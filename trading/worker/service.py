@@ -1,7 +1,7 @@
 """The IB worker: one asyncio loop, one ib_insync `IB`, the only client of the gateway.
 
 Lifecycle: take the owner lease of the client id (trading/worker/lease.py; refused → exit 3, having
-touched nothing) → connect (with timeout) → reconcile → the extensions' on_connected (the orphan
+touched nothing; a standby instead polls the lease until its owner is gone, then takes over) → connect (with timeout) → reconcile → the extensions' on_connected (the orphan
 sweep) → live (record, broadcast, run handlers, claim runs) → on a drop, reconnect forever with
 capped, jittered backoff and the same client id (IB binds orders to it) → on SIGTERM/SIGINT,
 disconnect cleanly, release the lease and return 0. The heartbeat renews the lease; if it was taken
@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,6 +57,7 @@ BACKGROUND_STOP_TIMEOUT = 5.0  # seconds the heartbeat and command tasks get to 
 LOST_LEASE_RECORDER_TIMEOUT = 1.0  # a fenced-out recorder cannot write: keep its queue on disk, quickly
 EXIT_LEASE_HELD = 3  # another worker owns the client id
 EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
+STANDBY_POLL = 1.0  # seconds between a standby's looks at the lease: a takeover within ttl + this
 
 
 @dataclass
@@ -73,6 +75,8 @@ class WorkerOptions:
     var_dir: Path = field(default_factory=lambda: Path("var"))
     name: str = "ibworker"
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
+    standby: bool = False  # wait for a live owner's lease instead of refusing (exit 3)
+    standby_poll: float = STANDBY_POLL
 
 
 class IBWorker:
@@ -90,6 +94,7 @@ class IBWorker:
             options.client_id, ttl=options.lease_ttl or lease_ttl(options.heartbeat_interval), owner=owner_name()
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
+        self.reconciled_at = None  # when the last reconcile after a (re)connect was recorded
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
             publish=self.broadcaster.publish,
@@ -123,7 +128,7 @@ class IBWorker:
     async def run(self) -> int:
         """Run until asked to stop; returns the process exit code (0 on a clean stop)."""
         if not await self._acquire_lease():
-            return EXIT_LEASE_HELD
+            return 0 if self.stopping.is_set() else EXIT_LEASE_HELD  # a standby stopped while it waited: clean
         self._install_signal_handlers()
         self._bind_ib_events()
         self.recorder.start()
@@ -147,19 +152,51 @@ class IBWorker:
         """Own the client id before anything else, or touch nothing (no heartbeat, activity, IB session)."""
         o, lease = self.options, self.lease
         loop = asyncio.get_running_loop()
-        token = await loop.run_in_executor(
-            self._db_executor, partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl)
-        )
+        acquire = partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl)
+        token = await loop.run_in_executor(self._db_executor, acquire)
+        if token is None and o.standby:
+            token = await self._standby_wait(acquire)
+        elif token is not None:
+            log.info("client id %s: lease taken (token %s, ttl %.1fs)", o.client_id, token, lease.ttl)
         if token is None:
-            # Said once, by whoever started the worker (ibworker prints it as its one line).
-            self.refusal = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
+            if not self.stopping.is_set():  # said once, by whoever started the worker (ibworker prints it)
+                self.refusal = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
             await loop.run_in_executor(self._db_executor, _close_db_connection)
             for executor in (self._heartbeat_executor, self._db_executor):
                 executor.shutdown(wait=True)
             return False
         lease.token = token
-        log.info("client id %s: lease taken (token %s, ttl %.1fs)", o.client_id, token, lease.ttl)
         return True
+
+    async def _standby_wait(self, acquire) -> int | None:
+        """A standby: look at the lease every `standby_poll` seconds until it is free — its owner released
+        it, died on this host (at once), or stopped renewing it for a ttl (another host, or paused) — and
+        take it with the next token; None when asked to stop first. Until then it writes nothing: the
+        heartbeat row, the activity log and the gateway's client id all belong to the owner."""
+        o, loop = self.options, asyncio.get_running_loop()
+        self._install_signal_handlers()  # SIGTERM while waiting: a clean exit 0
+        held = await loop.run_in_executor(self._db_executor, partial(_db_call, lease_held_message, o.client_id))
+        held = held.removesuffix("; not starting a second one")
+        log.info("standby: %s; waiting to take over (looking every %.1fs)", held, o.standby_poll)
+        began, failure = time.monotonic(), None
+        while not self.stopping.is_set():
+            await self._pause(o.standby_poll)
+            if self.stopping.is_set():
+                break
+            try:
+                token = await loop.run_in_executor(self._db_executor, acquire)
+            except Exception as exc:  # the database is unreachable: keep waiting, say so once per kind
+                if type(exc).__name__ != failure:
+                    log.warning("standby: cannot read the lease (%s: %s); still waiting", type(exc).__name__, exc)
+                failure = type(exc).__name__
+                continue
+            if token is not None:
+                log.info(
+                    "standby: took over client id %s (lease token %s) after waiting %.1fs; connecting",
+                    o.client_id, token, time.monotonic() - began,
+                )  # fmt: skip
+                return token
+        return None
 
     async def db(self, fn, /, *args, **kwargs):
         """Run blocking (database) work off the loop, on the worker's database thread — only while this
@@ -331,6 +368,7 @@ class IBWorker:
     def _reconciled(self, result) -> None:
         _, summary = result
         self.last_reconcile = summary
+        self.reconciled_at = timezone.now()
 
     def _subscribe(self) -> None:
         """(Re)subscribe to P&L (reqPnL, reqPnLSingle per position); after 1101 IB has dropped them."""
@@ -439,6 +477,8 @@ class IBWorker:
             "details": {
                 "state": self.state,
                 "connects": self.connects,
+                "lease_token": self.lease.token,
+                "reconciled_at": self.reconciled_at.isoformat() if self.reconciled_at else None,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
                 # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from console.embedded_redis import ensure_embedded_redis, socket_from_url
-from trading.worker.service import IBWorker, WorkerOptions
+from trading.worker.service import STANDBY_POLL, IBWorker, WorkerOptions
 
 
 class Command(BaseCommand):
@@ -22,8 +22,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--heartbeat-interval", type=float, default=2.0)
         parser.add_argument("--connect-timeout", type=float, default=10.0)
+        parser.add_argument(
+            "--standby",
+            action="store_true",
+            help="Wait while another worker owns the client id, and take over when it dies (instead of exiting 3).",
+        )
+        parser.add_argument(
+            "--standby-poll", type=float, default=STANDBY_POLL, help="Seconds between a standby's looks at the lease."
+        )
 
-    def handle(self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, **options):
+    def handle(
+        self, *args, host, port, client_id, handlers, heartbeat_interval, connect_timeout, standby, standby_poll, **options
+    ):
         logging.getLogger("ib_insync").setLevel(logging.WARNING)
         # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
         logging.getLogger("ib_insync.client").setLevel(logging.CRITICAL)
@@ -39,6 +49,8 @@ class Command(BaseCommand):
             heartbeat_interval=heartbeat_interval,
             connect_timeout=connect_timeout,
             var_dir=settings.VAR_DIR,
+            standby=standby,
+            standby_poll=standby_poll,
         )
         worker = IBWorker(worker_options)
         code = asyncio.run(self._run(worker))
