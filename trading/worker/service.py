@@ -88,6 +88,7 @@ class IBWorker:
         self.synced = False
         self.stopping = asyncio.Event()
         self.disconnected = asyncio.Event()
+        self._client_id_refused = asyncio.Event()  # a 326 while connecting (see _connect_ib)
         self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
         self.ledger = PositionLedger(options.client_id)
         self.lease = LeaseHold(
@@ -221,7 +222,7 @@ class IBWorker:
         self.last_error_code = None
         self.disconnected.clear()
         try:
-            await self.ib.connectAsync(o.host, o.port, clientId=o.client_id, timeout=o.connect_timeout, account=o.account)
+            await self._connect_ib()
         except (OSError, ConnectionError, TimeoutError) as exc:
             reason = self._connect_failure_reason(exc)
             message = f"cannot connect to {o.host}:{o.port}: {reason}"
@@ -247,6 +248,27 @@ class IBWorker:
             f"connected to {o.host}:{o.port} as client {o.client_id} (server version {self.ib.client.serverVersion()})",
         )
         return True
+
+    async def _connect_ib(self) -> None:
+        """ib_insync's connectAsync, ended at once by a 326: the gateway has closed the socket, but
+        ib_insync would wait out the whole connect timeout for a start that never comes — and a
+        standby taking over retries while the dead owner's session is still being let go."""
+        o = self.options
+        self._client_id_refused.clear()
+        connect = asyncio.ensure_future(
+            self.ib.connectAsync(o.host, o.port, clientId=o.client_id, timeout=o.connect_timeout, account=o.account)
+        )
+        refused = asyncio.ensure_future(self._client_id_refused.wait())
+        try:
+            await asyncio.wait({connect, refused}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            refused.cancel()
+            if not connect.done():
+                connect.cancel()
+                await asyncio.gather(connect, return_exceptions=True)
+        if connect.cancelled():
+            raise ConnectionError(f"client id {o.client_id} in use (326)")
+        connect.result()  # its error, if it failed
 
     def _connect_failure_reason(self, exc: BaseException) -> str:
         if self.last_error_code == codes.CLIENT_ID_IN_USE:
@@ -397,6 +419,7 @@ class IBWorker:
         elif code in codes.FARM_DOWN:
             self._activity(ActivityKind.CONNECTION, f"data farm problem ({code}): {message}", Severity.WARNING)
         elif code == codes.CLIENT_ID_IN_USE:
+            self._client_id_refused.set()
             log.warning("client id %s in use (326): %s", self.options.client_id, message)
         else:
             what = f" for {contract.symbol}" if contract is not None and getattr(contract, "symbol", "") else ""
