@@ -85,7 +85,10 @@ class IBWorker:
         self.ib = ib or IB()
         self.mode = options.mode
         self.state = State.STARTING
-        self.synced = False
+        self.synced = False  # reconciled and swept: runs may be claimed
+        # IB's events are recorded from the reconcile's snapshot on (not from `synced`: events between the
+        # snapshot and the end of the orphan sweep are in neither, and a standby under load lost them).
+        self.recording = False
         self.stopping = asyncio.Event()
         self.disconnected = asyncio.Event()
         self._client_id_refused = asyncio.Event()  # a 326 while connecting (see _connect_ib)
@@ -209,7 +212,7 @@ class IBWorker:
         if not self.stopping.is_set():
             log.error("%s; stopping without writing anything more", message)
         self.lease.lost = True
-        self.synced = False  # claim nothing more
+        self.synced = self.recording = False  # claim nothing more
         self.request_stop()
 
     def request_stop(self) -> None:
@@ -279,7 +282,7 @@ class IBWorker:
 
     async def _wait_for_drop_or_stop(self) -> None:
         await self.disconnected.wait()
-        self.synced = False
+        self.synced = self.recording = False
         if not self.stopping.is_set():
             self._record_state(State.DISCONNECTED, "connection to the gateway lost; reconnecting", Severity.WARNING)
 
@@ -290,7 +293,7 @@ class IBWorker:
             pass
 
     async def _shutdown(self) -> None:
-        self.synced = False
+        self.synced = self.recording = False
         for extension in self.extensions:
             await extension.on_stop(self)
         if self.ib.isConnected():
@@ -386,6 +389,7 @@ class IBWorker:
             account_values=[account_value_snapshot(v) for v in ib.accountValues()],
             gateway=f"{self.options.host}:{self.options.port}",
         )
+        self.recording = not self.lease.lost  # from here on, each event is queued after the snapshot
 
     def _reconciled(self, result) -> None:
         _, summary = result
@@ -431,7 +435,7 @@ class IBWorker:
             )
 
     def _on_disconnected(self) -> None:
-        self.synced = False
+        self.synced = self.recording = False
         self.disconnected.set()
 
     # ----- handler problems → activity ---------------------------------------------------------
