@@ -11,11 +11,13 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 
 from tests.drills.conftest import assert_ledger_matches_gateway
 from tests.drills.test_worker_killed_mid_run import POSITIONS, run_orders_at_gateway
@@ -107,6 +109,38 @@ def assert_the_run_is_interrupted_and_every_fill_recorded_once(gateway, run: Int
     assert {o["perm_id"] for o in run.result["orders"]} == at_gateway, "the run's orders are found again by orderRef"
 
 
+def pause_between_transactions(worker: Worker) -> None:
+    """SIGSTOP the worker at a moment it holds no write lock. It writes every few milliseconds; paused
+    inside a transaction it would keep SQLite's write lock (PostgreSQL: the lease row's lock, taken by
+    every recorder batch) until it resumes, and the takeover would wait for it (docs/DEPLOY.md)."""
+    for _ in range(50):
+        worker.signal(signal.SIGSTOP)
+        if lease_writable():
+            return
+        worker.signal(signal.SIGCONT)
+        wait_until(lease_writable, what="the worker to end its transaction")  # running, before the next try
+    raise AssertionError("the worker was inside a transaction at every try")
+
+
+def lease_writable() -> bool:
+    if connection.vendor == "sqlite":
+        probe = sqlite3.connect(connection.settings_dict["NAME"], timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    try:
+        with transaction.atomic():
+            list(WorkerLease.objects.select_for_update(nowait=True).filter(client_id=1))
+        return True
+    except DatabaseError:
+        return False
+
+
 def assert_one_line_each(standby: Worker) -> None:
     assert len(standby.lines("standby: .*waiting to take over")) == 1
     assert len(standby.lines(r"standby: took over client id 1 \(lease token 2\)")) == 1
@@ -136,7 +170,7 @@ def test_an_owner_paused_past_its_ttl_and_resumed_after_the_takeover_can_neither
     owner, standby = workers()
     run = close_all_with_orders_at_the_gateway(paper_gateway)
 
-    owner.signal(signal.SIGSTOP)  # its socket stays open: the fills arrive there while it is paused
+    pause_between_transactions(owner)  # its socket stays open: the fills arrive there while it is paused
     queued, _ = run_submit(
         intent="summary", dry_run=False, source=RunSource.CLI
     )  # its hand-off may sit in the paused owner's socket

@@ -99,6 +99,7 @@ class IBWorker:
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
         self.reconciled_at = None  # when the last reconcile after a (re)connect was recorded
+        self.synced_at = None  # when the worker last became synced (reconciled, swept, accepting runs)
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
             publish=self.broadcaster.publish,
@@ -246,6 +247,7 @@ class IBWorker:
         for extension in self.extensions:
             await extension.on_connected(self)
         self.synced = self.ib.isConnected() and not self.disconnected.is_set() and not self.lease.lost
+        self.synced_at = timezone.now() if self.synced else self.synced_at
         self._record_state(
             State.CONNECTED,
             f"connected to {o.host}:{o.port} as client {o.client_id} (server version {self.ib.client.serverVersion()})",
@@ -506,6 +508,7 @@ class IBWorker:
                 "connects": self.connects,
                 "lease_token": self.lease.token,
                 "reconciled_at": self.reconciled_at.isoformat() if self.reconciled_at else None,
+                "synced_at": self.synced_at.isoformat() if self.synced_at else None,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
                 # what ib_insync holds: working orders and the last RETAIN_DONE_MINUTES (trading/worker/retention.py)
