@@ -1,13 +1,14 @@
 """The IB worker: one asyncio loop, one ib_insync `IB`, the only client of the gateway.
 
 Lifecycle: take the owner lease of the client id (trading/worker/lease.py; refused → exit 3, having
-touched nothing; a standby instead polls the lease until its owner is gone, then takes over) → connect (with timeout) → reconcile → the extensions' on_connected (the orphan
-sweep) → live (record, broadcast, run handlers, claim runs) → on a drop, reconnect forever with
-capped, jittered backoff and the same client id (IB binds orders to it) → on SIGTERM/SIGINT,
-disconnect cleanly, release the lease and return 0. The heartbeat renews the lease; if it was taken
-over, the worker stops at once without writing anything more and returns 4. Blocking work (the
-database) never runs on the loop: the recorder and the heartbeat have their own threads; a lag
-monitor reports any stall.
+touched nothing; a standby, `--standby`, instead looks at the lease until its owner is gone and takes
+it over) → connect (with timeout; a 326 ends the attempt at once) → reconcile (IB's events are
+recorded from its snapshot on) → the extensions' on_connected (the orphan sweep) → live (record,
+broadcast, run handlers, claim runs) → on a drop, reconnect forever with capped, jittered backoff
+and the same client id (IB binds orders to it) → on SIGTERM/SIGINT, disconnect cleanly, release the
+lease and return 0. The heartbeat renews the lease; if it was taken over, the worker stops at once
+without writing anything more and returns 4. Blocking work (the database) never runs on the loop:
+the recorder and the heartbeat have their own threads; a lag monitor reports any stall.
 """
 
 from __future__ import annotations
