@@ -192,6 +192,24 @@ class Stack:
 
         wait_for(heartbeat_is_fresh, timeout=60, what=f"the worker to connect (log: {self.dir / 'worker.log'})")
 
+    def start_ibworker(self, name: str, *, standby: bool = False, heartbeat_interval: float = 2.0, standby_poll: float = 1.0):
+        """Plain `manage.py ibworker` (no measuring hook), as deployed; a standby waits on the owner's lease.
+        Returns once the owner's heartbeat is connected, or once the standby says it is waiting."""
+        command = [sys.executable, "manage.py", "ibworker", "--port", str(self.gateway_port),
+                   "--heartbeat-interval", str(heartbeat_interval)]  # fmt: skip
+        if standby:
+            command += ["--standby", "--standby-poll", str(standby_poll)]
+        process = self.start(name, command)
+        log = self.dir / f"{name}.log"
+        if standby:
+            wait_for(lambda: "waiting to take over" in log.read_text(), timeout=60, what=f"the standby to wait (log: {log})")
+        else:
+            from trading.models import WorkerHeartbeat
+
+            wait_for(lambda: WorkerHeartbeat.objects.filter(pid=process.pid, connected=True).exists(), timeout=60,
+                     what=f"the worker to connect (log: {log})")  # fmt: skip
+        return process
+
     def start_web(self) -> None:
         self.web_port = free_port()
         self.start(

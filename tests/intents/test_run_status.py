@@ -62,9 +62,9 @@ def submit() -> IntentRun:
 
 @pytest.fixture
 def paused_at_the_first_flush(monkeypatch):
-    """The worker's first recorder flush (in on_connected, before the orphan sweep) waits for `resume`."""
+    """The worker's first wait for the recorder (in on_connected, before the orphan sweep) waits for `resume`."""
     reached, resume = threading.Event(), threading.Event()
-    flush = Recorder.flush
+    flush = Recorder.written_through
 
     async def flush_then_pause(recorder):
         await flush(recorder)
@@ -72,7 +72,7 @@ def paused_at_the_first_flush(monkeypatch):
             reached.set()
             await asyncio.get_running_loop().run_in_executor(None, resume.wait, 30)
 
-    monkeypatch.setattr(Recorder, "flush", flush_then_pause)
+    monkeypatch.setattr(Recorder, "written_through", flush_then_pause)
     yield reached, resume
     resume.set()
 

@@ -1,6 +1,7 @@
 """The recorder's batching: coalescing and merging, the batch cache, and a bad event set aside alone."""
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.worker.test_store import fill_snap, order_snap
 from trading.models import AccountValue, ActivityEntry, Fill, Holding, Order
+from trading.worker.lease import LeaseLost
 from trading.worker.recorder import Op, Recorder, coalesce
 from trading.worker.store import (
     account_value_upsert,
@@ -230,3 +232,23 @@ def test_the_lag_is_the_age_of_the_oldest_unwritten_event_and_writes_are_counted
     idle, written, ops, retries = asyncio.run(scenario())
     assert idle == 0 and written == 0
     assert ops == {"note": 1} and retries >= 1
+
+
+def test_a_batch_still_being_retried_when_the_recorder_stops_is_kept_on_disk_with_its_error(tmp_path):
+    dead = tmp_path / "dead.jsonl"
+
+    def refused(*_items, **_kwargs):
+        raise LeaseLost("client id 1: lease token 1 is no longer current")  # what a fenced-out worker gets
+
+    async def scenario():
+        recorder = Recorder(publish=lambda event: None, dead_letter_path=dead, batch_scope=contextlib.contextmanager(refused))
+        recorder.start()
+        recorder.submit(fill_record, mode="paper", snap=fill_snap())
+        await recorder.stop(timeout=0.5)  # retries 0.2 s, 0.4 s…: stopped while waiting to retry
+
+    asyncio.run(scenario())
+
+    kept = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert [(k["op"], k["kwargs"]["snap"]["exec_id"]) for k in kept] == [("fill_record", fill_snap()["exec_id"])]
+    assert "lease token 1 is no longer current" in kept[0]["error"]
+    assert not Fill.objects.exists()

@@ -2,6 +2,7 @@
 crashed or cleanly stopped owner's lease goes to the next worker with a larger token."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,3 +91,41 @@ def test_a_clean_stop_releases_the_lease_and_the_next_worker_takes_it_with_a_lar
 
     lease = WorkerLease.objects.get(client_id=1)
     assert (lease.token, lease.released) == (2, False)
+
+
+def test_a_standby_waits_touching_nothing_and_takes_over_when_the_owner_stops(paper_gateway, start_worker, tmp_path, caplog):
+    owner = start_worker()
+    standby = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], standby=True, standby_poll=0.1).start()
+    try:
+        wait_until(lambda: "waiting to take over" in caplog.text, what="the standby's waiting line")
+        beats = WorkerHeartbeat.objects.get().updated_at
+        wait_until(lambda: WorkerHeartbeat.objects.get().updated_at > beats, what="another beat of the owner")
+        assert standby.exit_code is None and not standby.worker.synced, "the standby neither refused nor connected"
+        assert (WorkerLease.objects.get(client_id=1).token, paper_gateway.connected_clients()) == (1, [1])
+
+        assert owner.stop() == 0
+
+        wait_until(lambda: standby.worker.synced, what="the standby to connect and reconcile")
+        assert WorkerLease.objects.get(client_id=1).token == 2
+        assert WorkerHeartbeat.objects.get().details["lease_token"] == 2
+        waiting, took_over = [r.message for r in caplog.records if r.message.startswith("standby:")]
+        assert re.fullmatch(
+            r"standby: client id 1 is owned by a running worker \(.+:\d+, lease token 1, renewed [\d.]+s ago\); "
+            r"waiting to take over \(looking every 0\.1s\)",
+            waiting,
+        )
+        assert re.fullmatch(r"standby: took over client id 1 \(lease token 2\) after waiting \d+\.\ds; connecting", took_over)
+    finally:
+        assert standby.stop() == 0
+
+
+def test_a_standby_stopped_while_it_waits_exits_0_and_touched_nothing(paper_gateway, ib_worker, tmp_path, caplog):
+    standby = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], standby=True, standby_poll=0.1).start()
+    wait_until(lambda: "waiting to take over" in caplog.text, what="the standby's waiting line")
+
+    assert standby.stop() == 0
+
+    assert standby.worker.refusal is None, "a standby asked to stop is not refused"
+    assert WorkerLease.objects.get(client_id=1).token == 1
+    assert paper_gateway.connected_clients() == [1]
+    assert not ActivityEntry.objects.filter(message__contains="stopped").exists(), "the owner is still running"

@@ -1,10 +1,12 @@
 """The worker against the paper gateway: an order's whole life, fills once, a restart, external trades."""
 
+import asyncio
+import threading
 from decimal import Decimal
 
 import pytest
 
-from tests.harness import wait_until
+from tests.harness import WorkerThread, wait_until
 from tests.worker.conftest import place_limit
 from trading.models import ActivityEntry, ActivityKind, Fill, Holding, Order, Position, PositionSnapshot, WorkerHeartbeat
 
@@ -89,3 +91,41 @@ def test_an_external_change_while_disconnected_is_found_at_reconnect(paper_gatew
     ib_worker.flush()
     entry = ActivityEntry.objects.get(kind=ActivityKind.EXTERNAL_POSITION_CHANGE)
     assert entry.payload["symbol"] == "MSFT" and entry.payload["context"] == "reconnect"
+
+
+class HoldAfterReconcile:
+    """An extension whose on_connected waits for the test: the worker has taken its reconcile snapshot
+    and not yet finished connecting (the orphan sweep's place; a standby under load spends ~1 s there)."""
+
+    def __init__(self):
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    async def on_connected(self, worker) -> None:
+        self.entered.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+
+    async def on_stop(self, worker) -> None:
+        self.release.set()
+
+
+def test_a_fill_arriving_after_the_reconcile_snapshot_and_before_runs_are_accepted_is_recorded(
+    paper_gateway, redis_url, tmp_path
+):
+    hold = HoldAfterReconcile()
+    worker = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[hold]).start()
+    try:
+        wait_until(hold.entered.is_set, what="the worker between its snapshot and accepting runs")
+        paper_gateway.set_price("SPY", 100.0)
+        place_limit(worker, "SPY", "BUY", 3, 101.0)  # marketable: filled at once
+        wait_until(paper_gateway.executions, what="the fill at the gateway")
+        exec_id = paper_gateway.executions()[0]["exec_id"]
+        wait_until(lambda: any(f.execution.execId == exec_id for f in worker.worker.ib.fills()), what="the fill at the worker")
+        assert not worker.worker.synced
+        hold.release.set()
+        worker.wait_connected()
+
+        assert list(Fill.objects.values_list("exec_id", flat=True)) == [exec_id]
+    finally:
+        hold.release.set()
+        worker.stop()

@@ -49,7 +49,7 @@ class IntentExecutor:
         self.worker = worker
         if not self._orphans_done:
             self._orphans_done = True
-            await worker.recorder.flush()  # the reconcile has linked their orders through orderRef
+            await worker.recorder.written_through()  # the reconcile has linked their orders through orderRef
             for run in await worker.db(run_interrupt_orphans, token=worker.lease.token, connection=worker.lease.connection):
                 self._publish(run)
         if not self._loops:

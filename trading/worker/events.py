@@ -1,7 +1,7 @@
 """IB events → the recorder: each ib_insync event is snapshotted on the loop and queued for writing.
 
-Events arriving while the worker is not synced (during connect and reconciliation) are skipped: the
-reconciliation that follows every connect covers them from IB's own state.
+Events arriving before the reconciliation's snapshot of IB's state (during connect) are skipped: the
+snapshot covers them. Every event after it is recorded, queued behind the snapshot's recording.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class EventRouter:
 
     def _touch(self) -> bool:
         self.last_event_at = timezone.now()
-        return self.worker.synced
+        return self.worker.recording
 
     def _on_trade(self, trade) -> None:
         if self._touch():

@@ -83,7 +83,7 @@ class PhantomSweeper:
             log.exception("phantom order sweep failed")
 
     async def _sweep_once(self, worker, connected_at: dt.datetime, order_ids: set[int], perm_ids: set[int]) -> None:
-        await worker.recorder.flush()  # this connection's reconcile is written
+        await worker.recorder.written_through()  # this connection's reconcile is written (a steady stream may follow)
         client_id = worker.ib.client.clientId
         handed: set[int] = set()  # each row is judged once per connection
         while worker.synced:
@@ -105,7 +105,7 @@ class PhantomSweeper:
                 phantoms_close, mode=worker.mode, row_ids=due, order_ids=order_ids, perm_ids=perm_ids,
                 connected=connected_at.isoformat(timespec="seconds"),
             )  # fmt: skip
-            await worker.recorder.flush()
+            await worker.recorder.written_through()
 
 
 def order_id_highest(*, mode: str, client_id: int) -> int:

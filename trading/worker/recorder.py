@@ -163,7 +163,12 @@ class Recorder:
             except TRANSIENT as exc:
                 self.stats.retries += 1
                 log.warning("database unavailable (%s); retrying %d event(s) in %.1fs", exc, len(batch), delay)
-                await asyncio.sleep(delay)
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:  # stopped while waiting to retry: keep the batch on disk
+                    for op in batch:
+                        self._dead_letter(op, exc)
+                    raise
                 delay = min(delay * 2, RETRY_MAX)
 
     def _write_batch(self, batch: list[Op]) -> list:

@@ -1,13 +1,14 @@
 """The IB worker: one asyncio loop, one ib_insync `IB`, the only client of the gateway.
 
 Lifecycle: take the owner lease of the client id (trading/worker/lease.py; refused → exit 3, having
-touched nothing) → connect (with timeout) → reconcile → the extensions' on_connected (the orphan
-sweep) → live (record, broadcast, run handlers, claim runs) → on a drop, reconnect forever with
-capped, jittered backoff and the same client id (IB binds orders to it) → on SIGTERM/SIGINT,
-disconnect cleanly, release the lease and return 0. The heartbeat renews the lease; if it was taken
-over, the worker stops at once without writing anything more and returns 4. Blocking work (the
-database) never runs on the loop: the recorder and the heartbeat have their own threads; a lag
-monitor reports any stall.
+touched nothing; a standby, `--standby`, instead looks at the lease until its owner is gone and takes
+it over) → connect (with timeout; a 326 ends the attempt at once) → reconcile (IB's events are
+recorded from its snapshot on) → the extensions' on_connected (the orphan sweep) → live (record,
+broadcast, run handlers, claim runs) → on a drop, reconnect forever with capped, jittered backoff
+and the same client id (IB binds orders to it) → on SIGTERM/SIGINT, disconnect cleanly, release the
+lease and return 0. The heartbeat renews the lease; if it was taken over, the worker stops at once
+without writing anything more and returns 4. Blocking work (the database) never runs on the loop:
+the recorder and the heartbeat have their own threads; a lag monitor reports any stall.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,6 +59,7 @@ BACKGROUND_STOP_TIMEOUT = 5.0  # seconds the heartbeat and command tasks get to 
 LOST_LEASE_RECORDER_TIMEOUT = 1.0  # a fenced-out recorder cannot write: keep its queue on disk, quickly
 EXIT_LEASE_HELD = 3  # another worker owns the client id
 EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
+STANDBY_POLL = 1.0  # seconds between a standby's looks at the lease: a takeover within ttl + this
 
 
 def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
@@ -82,6 +85,8 @@ class WorkerOptions:
     lease_ttl: float | None = None  # default: lease_ttl(heartbeat_interval)
     metrics_port: int | None = None  # serve /metrics on this port (0: any free one); None: not served
     metrics_host: str = "127.0.0.1"
+    standby: bool = False  # wait for a live owner's lease instead of refusing (exit 3)
+    standby_poll: float = STANDBY_POLL
     connection: str = DEFAULT_CONNECTION  # the IB connection's name: keys the lease and the command channel
 
     def __post_init__(self) -> None:
@@ -94,9 +99,13 @@ class IBWorker:
         self.ib = ib or IB()
         self.mode = options.mode
         self.state = State.STARTING
-        self.synced = False
+        self.synced = False  # reconciled and swept: runs may be claimed
+        # IB's events are recorded from the reconcile's snapshot on (not from `synced`: events between the
+        # snapshot and the end of the orphan sweep are in neither, and a standby under load lost them).
+        self.recording = False
         self.stopping = asyncio.Event()
         self.disconnected = asyncio.Event()
+        self._client_id_refused = asyncio.Event()  # a 326 while connecting (see _connect_ib)
         self.backoff = Backoff(first=options.backoff_first, cap=options.backoff_cap)
         self.ledger = PositionLedger(options.client_id)
         self.lease = LeaseHold(
@@ -106,6 +115,8 @@ class IBWorker:
             connection=options.connection,
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
+        self.reconciled_at = None  # when the last reconcile after a (re)connect was recorded
+        self.synced_at = None  # when the worker last became synced (reconciled, swept, accepting runs)
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
             publish=self.broadcaster.publish,
@@ -140,7 +151,7 @@ class IBWorker:
     async def run(self) -> int:
         """Run until asked to stop; returns the process exit code (0 on a clean stop)."""
         if not await self._acquire_lease():
-            return EXIT_LEASE_HELD
+            return 0 if self.stopping.is_set() else EXIT_LEASE_HELD  # a standby stopped while it waited: clean
         self._install_signal_handlers()
         self._bind_ib_events()
         self.metrics.start(host=self.options.metrics_host, port=self.options.metrics_port)
@@ -167,21 +178,58 @@ class IBWorker:
         """Own the client id before anything else, or touch nothing (no heartbeat, activity, IB session)."""
         o, lease = self.options, self.lease
         loop = asyncio.get_running_loop()
-        token = await loop.run_in_executor(
-            self._db_executor,
-            partial(_db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl, connection=o.connection),
+        acquire = partial(
+            _db_call, lease_acquire, client_id=o.client_id, owner=lease.owner, ttl=lease.ttl, connection=o.connection
         )
+        token = await loop.run_in_executor(self._db_executor, acquire)
+        if token is None and o.standby:
+            token = await self._standby_wait(acquire)
+        elif token is not None:
+            log.info(
+                "connection %s, client id %s: lease taken (token %s, ttl %.1fs)", o.connection, o.client_id, token, lease.ttl
+            )
         if token is None:
-            # Said once, by whoever started the worker (ibworker prints it as its one line).
-            held = partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
-            self.refusal = await loop.run_in_executor(self._db_executor, held)
+            if not self.stopping.is_set():  # said once, by whoever started the worker (ibworker prints it)
+                held = partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
+                self.refusal = await loop.run_in_executor(self._db_executor, held)
             await loop.run_in_executor(self._db_executor, _close_db_connection)
             for executor in (self._heartbeat_executor, self._db_executor):
                 executor.shutdown(wait=True)
             return False
         lease.token = token
-        log.info("connection %s, client id %s: lease taken (token %s, ttl %.1fs)", o.connection, o.client_id, token, lease.ttl)
         return True
+
+    async def _standby_wait(self, acquire) -> int | None:
+        """A standby: look at the lease every `standby_poll` seconds until it is free — its owner released
+        it, died on this host (at once), or stopped renewing it for a ttl (another host, or paused) — and
+        take it with the next token; None when asked to stop first. Until then it writes nothing: the
+        heartbeat row, the activity log and the gateway's client id all belong to the owner."""
+        o, loop = self.options, asyncio.get_running_loop()
+        self._install_signal_handlers()  # SIGTERM while waiting: a clean exit 0
+        held = await loop.run_in_executor(
+            self._db_executor, partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
+        )
+        held = held.removesuffix("; not starting a second one")
+        log.info("standby: %s; waiting to take over (looking every %.1fs)", held, o.standby_poll)
+        began, failure = time.monotonic(), None
+        while not self.stopping.is_set():
+            await self._pause(o.standby_poll)
+            if self.stopping.is_set():
+                break
+            try:
+                token = await loop.run_in_executor(self._db_executor, acquire)
+            except Exception as exc:  # the database is unreachable: keep waiting, say so once per kind
+                if type(exc).__name__ != failure:
+                    log.warning("standby: cannot read the lease (%s: %s); still waiting", type(exc).__name__, exc)
+                failure = type(exc).__name__
+                continue
+            if token is not None:
+                log.info(
+                    "standby: took over client id %s (lease token %s) after waiting %.1fs; connecting",
+                    o.client_id, token, time.monotonic() - began,
+                )  # fmt: skip
+                return token
+        return None
 
     async def db(self, fn, /, *args, **kwargs):
         """Run blocking (database) work off the loop, on the worker's database thread — only while this
@@ -193,7 +241,7 @@ class IBWorker:
         if not self.stopping.is_set():
             log.error("%s; stopping without writing anything more", message)
         self.lease.lost = True
-        self.synced = False  # claim nothing more
+        self.synced = self.recording = False  # claim nothing more
         self.request_stop()
 
     def request_stop(self) -> None:
@@ -206,7 +254,7 @@ class IBWorker:
         self.last_error_code = None
         self.disconnected.clear()
         try:
-            await self.ib.connectAsync(o.host, o.port, clientId=o.client_id, timeout=o.connect_timeout, account=o.account)
+            await self._connect_ib()
         except (OSError, ConnectionError, TimeoutError) as exc:
             reason = self._connect_failure_reason(exc)
             message = f"cannot connect to {o.host}:{o.port}: {reason}"
@@ -227,11 +275,33 @@ class IBWorker:
         for extension in self.extensions:
             await extension.on_connected(self)
         self.synced = self.ib.isConnected() and not self.disconnected.is_set() and not self.lease.lost
+        self.synced_at = timezone.now() if self.synced else self.synced_at
         self._record_state(
             State.CONNECTED,
             f"connected to {o.host}:{o.port} as client {o.client_id} (server version {self.ib.client.serverVersion()})",
         )
         return True
+
+    async def _connect_ib(self) -> None:
+        """ib_insync's connectAsync, ended at once by a 326: the gateway has closed the socket, but
+        ib_insync would wait out the whole connect timeout for a start that never comes — and a
+        standby taking over retries while the dead owner's session is still being let go."""
+        o = self.options
+        self._client_id_refused.clear()
+        connect = asyncio.ensure_future(
+            self.ib.connectAsync(o.host, o.port, clientId=o.client_id, timeout=o.connect_timeout, account=o.account)
+        )
+        refused = asyncio.ensure_future(self._client_id_refused.wait())
+        try:
+            await asyncio.wait({connect, refused}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            refused.cancel()
+            if not connect.done():
+                connect.cancel()
+                await asyncio.gather(connect, return_exceptions=True)
+        if connect.cancelled():
+            raise ConnectionError(f"client id {o.client_id} in use (326)")
+        connect.result()  # its error, if it failed
 
     def _connect_failure_reason(self, exc: BaseException) -> str:
         if self.last_error_code == codes.CLIENT_ID_IN_USE:
@@ -242,7 +312,7 @@ class IBWorker:
 
     async def _wait_for_drop_or_stop(self) -> None:
         await self.disconnected.wait()
-        self.synced = False
+        self.synced = self.recording = False
         if not self.stopping.is_set():
             self._record_state(State.DISCONNECTED, "connection to the gateway lost; reconnecting", Severity.WARNING)
 
@@ -253,7 +323,7 @@ class IBWorker:
             pass
 
     async def _shutdown(self) -> None:
-        self.synced = False
+        self.synced = self.recording = False
         for extension in self.extensions:
             await extension.on_stop(self)
         if self.ib.isConnected():
@@ -352,10 +422,12 @@ class IBWorker:
             gateway=f"{self.options.host}:{self.options.port}",
             accounts=list(ib.managedAccounts()),
         )
+        self.recording = not self.lease.lost  # from here on, each event is queued after the snapshot
 
     def _reconciled(self, result) -> None:
         _, summary = result
         self.last_reconcile = summary
+        self.reconciled_at = timezone.now()
 
     def _subscribe(self) -> None:
         """(Re)subscribe to P&L (reqPnL, reqPnLSingle per position); after 1101 IB has dropped them."""
@@ -385,6 +457,7 @@ class IBWorker:
         elif code in codes.FARM_DOWN:
             self._activity(ActivityKind.CONNECTION, f"data farm problem ({code}): {message}", Severity.WARNING)
         elif code == codes.CLIENT_ID_IN_USE:
+            self._client_id_refused.set()
             log.warning("client id %s in use (326): %s", self.options.client_id, message)
         else:
             what = f" for {contract.symbol}" if contract is not None and getattr(contract, "symbol", "") else ""
@@ -396,7 +469,7 @@ class IBWorker:
             )
 
     def _on_disconnected(self) -> None:
-        self.synced = False
+        self.synced = self.recording = False
         self.disconnected.set()
 
     # ----- handler problems → activity ---------------------------------------------------------
@@ -465,6 +538,9 @@ class IBWorker:
             "details": {
                 "state": self.state,
                 "connects": self.connects,
+                "lease_token": self.lease.token,
+                "reconciled_at": self.reconciled_at.isoformat() if self.reconciled_at else None,
+                "synced_at": self.synced_at.isoformat() if self.synced_at else None,
                 "recorder": vars(self.recorder.stats),
                 "recorder_queue": self.recorder.queue.qsize(),
                 "recorder_lag_s": round(self.recorder.lag_seconds(), 3),

@@ -17,7 +17,7 @@ from console.embedded_redis import ensure_embedded_redis, socket_from_url
 from trading import iblib
 from trading.connections.services import ConnectionProblem, connection_default_sync, connection_get
 from trading.models import DEFAULT_CONNECTION
-from trading.worker.service import IBWorker, WorkerOptions, worker_name
+from trading.worker.service import STANDBY_POLL, IBWorker, WorkerOptions, worker_name
 
 CONNECTION_AND_FLAGS = "give either --connection or --host/--port/--client-id (a connection's row has them)"
 CONNECTION_DISABLED = "connection {name!r} is disabled; `manage.py connection enable {name}` first"
@@ -51,10 +51,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-host", default=settings.METRICS_HOST, help="Address /metrics binds to (METRICS_HOST; 127.0.0.1)."
         )
+        parser.add_argument(
+            "--standby",
+            action="store_true",
+            help="Wait while another worker owns the client id, and take over when it dies (instead of exiting 3).",
+        )
+        parser.add_argument(
+            "--standby-poll", type=float, default=STANDBY_POLL, help="Seconds between a standby's looks at the lease."
+        )
 
     def handle(
         self, *args, connection, host, port, client_id, handlers, heartbeat_interval, connect_timeout, metrics_port,
-        metrics_host, **options,
+        metrics_host, standby, standby_poll, **options,
     ):
         logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
         # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
@@ -70,6 +78,8 @@ class Command(BaseCommand):
             var_dir=settings.VAR_DIR,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            standby=standby,
+            standby_poll=standby_poll,
         )
         worker = IBWorker(worker_options)
         code = asyncio.run(self._run(worker))
