@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stack import Stack, load_average, order_client, percentile, print_header, wait_for  # noqa: E402
+from trading import iblib  # noqa: E402
 
 ORDER_REF = "bench-failover"
 
@@ -52,7 +53,7 @@ class OrderLoad:
         self._thread.join(30)
 
     async def _run(self) -> None:
-        from ib_insync import MarketOrder
+        from trading.iblib import MarketOrder
 
         ib, contracts = await order_client(self.port)
         loop = asyncio.get_running_loop()
@@ -118,7 +119,7 @@ def fills_check(stack: Stack) -> dict:
 
 
 def run(backend: str, *, kills: int, rate: float, load_seconds: float, heartbeat: float, poll: float) -> dict:
-    logging.getLogger("ib_insync").setLevel(logging.WARNING)  # the load generator's client: quiet
+    logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)  # the load generator's client: quiet
     stack = Stack(backend, name="failover")
     print_header("failover: SIGKILL of the active worker, a standby takes over", backend)
     print(

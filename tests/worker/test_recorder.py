@@ -234,6 +234,7 @@ def test_the_lag_is_the_age_of_the_oldest_unwritten_event_and_writes_are_counted
     assert ops == {"note": 1} and retries >= 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_batch_still_being_retried_when_the_recorder_stops_is_kept_on_disk_with_its_error(tmp_path):
     dead = tmp_path / "dead.jsonl"
 

@@ -151,7 +151,8 @@ class IBWorker:
     async def run(self) -> int:
         """Run until asked to stop; returns the process exit code (0 on a clean stop)."""
         if not await self._acquire_lease():
-            return 0 if self.stopping.is_set() else EXIT_LEASE_HELD  # a standby stopped while it waited: clean
+            # a standby stopped while it waited: a clean exit; any other worker was refused
+            return 0 if self.options.standby and self.stopping.is_set() else EXIT_LEASE_HELD
         self._install_signal_handlers()
         self._bind_ib_events()
         self.metrics.start(host=self.options.metrics_host, port=self.options.metrics_port)
@@ -189,7 +190,7 @@ class IBWorker:
                 "connection %s, client id %s: lease taken (token %s, ttl %.1fs)", o.connection, o.client_id, token, lease.ttl
             )
         if token is None:
-            if not self.stopping.is_set():  # said once, by whoever started the worker (ibworker prints it)
+            if not (o.standby and self.stopping.is_set()):  # said once, by whoever started it (ibworker prints it)
                 held = partial(_db_call, lease_held_message, o.client_id, connection=o.connection)
                 self.refusal = await loop.run_in_executor(self._db_executor, held)
             await loop.run_in_executor(self._db_executor, _close_db_connection)
