@@ -40,26 +40,6 @@ class BacktestIn(Schema):
     fetch: bool = Field(False, description="Ask the IB worker (fetch_bars) for missing bars first.")
 
 
-class BacktestOut(Schema):
-    id: int
-    strategy: str
-    start: dt.date
-    end: dt.date
-    status: BacktestStatus
-    progress: float
-    settings: dict[str, Any]
-    error: str
-    result: Any = None
-    created_at: dt.datetime
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    url: str
-
-    @staticmethod
-    def resolve_url(backtest: Backtest) -> str:
-        return reverse("api:backtest_get", kwargs={"backtest_id": backtest.pk})
-
-
 class BacktestListed(Schema):
     """A backtest in the list: everything but the result (follow `url` for it)."""
 
@@ -78,6 +58,13 @@ class BacktestListed(Schema):
     @staticmethod
     def resolve_url(backtest: Backtest) -> str:
         return reverse("api:backtest_get", kwargs={"backtest_id": backtest.pk})
+
+
+class BacktestOut(BacktestListed):
+    """One backtest, with its result once done (the CLI's `--json`)."""
+
+    result: Any = None
+    started_at: dt.datetime | None = None
 
 
 class InvalidBacktest(ApiError):
