@@ -110,11 +110,18 @@ def test_position_streams_never_queue_ahead_of_an_order_at_the_throttle(paper_ga
             paper_gateway.gateway.external_trade(symbol, 5)
 
     async def order_as_the_positions_arrive():
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while len([p for p in ib.positions() if p.position]) < len(symbols):
-            assert loop.time() < deadline, "the positions did not reach the worker"
-            await asyncio.sleep(0.005)  # polling the worker's own view, with a deadline
+        arrived = asyncio.Event()
+
+        def on_position(_position) -> None:  # after the worker's own listeners, which queue the streams
+            if len([p for p in ib.positions() if p.position]) == len(symbols):
+                arrived.set()
+
+        ib.positionEvent += on_position
+        try:
+            on_position(None)
+            await asyncio.wait_for(arrived.wait(), 10)
+        finally:
+            ib.positionEvent -= on_position
         waiting = len(getattr(streams, "pending", ()))
         trade = ib.placeOrder(contract, MarketOrder("SELL", 5))
         return waiting, list(ib.client._msgQ), trade
