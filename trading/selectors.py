@@ -8,6 +8,7 @@ keyword-only and optional; a `day` is a calendar day in the display time zone (t
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -19,6 +20,7 @@ from trading.models import (
     ActivityEntry,
     ApiToken,
     Fill,
+    IBConnection,
     IntentRun,
     Order,
     OrderStatus,
@@ -74,6 +76,7 @@ def order_list(
     day: date | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    account: str | None = None,
 ) -> QuerySet[Order]:
     """Orders of a mode; `status` is an IB status, `open` or `done`; dates filter on creation."""
     orders = Order.objects.filter(_in_mode(mode), _between("created_at", day=day, since=since, until=until))
@@ -89,6 +92,8 @@ def order_list(
         orders = orders.filter(symbol__iexact=symbol)
     if run_id is not None:
         orders = orders.filter(run_id=run_id)
+    if account:
+        orders = orders.filter(account=account)
     return orders
 
 
@@ -101,6 +106,7 @@ def fill_list(
     day: date | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    account: str | None = None,
 ) -> QuerySet[Fill]:
     """Executions of a mode, newest first; dates filter on the execution time."""
     fills = Fill.objects.filter(_in_mode(mode), _between("executed_at", day=day, since=since, until=until))
@@ -110,6 +116,8 @@ def fill_list(
         fills = fills.filter(symbol__iexact=symbol)
     if run_id is not None:
         fills = fills.filter(run_id=run_id)
+    if account:
+        fills = fills.filter(account=account)
     return fills
 
 
@@ -183,20 +191,57 @@ PNL_TAGS = {"daily_pnl": "PnL.Daily", "unrealized_pnl": "PnL.Unrealized", "reali
 PNL_CURRENCY = "BASE"
 
 
-def pnl_latest(*, mode: str | None = None) -> dict | None:
-    """The account's P&L as IB's reqPnL last pushed it, and when (`at`); None before the first push.
+def pnl_list(*, mode: str | None = None, account: str | None = None) -> list[dict]:
+    """Each account's P&L as IB's reqPnL last pushed it, and when (`at`), in account order."""
+    rows = account_value_list(mode=mode or active_mode(), account=account).filter(
+        tag__in=PNL_TAGS.values(), currency=PNL_CURRENCY
+    )
+    by_account: dict[str, dict] = {}
+    for row in rows.order_by("account"):
+        by_account.setdefault(row.account, {})[row.tag] = row
+    return [
+        {
+            "account": name,
+            **{field: tags[tag].value if tag in tags else None for field, tag in PNL_TAGS.items()},
+            "at": max(row.updated_at for row in tags.values()),
+        }
+        for name, tags in by_account.items()
+    ]
+
+
+def pnl_latest(*, mode: str | None = None, account: str | None = None) -> dict | None:
+    """The P&L as IB's reqPnL last pushed it, and when (`at`); None before the first push.
 
     The one source of account P&L for the dashboard's card and the API; the positions' P&L is on their
-    rows (reqPnLSingle)."""
-    rows = list(account_value_list(mode=mode or active_mode()).filter(tag__in=PNL_TAGS.values(), currency=PNL_CURRENCY))
-    if not rows:
-        return None
-    by_tag = {row.tag: row for row in rows}
-    return {
-        "account": rows[0].account,
-        **{field: by_tag[tag].value if tag in by_tag else None for field, tag in PNL_TAGS.items()},
-        "at": max(row.updated_at for row in rows),
-    }
+    rows (reqPnLSingle). One account: its figures. No `account` and several recorded: their sum
+    (`account` "", `accounts` naming them; reqPnL is in each account's base currency, so the sum
+    assumes one base currency, which a desk's accounts share), `at` the oldest push of them."""
+    per_account = pnl_list(mode=mode, account=account)
+    if len(per_account) <= 1:
+        return per_account[0] if per_account else None
+    total = {"account": "", "accounts": [p["account"] for p in per_account], "at": min(p["at"] for p in per_account)}
+    for field in PNL_TAGS:
+        values = [p[field] for p in per_account if p[field] is not None]
+        total[field] = _decimal_sum(values) if values else None
+    return total
+
+
+def _decimal_sum(values: list[str]) -> str:
+    try:
+        return str(sum((Decimal(str(v)) for v in values), Decimal(0)))
+    except InvalidOperation:
+        return ""
+
+
+def accounts_known(*, mode: str | None = None) -> list[str]:
+    """The accounts of a mode: those with recorded account values or positions, and those its enabled
+    IB connections name (the dashboard's account selector offers them)."""
+    mode = mode or active_mode()
+    names = set(AccountValue.objects.filter(mode=mode).values_list("account", flat=True).distinct())
+    names |= set(Position.objects.filter(mode=mode).values_list("account", flat=True).distinct())
+    for accounts in IBConnection.objects.filter(mode=mode, enabled=True).values_list("accounts", flat=True):
+        names |= set(accounts or [])
+    return sorted(name for name in names if name)
 
 
 def summary_latest(*, mode: str | None = None) -> dict:

@@ -13,6 +13,7 @@
 
 import { connect } from "./modules/core.js";
 import "./modules/status.js";
+import "./modules/accounts.js";
 import "./modules/orders.js";
 import "./modules/positions.js";
 import "./modules/runs.js";

@@ -47,9 +47,9 @@ def stale_heartbeat(transactional_db):
 
 
 @contextlib.asynccontextmanager
-async def live_socket(user, *, application=None, headers=None):
+async def live_socket(user, *, application=None, headers=None, path="/ws/live/"):
     """A connected socket with its snapshot already read: yields (communicator, snapshot)."""
-    communicator = WebsocketCommunicator(application or LiveConsumer.as_asgi(), "/ws/live/", headers=headers or [])
+    communicator = WebsocketCommunicator(application or LiveConsumer.as_asgi(), path, headers=headers or [])
     if user is not None:
         communicator.scope["user"] = user
         communicator.scope["session"] = await db(signed_in_session)(user)

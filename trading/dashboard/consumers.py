@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -40,11 +41,15 @@ BAD_FRAME_MESSAGE = "a message must be a JSON object of at most {size} character
 MAX_FRAME_CHARS = 64 * 1024
 MAX_FRAME_DEPTH = 32
 MAX_DATABASE_ID = 2**63 - 1
+MAX_ACCOUNT_CHARS = 32  # the records' account field
+UNKNOWN_ACCOUNT = "unknown_account"
+BAD_ACCOUNT = "`account` must be an account id (at most 32 characters) or \"\" for all accounts"
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     session_key: str | None = None
+    account: str = ""  # the account the page shows ("": all); set by `?account=` and `snapshot.get`
     # Browser message type -> the method that answers it (the access-control drill walks this table).
     commands = {
         "snapshot.get": "snapshot_get",
@@ -71,7 +76,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(live.session_group(session_key), self.channel_name)
         await self.accept()
-        await self.send_json(await _snapshot(user))
+        # The page reconnects with the account it showed; one this mode no longer knows shows all.
+        snapshot = await _snapshot(user, _query_account(self.scope))
+        self.account = snapshot["payload"]["account"]
+        await self.send_json(snapshot)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -117,12 +125,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await getattr(self, handler)(content)
 
     async def snapshot_get(self, content: dict) -> None:
-        await self.send_json(await _snapshot(self.scope["user"]))
+        """A fresh snapshot (a resync), or of another account when `account` is given ("": all)."""
+        account = content.get("account", self.account)
+        if not isinstance(account, str) or len(account) > MAX_ACCOUNT_CHARS:
+            refusal = actions.ActionRefused(UNKNOWN_ACCOUNT, BAD_ACCOUNT)
+            await self.send_json(_result(content, refusal=refusal))
+            return
+        try:
+            snapshot = await _snapshot(self.scope["user"], account, strict=True)
+        except ValueError as exc:
+            await self.send_json(_result(content, refusal=actions.ActionRefused(UNKNOWN_ACCOUNT, str(exc))))
+            return
+        self.account = snapshot["payload"]["account"]
+        await self.send_json(snapshot)
 
     async def status_get(self, content: dict) -> None:
         after = content.get("activity_after")
         valid = isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_DATABASE_ID
-        await self.send_json(await _status(after if valid else None))
+        await self.send_json(await _status(after if valid else None, self.account))
 
     async def intent_run(self, content: dict) -> None:
         await self._act(
@@ -259,13 +279,25 @@ def _session_current(session_key: str | None, user_id) -> bool:
 
 
 @database_sync_to_async
-def _snapshot(user) -> dict:
-    return snapshot_build(user=user)
+def _snapshot(user, account: str = "", *, strict: bool = False) -> dict:
+    """The snapshot of `account` ("": all). Not strict (a reconnect): an account this mode does not
+    know gives all accounts; strict (the page's choice): ValueError naming the known ones."""
+    try:
+        return snapshot_build(user=user, account=account)
+    except ValueError:
+        if strict:
+            raise
+        return snapshot_build(user=user, account="")
+
+
+def _query_account(scope) -> str:
+    values = parse_qs((scope.get("query_string") or b"").decode("latin-1")).get("account") or [""]
+    return values[0][:MAX_ACCOUNT_CHARS]
 
 
 @database_sync_to_async
-def _status(activity_after: int | None) -> dict:
-    return status_reply(activity_after=activity_after)
+def _status(activity_after: int | None, account: str = "") -> dict:
+    return status_reply(activity_after=activity_after, account=account)
 
 
 @database_sync_to_async

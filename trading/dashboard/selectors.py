@@ -39,34 +39,36 @@ ACTIVITY_OVERLAP = timedelta(seconds=30)
 NOT_AT_IB = (OrderStatus.PLANNED, OrderStatus.REFUSED)
 
 
-def order_list(*, mode: str) -> list[dict]:
+def order_list(*, mode: str, account: str = "") -> list[dict]:
     """Every open order, then the most recent finished ones (so a fill stays visible for a while)."""
-    open_rows = list(records.order_list(mode=mode, status=records.OPEN))
-    done_rows = list(records.order_list(mode=mode, status=records.DONE).exclude(status__in=NOT_AT_IB)[:RECENT_DONE_ORDERS])
+    open_rows = list(records.order_list(mode=mode, status=records.OPEN, account=account))
+    done_rows = records.order_list(mode=mode, status=records.DONE, account=account).exclude(status__in=NOT_AT_IB)
+    done_rows = list(done_rows[:RECENT_DONE_ORDERS])
     return [order_event(order) for order in open_rows + done_rows]
 
 
-def position_list(*, mode: str) -> list[dict]:
-    return [position_event(position) for position in records.position_list(mode=mode)]
+def position_list(*, mode: str, account: str = "") -> list[dict]:
+    return [position_event(position) for position in records.position_list(mode=mode, account=account)]
 
 
-def account_value_list(*, mode: str) -> list[dict]:
-    """The card's account values, each with when it was last recorded (`updated_at`: its age on the card)."""
-    values = records.account_value_list(mode=mode).filter(tag__in=ACCOUNT_TAGS)
+def account_value_list(*, mode: str, account: str = "") -> list[dict]:
+    """The card's account values, each with when it was last recorded (`updated_at`: its age on the card).
+    Per account: the page sums them for its "all accounts" view, as the deltas arrive per account."""
+    values = records.account_value_list(mode=mode, account=account).filter(tag__in=ACCOUNT_TAGS)
     return [
         {"account": v.account, "tag": v.tag, "currency": v.currency, "value": v.value, "updated_at": v.updated_at.isoformat()}
         for v in values
     ]
 
 
-def pnl_latest(*, mode: str) -> dict | None:
-    """The account's reqPnL figures as the `pnl.update` payload (`at`: when IB pushed them), or None."""
-    pnl = records.pnl_latest(mode=mode)
-    return None if pnl is None else {**pnl, "at": pnl["at"].isoformat()}
+def pnl_list(*, mode: str, account: str = "") -> list[dict]:
+    """Each account's reqPnL figures as `pnl.update` payloads (`at`: when IB pushed them); the page
+    sums them for its "all accounts" view, as the pushes arrive per account."""
+    return [{**pnl, "at": pnl["at"].isoformat()} for pnl in records.pnl_list(mode=mode, account=account)]
 
 
-def fill_list(*, mode: str, limit: int = RECENT_FILLS) -> list[dict]:
-    return [fill_event(fill) for fill in records.fill_list(mode=mode)[:limit]]
+def fill_list(*, mode: str, account: str = "", limit: int = RECENT_FILLS) -> list[dict]:
+    return [fill_event(fill) for fill in records.fill_list(mode=mode, account=account)[:limit]]
 
 
 def run_payload(run: IntentRun) -> dict:
@@ -111,24 +113,36 @@ def handler_problem_list() -> list[dict]:
     ]
 
 
-def equity_today(*, mode: str) -> dict:
-    """Today's equity snapshots (display-zone day) for the intraday chart: [epoch s, net liq, daily P&L]."""
+def equity_today(*, mode: str, account: str = "") -> dict:
+    """Today's equity snapshots (display-zone day) for the intraday chart: [epoch s, net liq, daily P&L].
+
+    Each worker snapshots its own account. Without `account`, several accounts' snapshots become one
+    line: at each snapshot, the sum of every account's latest figures so far (the others carried
+    forward), so the line never zigzags between one account and another."""
     start, _ = day_bounds(local_day(timezone.now()))
+    snapshots = EquitySnapshot.objects.filter(mode=mode, taken_at__gte=start)
+    if account:
+        snapshots = snapshots.filter(account=account)
     rows = list(
-        EquitySnapshot.objects.filter(mode=mode, taken_at__gte=start)
-        .order_by("taken_at", "id")
-        .values_list("taken_at", "net_liquidation", "daily_pnl", "currency")
+        snapshots.order_by("taken_at", "id").values_list("taken_at", "net_liquidation", "daily_pnl", "currency", "account")
     )
-    points = [[round(at.timestamp(), 3), float(net), None if pnl is None else float(pnl)] for at, net, pnl, _ in rows]
+    latest: dict[str, tuple] = {}
+    points = []
+    for at, net, pnl, _, name in rows:
+        latest[name] = (net, pnl)
+        pnls = [p for _, p in latest.values() if p is not None]
+        total_net = sum(n for n, _ in latest.values())
+        points.append([round(at.timestamp(), 3), float(total_net), float(sum(pnls)) if pnls else None])
     return {"zone": str(display_zone()), "currency": rows[-1][3] if rows else "", "points": points}
 
 
-def digest(*, mode: str) -> dict:
+def digest(*, mode: str, account: str = "") -> dict:
     """What the page checks itself against: every open order's status, the recent runs' statuses, the
-    newest fill. A delta the channel layer dropped shows up as a difference, and the page resyncs."""
-    open_orders = records.order_list(mode=mode, status=records.OPEN).values_list("pk", "status")
+    newest fill (of the account the page shows, or all). A delta the channel layer dropped shows up as a
+    difference, and the page resyncs."""
+    open_orders = records.order_list(mode=mode, status=records.OPEN, account=account).values_list("pk", "status")
     runs = records.run_list()[:RECENT_RUNS].values_list("pk", "status")
-    newest_fill = records.fill_list(mode=mode).values_list("pk", flat=True).first()
+    newest_fill = records.fill_list(mode=mode, account=account).values_list("pk", flat=True).first()
     return {
         "orders": {str(pk): status for pk, status in open_orders},
         "runs": {str(pk): status for pk, status in runs},

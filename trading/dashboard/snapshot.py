@@ -13,6 +13,7 @@ from trading.config import effective_config, switch_status
 from trading.dashboard import selectors
 from trading.intents.registry import intent_list, intents_load
 from trading.live import live_event
+from trading.selectors import accounts_known as records_accounts
 from trading.worker.health import heartbeat_state
 
 # Intents import ib_insync, whose eventkit asks for the importing thread's event loop: load them now, at
@@ -21,6 +22,7 @@ intents_load()
 
 SNAPSHOT = "snapshot"
 STATUS = "status"
+UNKNOWN_ACCOUNT = "unknown account {account!r}: this mode's accounts are {known}"
 
 
 def status_build() -> dict:
@@ -58,33 +60,50 @@ def intent_forms() -> list[dict]:
     return [{**intent.describe(), "requires_ib": intent.requires_ib} for intent in intent_list()]
 
 
-def snapshot_build(*, user) -> dict:
-    """The full picture for one user, as a schema-v1 message of type `snapshot`."""
+def account_view(account: str | None, *, mode: str) -> tuple[str, list[str]]:
+    """(the account the page asked to see, or "" for all; the accounts it may choose from). An account
+    this mode does not know is refused (ValueError naming the known ones)."""
+    known = records_accounts(mode=mode)
+    account = (account or "").strip()
+    if account and account not in known:
+        raise ValueError(UNKNOWN_ACCOUNT.format(account=account, known=", ".join(known) or "none recorded yet"))
+    return account, known
+
+
+def snapshot_build(*, user, account: str = "") -> dict:
+    """The full picture for one user, as a schema-v1 message of type `snapshot`: of one account, or of
+    all of them ("": the page sums what can be summed)."""
     status = status_build()
     mode = status["mode"]
+    account, accounts = account_view(account, mode=mode)
+    pnl = selectors.pnl_list(mode=mode, account=account)
     payload = {
         "user": {"username": user.get_username(), "is_staff": user.is_staff},
         "status": status,
-        "orders": selectors.order_list(mode=mode),
-        "positions": selectors.position_list(mode=mode),
-        "account_values": selectors.account_value_list(mode=mode),
-        "pnl": selectors.pnl_latest(mode=mode),
-        "fills": selectors.fill_list(mode=mode),
+        "account": account,
+        "accounts": accounts,
+        "orders": selectors.order_list(mode=mode, account=account),
+        "positions": selectors.position_list(mode=mode, account=account),
+        "account_values": selectors.account_value_list(mode=mode, account=account),
+        "pnl": pnl[0] if len(pnl) == 1 else None,  # one account's; the page sums `pnl_accounts` for several
+        "pnl_accounts": pnl,
+        "fills": selectors.fill_list(mode=mode, account=account),
         "runs": selectors.run_list(),
         "activity": selectors.activity_list(mode=mode),
         "handler_problems": selectors.handler_problem_list(),
-        "equity": selectors.equity_today(mode=mode),
+        "equity": selectors.equity_today(mode=mode, account=account),
         "intents": intent_forms(),
     }
     return live_event(SNAPSHOT, payload, mode=mode)
 
 
-def status_reply(*, activity_after: int | None) -> dict:
+def status_reply(*, activity_after: int | None, account: str = "") -> dict:
     """The answer to the page's periodic `status.get`: switches and heartbeat (no worker event carries
     them when they change in the admin or when the worker dies), activity written outside the worker
     (intent bodies, refusals, config changes) since the newest entry the page has, and the digest the
-    page compares with what it shows, to heal from dropped deltas."""
+    page compares with what it shows (of the account it shows), to heal from dropped deltas."""
     status = status_build()
     mode = status["mode"]
     activity = selectors.activity_list(mode=mode, after=activity_after) if activity_after is not None else []
-    return live_event(STATUS, {"status": status, "activity": activity, "digest": selectors.digest(mode=mode)}, mode=mode)
+    digest = selectors.digest(mode=mode, account=account)
+    return live_event(STATUS, {"status": status, "activity": activity, "digest": digest}, mode=mode)

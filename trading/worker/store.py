@@ -75,6 +75,7 @@ def order_event(value: Order) -> dict:
         "order_ref": value.order_ref,
         "run_id": value.run_id,
         "last_error": value.last_error,
+        "account": value.account,
     }
 
 
@@ -378,6 +379,7 @@ def fill_event(fill: Fill) -> dict:
         "executed_at": fill.executed_at.isoformat(),
         "strategy": fill.strategy,
         "order": fill.order_id,
+        "account": fill.account,
         "run_id": fill.run_id,
     }
 

@@ -15,6 +15,7 @@ export const LIMITS = { doneOrders: 100, fills: 100, runs: 50, activity: 200, ch
 const MODE_SCOPED = new Set(["order.status", "fill.new", "position.update", "account.value", "pnl.update", "activity.new"]);
 const STATUS_POLL_MS = 5000;
 const RESYNC_MIN_MS = 1000;
+const ACCOUNT_KEY = "dashboard.account"; // localStorage: the account the page shows
 
 export const state = {
   user: { username: "", is_staff: false },
@@ -23,7 +24,7 @@ export const state = {
   positions: new Map(),
   runs: new Map(),
   account: new Map(),
-  pnl: null,
+  pnl: new Map(), // account -> its reqPnL figures (the card sums them in the all-accounts view)
   intents: [],
   activityMax: 0,
   handlerProblems: 0,
@@ -33,6 +34,8 @@ export const state = {
   suspects: new Set(), // differences from the server's digest seen at the last status poll
   sequence: { epoch: null, last: 0 }, // the worker numbers its pushes: a gap is a lost one
   resyncing: false,
+  // The account the page shows ("": all of them, summed where they can be) and the ones it may show.
+  view: { account: savedAccount(), accounts: [] },
 };
 
 // ----- small helpers ----------------------------------------------------------------------------
@@ -185,8 +188,30 @@ function handle(message) {
   const list = handlers.get(message.type);
   if (!list) return; // e.g. ticker.update: not shown here
   if (MODE_SCOPED.has(message.type) && message.mode && message.mode !== state.status.mode) return;
+  if (otherAccount(message.payload)) return; // the page shows one account: another's rows are not its
+
   for (const fn of list) fn(message.payload, message);
   schedule();
+}
+
+function otherAccount(payload) {
+  const shown = state.view.account;
+  return Boolean(shown && payload && payload.account && payload.account !== shown);
+}
+
+// ----- the account shown: one, or all of them ("") -----------------------------------------------
+
+function savedAccount() {
+  try {
+    return localStorage.getItem(ACCOUNT_KEY) || "";
+  } catch {
+    return ""; // storage refused (private mode): the page starts on all accounts
+  }
+}
+
+/* Show `account` ("": all): the server answers with that account's snapshot, or refuses an unknown one. */
+export function showAccount(account) {
+  socketSend({ type: "snapshot.get", account });
 }
 
 let lastResync = 0;
@@ -242,7 +267,9 @@ export function socketSend(message) {
 
 export function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}${urls.socket}`);
+  // The account shown rides on the URL, so a reconnect's first snapshot is of the same account.
+  const query = state.view.account ? `?account=${encodeURIComponent(state.view.account)}` : "";
+  socket = new WebSocket(`${scheme}://${location.host}${urls.socket}${query}`);
   socketListener("warn", attempt ? "reconnecting…" : "connecting…");
   socket.onopen = () => {
     attempt = 0;
@@ -277,8 +304,14 @@ on("snapshot", (p) => {
   state.user = p.user;
   state.intents = p.intents;
   state.status = p.status;
+  state.view = { account: p.account || "", accounts: p.accounts || [] };
+  try {
+    localStorage.setItem(ACCOUNT_KEY, state.view.account);
+  } catch {
+    // storage refused: the choice lasts as long as the page
+  }
   setTimeZone(p.status.time_zone);
-  state.pnl = null;
+  state.pnl.clear();
   state.cancelling.clear();
   state.fillIds.clear();
   state.suspects.clear();

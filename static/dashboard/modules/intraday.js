@@ -8,7 +8,7 @@
  */
 
 import { $, LIMITS, on, onFrame, schedule } from "./core.js";
-import { accountValue } from "./account.js";
+import { accountValue, pnlTotal } from "./account.js";
 import { COLORS, axis, latestValue, padded, timeAxis, zoned } from "./charts.js";
 
 const HEIGHT = 240;
@@ -93,10 +93,12 @@ on("snapshot", (p) => {
   const netLiq = accountValue("NetLiquidation"); // no snapshot recorded yet today: start from the account's figure
   if (netLiq && !chart.xs.length) chart.add(Date.now() / 1000, "netLiq", netLiq.value);
 });
+// account.js has applied the push already: the chart takes the figure over the accounts shown.
 on("account.value", (p, e) => {
-  if (p.tag === "NetLiquidation" && p.currency !== "BASE") chart.add(Date.parse(e.time) / 1000, "netLiq", p.value);
+  const netLiq = accountValue("NetLiquidation");
+  if (p.tag === "NetLiquidation" && p.currency !== "BASE" && netLiq) chart.add(Date.parse(e.time) / 1000, "netLiq", netLiq.value);
 });
-on("pnl.update", (p, e) => chart.add(Date.parse(e.time) / 1000, "dailyPnl", p.daily_pnl));
+on("pnl.update", (p, e) => chart.add(Date.parse(e.time) / 1000, "dailyPnl", pnlTotal().daily_pnl));
 
 onFrame(() => {
   if (chart.dirty) chart.draw();
