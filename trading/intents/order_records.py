@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from trading.activity import activity_record
+from trading.activity import activity_entry, activity_notify, activity_record
 from trading.iblib import UNSET_DOUBLE, Order
-from trading.models import ActivityKind, OrderStatus
+from trading.models import ActivityEntry, ActivityKind, OrderStatus
 from trading.models import Order as OrderRow
 from trading.models.activity import Severity
 from trading.worker.snapshots import contract_fields
@@ -26,9 +26,34 @@ VERBS = {
 
 def order_record(ctx, contract, order: Order, owner: str, status: str, reason: str, exempt=(), parent_row=None) -> int:
     """The order row and its activity entry, written before anything is sent."""
+    row = _order_row(ctx, contract, order, owner, status, reason, parent_row=parent_row)
+    row.save()
+    entry = _order_entry(ctx, row, order, owner, status, reason, exempt)
+    entry.save()
+    activity_notify([entry])
+    return row.pk
+
+
+def order_records_write(ctx, items: list[tuple]) -> list[int]:
+    """Several orders' rows and activity entries in one transaction: [(contract, order, owner, status,
+    reason, exempt)] → their row ids, in order (close_all's and allocation's batch: one commit, and one
+    insert for the rows and one for the entries, not two statements per order)."""
+    rows = [_order_row(ctx, contract, order, owner, status, reason) for contract, order, owner, status, reason, _ in items]
+    with transaction.atomic():
+        OrderRow.objects.bulk_create(rows)
+        entries = [
+            _order_entry(ctx, row, order, owner, status, reason, exempt)
+            for row, (_, order, owner, status, reason, exempt) in zip(rows, items, strict=True)
+        ]
+        ActivityEntry.objects.bulk_create(entries)
+        activity_notify(entries)
+    return [row.pk for row in rows]
+
+
+def _order_row(ctx, contract, order: Order, owner: str, status: str, reason: str, parent_row=None) -> OrderRow:
     fields = contract_fields(contract)
     refused = status in (OrderStatus.REFUSED, OrderStatus.NOT_SENT)
-    row = OrderRow.objects.create(
+    return OrderRow(
         mode=ctx.mode,
         account=order.account or "",
         client_id=ctx.ib.client.clientId if status == OrderStatus.PENDING_SUBMIT else 0,
@@ -52,13 +77,18 @@ def order_record(ctx, contract, order: Order, owner: str, status: str, reason: s
         dry_run=status == OrderStatus.PLANNED,
         **fields,
     )
-    text = f"{VERBS[status]}: {order.action} {order.totalQuantity:g} {fields['symbol']} {order_describe(order)}"
+
+
+def _order_entry(ctx, row: OrderRow, order: Order, owner: str, status: str, reason: str, exempt) -> ActivityEntry:
+    """The activity entry of a written row (not saved yet)."""
+    refused = status in (OrderStatus.REFUSED, OrderStatus.NOT_SENT)
+    text = f"{VERBS[status]}: {order.action} {order.totalQuantity:g} {row.symbol} {order_describe(order)}"
     if exempt:
         text += f" (closing order: exempt from {', '.join(exempt)})"
     payload = {"order": row.pk, "order_ref": order.orderRef, "reason": reason}
     if exempt:
         payload["exempt"] = list(exempt)
-    activity_record(
+    return activity_entry(
         kind=ActivityKind.ORDER_REFUSED if refused else ActivityKind.ORDER,
         severity=Severity.WARNING if refused else Severity.INFO,
         message=text + (f" — {reason}" if reason else ""),
@@ -67,17 +97,6 @@ def order_record(ctx, contract, order: Order, owner: str, status: str, reason: s
         run=ctx.run,
         payload=payload,
     )
-    return row.pk
-
-
-def order_records_write(ctx, items: list[tuple]) -> list[int]:
-    """Several orders' rows and activity entries in one transaction: [(contract, order, owner, status,
-    reason, exempt)] → their row ids, in order (close_all's batch: one commit, not two per order)."""
-    with transaction.atomic():
-        return [
-            order_record(ctx, contract, order, owner, status, reason, exempt)
-            for contract, order, owner, status, reason, exempt in items
-        ]
 
 
 def order_not_sent(row_id: int, reason: str, status: str = OrderStatus.NOT_SENT) -> None:
