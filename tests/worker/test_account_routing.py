@@ -1,0 +1,155 @@
+"""Runs are routed by account: two paper gateways (DU1 on the default connection, DU2 on `desk2`), a
+worker each; a close_all for DU2 flattens DU2 at its gateway and leaves DU1's gateway untouched, the
+submission path refuses a missing or unknown account listing the known ones, and a run for an
+account whose worker is down is refused with nothing queued."""
+
+import pytest
+from django.utils import timezone
+
+from tests.harness import WorkerThread, wait_until
+from trading.config import config_update
+from trading.connections.services import connection_add
+from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
+from trading.intents.executor import IntentExecutor
+from trading.intents.runs import IntentParamsInvalid, WorkerUnavailable, accounts_known, run_submit, run_wait
+from trading.models import ConfigScope, IBConnection, IntentRun, Order, RunSource, RunStatus, WorkerHeartbeat
+from trading.worker.health import heartbeat_state, worker_name
+
+live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def held(gateway) -> dict:
+    return {symbol: quantity for symbol, quantity in gateway.positions().items() if quantity}
+
+
+def api_orders(gateway) -> list[dict]:
+    """Orders an API client placed at this gateway (a manual trade is client 0)."""
+    return [o for o in gateway.orders() if o["client_id"]]
+
+
+def worker_start(*, port: int, var_dir, connection: str = "default", **options) -> WorkerThread:
+    worker = WorkerThread(
+        port=port, var_dir=var_dir, connection=connection, handler_paths=[],
+        extensions=[IntentExecutor(sweep_interval=0.1)], **options,
+    ).start()  # fmt: skip
+    worker.wait_connected()
+    # its heartbeat says connected and names its gateway's accounts: what the submission path reads
+    wait_until(
+        lambda: (
+            heartbeat_state(worker_name(connection))["connected"]
+            and heartbeat_state(worker_name(connection))["details"].get("accounts")
+        ),
+        what=f"the {connection} worker's connected heartbeat",
+    )
+    return worker
+
+
+def long_at(gateway, worker: WorkerThread, symbol: str, quantity: int) -> None:
+    gateway.external_trade(symbol, quantity, with_execution=False)
+    wait_until(
+        lambda: any(p.contract.symbol == symbol and p.position == quantity for p in worker.worker.ib.positions()),
+        what=f"{symbol} {quantity} at the worker",
+    )
+
+
+def submit(intent: str, **kwargs) -> IntentRun:
+    run, _ = run_submit(intent=intent, source=RunSource.CLI, **kwargs)
+    return run
+
+
+@live
+@pytest.mark.paper_gateway(account_id="DU1")
+def test_a_close_all_for_du2_flattens_du2_at_its_gateway_and_leaves_du1_alone(paper_gateway, redis_url, tmp_path):
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True, "dry_run_default": False})
+    with run_in_thread(**{**TEST_DEFAULTS, "seed": 2}, account_id="DU2") as du2_gateway:
+        # DU2's connection lists its account; the default connection lists none: its worker's report counts
+        connection_add(name="desk2", host="127.0.0.1", port=du2_gateway.port, client_id=2, accounts=["DU2"])
+        du1 = worker_start(port=paper_gateway.port, var_dir=tmp_path / "du1")
+        du2 = worker_start(port=du2_gateway.port, var_dir=tmp_path / "du2", connection="desk2", client_id=2, account="DU2")
+        try:
+            long_at(paper_gateway, du1, "SPY", 10)
+            long_at(du2_gateway, du2, "SPY", 5)
+            long_at(du2_gateway, du2, "QQQ", 3)
+            assert accounts_known() == {"DU1": "default", "DU2": "desk2"}
+
+            with pytest.raises(IntentParamsInvalid, match=r"several accounts are known \(DU1, DU2\): name one with `account`"):
+                submit("close_all")
+            with pytest.raises(IntentParamsInvalid, match=r"unknown account 'DU9': the known accounts are DU1, DU2"):
+                submit("close_all", params={"account": "DU9"})
+            assert not IntentRun.objects.exists(), "a refused request queues nothing"
+
+            run = submit("close_all", params={"account": "DU2"})
+            assert (run.account, run.connection) == ("DU2", "desk2")
+            run = run_wait(run.pk, timeout=20)
+
+            assert run.status == RunStatus.SUCCEEDED, run.error
+            assert held(du2_gateway) == {}, "DU2 flattened at its gateway"
+            assert held(paper_gateway) == {"SPY": 10}, "DU1 untouched at its gateway"
+            assert api_orders(paper_gateway) == [], "nothing was sent to DU1's gateway"
+            closes = api_orders(du2_gateway)
+            symbol = {du2_gateway.gateway.instrument(s).con_id: s for s in ("SPY", "QQQ")}  # a static lookup
+            assert sorted((symbol[o["con_id"]], o["action"], o["account"], o["client_id"]) for o in closes) == [
+                ("QQQ", "SELL", "DU2", 2), ("SPY", "SELL", "DU2", 2),
+            ], "DU2's worker (client 2) closed both, for DU2"  # fmt: skip
+            assert set(Order.objects.filter(run=run).values_list("account", flat=True)) == {"DU2"}, "the orders carry DU2"
+
+            # DU2's worker goes down: a run for DU2 is refused at submit time, nothing queued; DU1 still runs
+            assert du2.stop() == 0
+            assert not heartbeat_state(worker_name("desk2"))["connected"]
+            runs_before = IntentRun.objects.count()
+            with pytest.raises(WorkerUnavailable, match=r"the IB worker of connection desk2 \(account DU2\) is not connected"):
+                submit("close_all", account="DU2")
+            assert IntentRun.objects.count() == runs_before, "nothing was queued"
+
+            run = run_wait(submit("close_all", account="DU1").pk, timeout=20)
+            assert run.status == RunStatus.SUCCEEDED and run.connection == "default", run.error
+            assert held(paper_gateway) == {}
+        finally:
+            du2.stop()
+            du1.stop()
+
+
+def heartbeat(name: str, accounts: list[str], *, connected: bool = True) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        name=name, defaults={"connected": connected, "details": {"accounts": accounts}, "updated_at": timezone.now()}
+    )
+
+
+@pytest.mark.django_db
+def test_no_account_anywhere_submits_as_before_and_one_account_is_the_default():
+    IBConnection.objects.filter(name="default").update(accounts=[])
+    heartbeat("ibworker", [])
+    run = submit("summary")
+    assert (run.account, run.connection) == ("", "default"), "no account known: exactly as before routing"
+
+    heartbeat("ibworker", ["DU7"])  # what the default worker's gateway manages
+    run = submit("summary")
+    assert (run.account, run.connection) == ("DU7", "default")
+    assert submit("summary", params={"account": " DU7 "}).account == "DU7"
+
+
+@pytest.mark.django_db
+def test_a_connections_listed_accounts_win_over_its_gateways_report_and_disabled_connections_own_none():
+    IBConnection.objects.filter(name="default").update(accounts=["DU1"])
+    heartbeat("ibworker", ["DU1", "DU5"])  # an advisor login manages more than this connection may trade
+    connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=1)
+    heartbeat("ibworker-desk2", ["DU2"])
+    connection_add(name="desk3", host="10.0.0.3", port=4002, client_id=1, accounts=["DU3"])
+    IBConnection.objects.filter(name="desk3").update(enabled=False)
+
+    assert accounts_known() == {"DU1": "default", "DU2": "desk2"}
+    run = submit("summary", account="DU2")
+    assert (run.account, run.connection) == ("DU2", "desk2")
+    for account in ("DU5", "DU3"):
+        with pytest.raises(IntentParamsInvalid, match=rf"account: unknown account '{account}': the known accounts are DU1, DU2"):
+            submit("summary", account=account)
+    with pytest.raises(IntentParamsInvalid, match="account: must be an account code"):
+        submit("summary", params={"account": 7})
+    assert IntentRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_account_named_when_none_is_known_is_refused():
+    IBConnection.objects.filter(name="default").update(accounts=[])
+    with pytest.raises(IntentParamsInvalid, match="unknown account 'DU2': no account is known"):
+        submit("summary", account="DU2")
