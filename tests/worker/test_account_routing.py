@@ -3,16 +3,23 @@ worker each; a close_all for DU2 flattens DU2 at its gateway and leaves DU1's ga
 submission path refuses a missing or unknown account listing the known ones, and a run for an
 account whose worker is down is refused with nothing queued."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from tests.api.conftest import BearerClient
+from tests.api.factories import order_make
 from tests.harness import WorkerThread, wait_until
 from trading.config import config_update
 from trading.connections.services import connection_add
 from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
 from trading.intents.executor import IntentExecutor
 from trading.intents.runs import IntentParamsInvalid, WorkerUnavailable, accounts_known, run_submit, run_wait
+from trading.management.commands.runintent import EXIT_BAD_INPUT, EXIT_WORKER
 from trading.models import ConfigScope, IBConnection, IntentRun, Order, RunSource, RunStatus, WorkerHeartbeat
+from trading.tokens import token_create
 from trading.worker.health import heartbeat_state, worker_name
 
 live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -57,9 +64,9 @@ def submit(intent: str, **kwargs) -> IntentRun:
     return run
 
 
-@live
-@pytest.mark.paper_gateway(account_id="DU1")
-def test_a_close_all_for_du2_flattens_du2_at_its_gateway_and_leaves_du1_alone(paper_gateway, redis_url, tmp_path):
+@pytest.fixture
+def two_accounts(paper_gateway, redis_url, transactional_db, tmp_path):
+    """DU1 at the default connection's gateway, DU2 at desk2's; a worker each; trading enabled, real runs."""
     config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True, "dry_run_default": False})
     with run_in_thread(**{**TEST_DEFAULTS, "seed": 2}, account_id="DU2") as du2_gateway:
         # DU2's connection lists its account; the default connection lists none: its worker's report counts
@@ -70,43 +77,70 @@ def test_a_close_all_for_du2_flattens_du2_at_its_gateway_and_leaves_du1_alone(pa
             long_at(paper_gateway, du1, "SPY", 10)
             long_at(du2_gateway, du2, "SPY", 5)
             long_at(du2_gateway, du2, "QQQ", 3)
-            assert accounts_known() == {"DU1": "default", "DU2": "desk2"}
-
-            with pytest.raises(IntentParamsInvalid, match=r"several accounts are known \(DU1, DU2\): name one with `account`"):
-                submit("close_all")
-            with pytest.raises(IntentParamsInvalid, match=r"unknown account 'DU9': the known accounts are DU1, DU2"):
-                submit("close_all", params={"account": "DU9"})
-            assert not IntentRun.objects.exists(), "a refused request queues nothing"
-
-            run = submit("close_all", params={"account": "DU2"})
-            assert (run.account, run.connection) == ("DU2", "desk2")
-            run = run_wait(run.pk, timeout=20)
-
-            assert run.status == RunStatus.SUCCEEDED, run.error
-            assert held(du2_gateway) == {}, "DU2 flattened at its gateway"
-            assert held(paper_gateway) == {"SPY": 10}, "DU1 untouched at its gateway"
-            assert api_orders(paper_gateway) == [], "nothing was sent to DU1's gateway"
-            closes = api_orders(du2_gateway)
-            symbol = {du2_gateway.gateway.instrument(s).con_id: s for s in ("SPY", "QQQ")}  # a static lookup
-            assert sorted((symbol[o["con_id"]], o["action"], o["account"], o["client_id"]) for o in closes) == [
-                ("QQQ", "SELL", "DU2", 2), ("SPY", "SELL", "DU2", 2),
-            ], "DU2's worker (client 2) closed both, for DU2"  # fmt: skip
-            assert set(Order.objects.filter(run=run).values_list("account", flat=True)) == {"DU2"}, "the orders carry DU2"
-
-            # DU2's worker goes down: a run for DU2 is refused at submit time, nothing queued; DU1 still runs
-            assert du2.stop() == 0
-            assert not heartbeat_state(worker_name("desk2"))["connected"]
-            runs_before = IntentRun.objects.count()
-            with pytest.raises(WorkerUnavailable, match=r"the IB worker of connection desk2 \(account DU2\) is not connected"):
-                submit("close_all", account="DU2")
-            assert IntentRun.objects.count() == runs_before, "nothing was queued"
-
-            run = run_wait(submit("close_all", account="DU1").pk, timeout=20)
-            assert run.status == RunStatus.SUCCEEDED and run.connection == "default", run.error
-            assert held(paper_gateway) == {}
+            yield paper_gateway, du2_gateway, du1, du2
         finally:
             du2.stop()
             du1.stop()
+
+
+@live
+@pytest.mark.paper_gateway(account_id="DU1")
+def test_a_close_all_for_du2_flattens_du2_at_its_gateway_and_leaves_du1_alone(two_accounts):
+    du1_gateway, du2_gateway, du1, du2 = two_accounts
+    assert accounts_known() == {"DU1": "default", "DU2": "desk2"}
+
+    with pytest.raises(IntentParamsInvalid, match=r"several accounts are known \(DU1, DU2\): name one with `account`"):
+        submit("close_all")
+    with pytest.raises(IntentParamsInvalid, match=r"unknown account 'DU9': the known accounts are DU1, DU2"):
+        submit("close_all", params={"account": "DU9"})
+    assert not IntentRun.objects.exists(), "a refused request queues nothing"
+
+    run = submit("close_all", params={"account": "DU2"})
+    assert (run.account, run.connection) == ("DU2", "desk2")
+    run = run_wait(run.pk, timeout=20)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert held(du2_gateway) == {}, "DU2 flattened at its gateway"
+    assert held(du1_gateway) == {"SPY": 10}, "DU1 untouched at its gateway"
+    assert api_orders(du1_gateway) == [], "nothing was sent to DU1's gateway"
+    closes = api_orders(du2_gateway)
+    symbol = {du2_gateway.gateway.instrument(s).con_id: s for s in ("SPY", "QQQ")}  # a static lookup
+    assert sorted((symbol[o["con_id"]], o["action"], o["account"], o["client_id"]) for o in closes) == [
+        ("QQQ", "SELL", "DU2", 2), ("SPY", "SELL", "DU2", 2),
+    ], "DU2's worker (client 2) closed both, for DU2"  # fmt: skip
+    assert set(Order.objects.filter(run=run).values_list("account", flat=True)) == {"DU2"}, "the orders carry DU2"
+
+    # DU2's worker goes down: a run for DU2 is refused at submit time, nothing queued; DU1 still runs
+    assert du2.stop() == 0
+    assert not heartbeat_state(worker_name("desk2"))["connected"]
+    runs_before = IntentRun.objects.count()
+    with pytest.raises(WorkerUnavailable, match=r"the IB worker of connection desk2 \(account DU2\) is not connected"):
+        submit("close_all", account="DU2")
+    with pytest.raises(CommandError, match=r"the IB worker of connection desk2 \(account DU2\)") as refused:
+        call_command("runintent", "close_all", "--all-accounts", "--live", stdout=StringIO(), stderr=StringIO())
+    assert refused.value.returncode == EXIT_WORKER
+    assert IntentRun.objects.count() == runs_before, "nothing was queued, not even DU1's run of --all-accounts"
+
+    run = run_wait(submit("close_all", account="DU1").pk, timeout=20)
+    assert run.status == RunStatus.SUCCEEDED and run.connection == "default", run.error
+    assert held(du1_gateway) == {}
+
+
+@live
+@pytest.mark.paper_gateway(account_id="DU1")
+def test_runintent_all_accounts_flattens_every_account_with_one_run_each(two_accounts):
+    du1_gateway, du2_gateway, _, _ = two_accounts
+    out = StringIO()
+
+    call_command("runintent", "close_all", "--all-accounts", "--live", "--wait", "20", stdout=out, stderr=StringIO())
+
+    assert held(du1_gateway) == {} and held(du2_gateway) == {}
+    runs = IntentRun.objects.order_by("account")
+    assert [(r.account, r.connection, r.status) for r in runs] == [
+        ("DU1", "default", RunStatus.SUCCEEDED), ("DU2", "desk2", RunStatus.SUCCEEDED),
+    ]  # fmt: skip
+    assert f"run #{runs[0].pk} close_all for DU1: succeeded" in out.getvalue()
+    assert f"run #{runs[1].pk} close_all for DU2: succeeded" in out.getvalue()
 
 
 def heartbeat(name: str, accounts: list[str], *, connected: bool = True) -> None:
@@ -153,3 +187,62 @@ def test_an_account_named_when_none_is_known_is_refused():
     IBConnection.objects.filter(name="default").update(accounts=[])
     with pytest.raises(IntentParamsInvalid, match="unknown account 'DU2': no account is known"):
         submit("summary", account="DU2")
+
+
+@pytest.mark.django_db
+def test_runintent_account_refusals_exit_2_and_queue_nothing():
+    IBConnection.objects.filter(name="default").update(accounts=["DU1"])
+    heartbeat("ibworker", ["DU1"])
+    connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=1, accounts=["DU2"])
+    heartbeat("ibworker-desk2", ["DU2"])
+    for args, message in [
+        ((), r"bad parameters for summary: account: several accounts are known \(DU1, DU2\)"),
+        (("--account", "DU9"), r"account: unknown account 'DU9': the known accounts are DU1, DU2"),
+        (("--all-accounts", "--idempotency-key", "k1"), "--idempotency-key names one run; --all-accounts submits several"),
+        (("--all-accounts", "--param", "account=DU1"), "--all-accounts names every account: give no account parameter"),
+    ]:
+        with pytest.raises(CommandError, match=message) as refused:
+            call_command("runintent", "summary", *args, stdout=StringIO(), stderr=StringIO())
+        assert refused.value.returncode == EXIT_BAD_INPUT
+    assert not IntentRun.objects.exists()
+
+
+@pytest.fixture
+def alice_api(alice) -> BearerClient:
+    return BearerClient(token_create(user=alice, name="alice-cron")[1])
+
+
+@pytest.mark.django_db
+def test_the_api_takes_account_in_the_body_and_shows_it_on_the_run(alice_api):
+    heartbeat("ibworker", ["DU1"])
+    connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=1, accounts=["DU2"])
+    heartbeat("ibworker-desk2", ["DU2"])
+
+    response = alice_api.post_json("/api/intents/summary", {"account": "DU9"})
+    assert response.status_code == 422
+    assert "unknown account 'DU9': the known accounts are DU1, DU2" in response.json()["detail"]
+    response = alice_api.post_json("/api/intents/summary", {})
+    assert response.status_code == 422 and "several accounts are known (DU1, DU2)" in response.json()["detail"]
+    assert not IntentRun.objects.exists()
+
+    response = alice_api.post_json("/api/intents/summary", {"account": "DU2"})
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["account"], body["connection"], body["params"]) == ("DU2", "desk2", {})
+    assert alice_api.get(f"/api/runs/{body['id']}").json()["account"] == "DU2"
+
+
+@pytest.mark.django_db
+def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alice_api):
+    heartbeat("ibworker", ["DU1"])
+    connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=2, accounts=["DU2"])
+    heartbeat("ibworker-desk2", ["DU2"])
+    order = order_make(account="DU2", client_id=2)
+
+    response = alice_api.delete(f"/api/orders/{order.pk}")
+
+    assert response.status_code == 202, response.content
+    assert (response.json()["run"]["account"], response.json()["run"]["connection"]) == ("DU2", "desk2")
+    with pytest.raises(SystemExit):  # still queued when --wait 0 ran out (exit 6): no worker runs here
+        call_command("order", "cancel", str(order.pk), "--wait", "0", stdout=StringIO(), stderr=StringIO())
+    assert IntentRun.objects.order_by("-id").values_list("account", "connection").first() == ("DU2", "desk2")

@@ -40,6 +40,7 @@ ACCOUNT_NONE_KNOWN = (
     "unknown account {account!r}: no account is known (no enabled connection lists one and no worker has reported any)"
 )
 ACCOUNT_NOT_TEXT = "must be an account code (text)"
+ACCOUNTS_NONE = "no account is known (no enabled connection lists one and no worker has reported any)"
 KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
 EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
 INTERRUPTED = "the IB worker stopped while this run was executing"
@@ -119,6 +120,13 @@ def accounts_known() -> dict[str, str]:
         for account in listed:
             known.setdefault(str(account), row.name)
     return known
+
+
+def order_account(order) -> str | None:
+    """The account a change or cancel of this order row runs for: the row's, when several accounts are
+    known (with one or none the default is the same), so it reaches the worker that placed it."""
+    known = accounts_known()
+    return order.account if len(known) > 1 and order.account in known else None
 
 
 def run_account_resolve(intent: str, account: str | None, *, required: bool = True) -> tuple[str, str]:
@@ -230,6 +238,19 @@ def _require_worker(connection: str = DEFAULT_CONNECTION, account: str = "") -> 
         if connection == DEFAULT_CONNECTION:
             raise WorkerUnavailable(WORKER_DOWN.format(reason=reason))
         raise WorkerUnavailable(WORKER_DOWN_OF.format(connection=connection, account=account or "?", reason=reason))
+
+
+def accounts_ready(intent: str) -> list[str]:
+    """Every known account, each checked as run_submit would (its worker connected when the intent needs
+    IB): for `--all-accounts`, which submits one run per account only when none would be refused."""
+    intent_cls = intent_get(intent)
+    known = accounts_known()
+    if not known:
+        raise IntentParamsInvalid(intent, [{"loc": ["account"], "msg": ACCOUNTS_NONE, "type": "account"}])
+    if intent_cls.requires_ib:
+        for account, connection in known.items():
+            _require_worker(connection, account)
+    return list(known)
 
 
 def run_enqueue(run: IntentRun, intent_cls) -> None:
