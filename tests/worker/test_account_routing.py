@@ -3,6 +3,7 @@ worker each; a close_all for DU2 flattens DU2 at its gateway and leaves DU1's ga
 submission path refuses a missing or unknown account listing the known ones, and a run for an
 account whose worker is down is refused with nothing queued."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -15,12 +16,21 @@ from tests.harness import WorkerThread, wait_until
 from trading.config import config_update
 from trading.connections.services import connection_add
 from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
-from trading.intents.executor import IntentExecutor
-from trading.intents.runs import IntentParamsInvalid, WorkerUnavailable, accounts_known, run_submit, run_wait
+from trading.intents.executor import IntentExecutor, queued_runs
+from trading.intents.runs import (
+    IntentParamsInvalid,
+    WorkerUnavailable,
+    accounts_known,
+    run_claim,
+    run_interrupt_orphans,
+    run_submit,
+    run_wait,
+)
 from trading.management.commands.runintent import EXIT_BAD_INPUT, EXIT_WORKER
 from trading.models import ConfigScope, IBConnection, IntentRun, Order, RunSource, RunStatus, WorkerHeartbeat
 from trading.tokens import token_create
 from trading.worker.health import heartbeat_state, worker_name
+from trading.worker.lease import lease_acquire, lease_release
 
 live = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -246,3 +256,24 @@ def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alic
     with pytest.raises(SystemExit):  # still queued when --wait 0 ran out (exit 6): no worker runs here
         call_command("order", "cancel", str(order.pk), "--wait", "0", stdout=StringIO(), stderr=StringIO())
     assert IntentRun.objects.order_by("-id").values_list("account", "connection").first() == ("DU2", "desk2")
+
+
+@pytest.mark.django_db
+def test_a_worker_claims_sweeps_and_interrupts_only_the_runs_of_its_own_connection():
+    default_token = lease_acquire(client_id=1, owner="host-a:1", ttl=30)
+    desk2_token = lease_acquire(client_id=1, owner="host-b:1", ttl=30, connection="desk2")
+    later = timezone.now() + timedelta(seconds=60)
+    desk2_run = IntentRun.objects.create(intent="summary", source="cli", connection="desk2", start_deadline=later)
+    default_run = IntentRun.objects.create(intent="summary", source="cli", start_deadline=later)
+
+    assert queued_runs(connection="default") == [default_run.pk], "the sweep hands over its own connection's only"
+    assert queued_runs(connection="desk2") == [desk2_run.pk]
+    assert not run_claim(desk2_run.pk, client_id=1, token=default_token), "not the default worker's run"
+    assert run_claim(desk2_run.pk, client_id=1, token=desk2_token, connection="desk2")
+    assert run_claim(default_run.pk, client_id=1, token=default_token)
+
+    # the default worker restarts (token 2): its old run (token 1) is an orphan; desk2's (token 1 too) is not its business
+    assert lease_release(client_id=1, token=default_token)
+    swept = run_interrupt_orphans(token=lease_acquire(client_id=1, owner="host-a:2", ttl=30))
+    assert [run.pk for run in swept] == [default_run.pk]
+    assert IntentRun.objects.get(pk=desk2_run.pk).status == RunStatus.RUNNING
