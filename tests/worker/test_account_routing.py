@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_q.models import Schedule
 
 from tests.api.conftest import BearerClient
 from tests.api.factories import order_make
@@ -26,6 +27,8 @@ from trading.intents.runs import (
     run_submit,
     run_wait,
 )
+from trading.intents.schedules import schedule_create, schedule_intent
+from trading.intents.tasks import intent_scheduled
 from trading.management.commands.runintent import EXIT_BAD_INPUT, EXIT_WORKER
 from trading.models import ConfigScope, IBConnection, IntentRun, Order, RunSource, RunStatus, WorkerHeartbeat
 from trading.tokens import token_create
@@ -277,3 +280,24 @@ def test_a_worker_claims_sweeps_and_interrupts_only_the_runs_of_its_own_connecti
     swept = run_interrupt_orphans(token=lease_acquire(client_id=1, owner="host-a:2", ttl=30))
     assert [run.pk for run in swept] == [default_run.pk]
     assert IntentRun.objects.get(pk=desk2_run.pk).status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_schedule_keeps_its_account_and_its_runs_trade_it(alice):
+    heartbeat("ibworker", ["DU1"])
+    connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=2, accounts=["DU2"])
+    heartbeat("ibworker-desk2", ["DU2"])
+    with pytest.raises(IntentParamsInvalid, match="unknown account 'DU9'"):
+        schedule_create(
+            name="eod DU9", intent="summary", params={"account": "DU9"}, dry_run=None, cron="0 16 * * *", enabled=True
+        )
+    assert not Schedule.objects.filter(name="eod DU9").exists(), "nothing saved"
+
+    schedule = schedule_create(
+        name="eod DU2", intent="summary", params={"account": "DU2"}, dry_run=None, cron="0 16 * * *", enabled=True, user=alice
+    )
+    call = schedule_intent(schedule)
+    assert call["params"] == {"account": "DU2"}
+
+    run = IntentRun.objects.get(pk=intent_scheduled(call["intent"], call["params"], call["dry_run"]))
+    assert (run.account, run.connection, run.params) == ("DU2", "desk2", {})
