@@ -243,6 +243,10 @@ def test_the_api_takes_account_in_the_body_and_shows_it_on_the_run(alice_api):
     body = response.json()
     assert (body["account"], body["connection"], body["params"]) == ("DU2", "desk2", {})
     assert alice_api.get(f"/api/runs/{body['id']}").json()["account"] == "DU2"
+    submit("summary", account="DU1")
+    assert [run["account"] for run in alice_api.get("/api/runs?account=DU2").json()["items"]] == ["DU2"]
+    csv = b"".join(alice_api.get("/api/runs?format=csv&account=DU1").streaming_content).decode().splitlines()
+    assert csv[0].startswith("id,intent,account,connection,") and ",summary,DU1,default," in csv[1] and len(csv) == 2
 
 
 @pytest.mark.django_db
