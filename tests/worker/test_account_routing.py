@@ -16,6 +16,7 @@ from tests.api.factories import order_make
 from tests.harness import WorkerThread, wait_until
 from trading.config import config_update
 from trading.connections.services import connection_add
+from trading.dashboard.actions import dashboard_order_cancel
 from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
 from trading.intents.executor import IntentExecutor, queued_runs
 from trading.intents.runs import (
@@ -250,7 +251,7 @@ def test_the_api_takes_account_in_the_body_and_shows_it_on_the_run(alice_api):
 
 
 @pytest.mark.django_db
-def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alice_api):
+def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alice, alice_api):
     heartbeat("ibworker", ["DU1"])
     connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=2, accounts=["DU2"])
     heartbeat("ibworker-desk2", ["DU2"])
@@ -263,6 +264,8 @@ def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alic
     with pytest.raises(SystemExit):  # still queued when --wait 0 ran out (exit 6): no worker runs here
         call_command("order", "cancel", str(order.pk), "--wait", "0", stdout=StringIO(), stderr=StringIO())
     assert IntentRun.objects.order_by("-id").values_list("account", "connection").first() == ("DU2", "desk2")
+    outcome = dashboard_order_cancel(user=alice, order=order.pk, confirmed=True)  # the dashboard's button
+    assert IntentRun.objects.values_list("account", "connection").get(pk=outcome.run["id"]) == ("DU2", "desk2")
 
 
 @pytest.mark.django_db
