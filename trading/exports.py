@@ -151,7 +151,7 @@ ACTIVITY_COLUMNS = (
 )
 RUN_TIMES = ("created_at", "started_at", "finished_at")
 RUN_COLUMNS = (
-    *fields("id", "intent", "status", "dry_run", "mode", "source"),
+    *fields("id", "intent", "account", "connection", "status", "dry_run", "mode", "source"),
     Column("requested_by", username("requested_by")),
     *fields(*RUN_TIMES, "params", "result", "error", "idempotency_key", times=RUN_TIMES),
 )

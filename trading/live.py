@@ -63,12 +63,13 @@ def worker_channel(connection: str = "default") -> str:
     return f"{settings.CONSOLE_PREFIX}.worker.{connection}"
 
 
-def worker_command_send(command: dict) -> None:
-    """Send a command to the worker from sync code (q2 tasks, admin actions); failures raise."""
+def worker_command_send(command: dict, *, connection: str = "default") -> None:
+    """Send a command to a connection's worker (the default's unless named) from sync code (q2 tasks,
+    admin actions); failures raise."""
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
-    async_to_sync(get_channel_layer().send)(worker_channel(), command)
+    async_to_sync(get_channel_layer().send)(worker_channel(connection), command)
 
 
 # ----- requests to the worker that wait for an answer (the order ticket's quote and preview) ----------

@@ -165,6 +165,7 @@ def activity_list(
 def run_list(
     *,
     intent: str | None = None,
+    account: str | None = None,
     status: str | None = None,
     source: str | None = None,
     day: date | None = None,
@@ -175,6 +176,8 @@ def run_list(
     runs = IntentRun.objects.select_related("requested_by").filter(_between("created_at", day=day, since=since, until=until))
     if intent:
         runs = runs.filter(intent=intent)
+    if account:
+        runs = runs.filter(account=account)
     if status:
         runs = runs.filter(status=status)
     if source:

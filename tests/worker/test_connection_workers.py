@@ -78,7 +78,7 @@ def test_ibworker_connection_runs_that_rows_worker_against_its_own_paper_gateway
     }  # fmt: skip
     target.pop("host"), target.pop("mode")  # the harness connects to 127.0.0.1 in paper mode
     extensions = worker_extensions("desk2")
-    assert {type(e).__name__ for e in extensions} == {"EquityRecorder", "SessionRetention"}, "no runs until routing"
+    assert {type(e).__name__ for e in extensions} == {"IntentExecutor", "EquityRecorder", "SessionRetention"}, "its own runs"
 
     worker = WorkerThread(**target, var_dir=tmp_path, handler_paths=[], extensions=extensions).start()
     try:

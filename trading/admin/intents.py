@@ -54,6 +54,9 @@ class IntentRunForm(forms.Form):
     params = IntentParamsField(
         required=False, initial="{}", help_text="JSON object; the seed's names work (freshMinutes, strategies, …)."
     )
+    account = forms.CharField(
+        required=False, max_length=32, help_text="The IB account it trades; blank: the only one (refused when there are several)."
+    )
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run", help_text="Plan and record; send nothing to IB.")
     confirm_live = forms.BooleanField(required=False, label="Confirm live", help_text="Needed for a real run in LIVE mode.")
 
@@ -67,6 +70,9 @@ class IntentRunForm(forms.Form):
 
 def params_errors(form: forms.Form, exc: IntentParamsInvalid) -> None:
     for error in exc.errors:
+        if error["loc"] == ["account"] and "account" in form.fields:
+            form.add_error("account", error["msg"])
+            continue
         where = ".".join(map(str, error["loc"])) or "parameters"
         form.add_error("params", f"{where}: {error['msg']}")
 
@@ -106,7 +112,7 @@ class IntentRunConsoleAdmin(IntentRunAdmin):
         try:
             run, _ = run_submit(
                 intent=data["intent"], params=data["params"], dry_run=data["dry_run"],
-                source=RunSource.ADMIN, requested_by=request.user,
+                source=RunSource.ADMIN, requested_by=request.user, account=data.get("account") or None,
             )  # fmt: skip
         except IntentParamsInvalid as exc:
             params_errors(form, exc)

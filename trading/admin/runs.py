@@ -103,16 +103,17 @@ class RunFillInline(_RecordInline):
 
 @admin.register(IntentRun)
 class IntentRunAdmin(CsvExportMixin, ReadOnlyAdmin):
-    list_display = ("id", "intent", "status", "dry_run", "mode", "source", "requested_by", "created_local", "took")
+    list_display = ("id", "intent", "account", "status", "dry_run", "mode", "source", "requested_by", "created_local", "took")
     list_display_links = ("id", "intent")
-    list_filter = ("intent", "status", "source", "mode", "dry_run", "created_at")
+    list_filter = ("intent", "status", "account", "connection", "source", "mode", "dry_run", "created_at")
     search_fields = ("intent", "idempotency_key", "error")
     date_hierarchy = "created_at"
     list_select_related = ("requested_by",)
     export_columns, export_name = RUN_COLUMNS, "runs"
     inlines = (RunOrderInline, RunFillInline)
     fieldsets = (
-        (None, {"fields": ("intent", "status", "dry_run", "mode", "source", "requested_by", "idempotency_key", "task_id")}),
+        (None, {"fields": ("intent", "status", "account", "connection", "dry_run", "mode", "source", "requested_by")}),
+        ("Hand-off", {"fields": ("idempotency_key", "task_id")}),
         ("Times", {"fields": ("created_local", "started_local", "finished_local", "took")}),
         ("Parameters and outcome", {"fields": ("params_pretty", "result_pretty", "error")}),
     )

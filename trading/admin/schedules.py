@@ -63,6 +63,9 @@ class IntentScheduleForm(forms.Form):
     cron = forms.CharField(max_length=100, required=False, initial="15 16 * * 1-5")
     minutes = forms.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60, label="Interval (minutes)")
     enabled = forms.BooleanField(required=False, initial=False, help_text="Off: saved but never fires until enabled.")
+    account = forms.CharField(
+        required=False, max_length=32, help_text="The IB account each run trades; blank: the only one (several: name one)."
+    )
 
     def __init__(self, *args, schema: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,7 +89,7 @@ class IntentScheduleForm(forms.Form):
         return [field for field in self if field.name.startswith("param_")]
 
     def schedule_fields(self):
-        return [self[name] for name in ("name", "timing", "cron", "minutes", "dry_run", "enabled")]
+        return [self[name] for name in ("name", "timing", "cron", "minutes", "dry_run", "account", "enabled")]
 
 
 def _initial(schedule: Schedule | None, intent: str) -> dict:
@@ -102,6 +105,7 @@ def _initial(schedule: Schedule | None, intent: str) -> dict:
         "cron": schedule.cron or "",
         "minutes": schedule.minutes,
         "enabled": schedule.repeats != 0,
+        "account": (call.get("params") or {}).get("account", ""),
         **params_initial(intent_get(intent).params_schema(), (call.get("params") or {}) if same else {}),
     }
 
@@ -145,12 +149,16 @@ class IntentSchedulePages:
         try:
             return schedule_save(
                 schedule=schedule or Schedule(), name=data["name"], intent=data["intent"],
-                params=params_from_form(form.schema, data), dry_run=data["dry_run"],
+                params={**params_from_form(form.schema, data), **({"account": data["account"]} if data.get("account") else {})},
+                dry_run=data["dry_run"],
                 cron="" if interval else data["cron"], minutes=data["minutes"] if interval else None,
                 enabled=data["enabled"], user=request.user,
             )  # fmt: skip
         except IntentParamsInvalid as exc:
             for error in exc.errors:
+                if error["loc"] == ["account"]:
+                    form.add_error("account", error["msg"])
+                    continue
                 field = params_field_name(error["loc"])
                 where = ".".join(map(str, error["loc"][1:]))
                 message = f"{where}: {error['msg']}" if where else error["msg"]

@@ -48,6 +48,7 @@ class WaitQuery(Schema):
 
 class RunFilters(Schema):
     intent: Name | None = None
+    account: Text | None = Field(None, description="The IB account the run trades.")
     status: RunStatus | None = None
     source: RunSource | None = None
     day: IsoDate | None = Field(None, description="A calendar day in the console's time zone.")

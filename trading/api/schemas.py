@@ -41,6 +41,8 @@ class RunOut(Schema):
     requested_by: str | None = None
     idempotency_key: str | None = None
     params: dict[str, Any]
+    account: str = Field("", description="The IB account the run trades (blank: none was known; as before accounts).")
+    connection: str = Field("default", description="The IB connection whose worker runs it (the account's).")
     result: Any = None
     error: str
     created_at: datetime
@@ -158,6 +160,7 @@ class OrderIn(_OrderParams):
     take_profit: Price | None = Field(None, alias="takeProfit", description="Bracket: the take-profit limit price.")
     stop_loss: Price | None = Field(None, alias="stopLoss", description="Bracket: the stop-loss stop price.")
     strategy: Name | None = Field(None, description="The owner recorded in orderRef and holdings; default manual.")
+    account: Code | None = Field(None, description="The IB account (default: the only one known; several: required).")
     dry_run: bool | None = Field(None, alias="dryRun", description="Plan only (absent: the dry_run_default setting).")
 
 

@@ -30,6 +30,7 @@ from trading.intents.runs import (
     IdempotencyConflict,
     IntentParamsInvalid,
     WorkerUnavailable,
+    order_account,
     params_validate,
     run_submit,
     split_dry_run,
@@ -100,7 +101,10 @@ def dashboard_order_cancel(*, user, order: int, confirmed: bool = False, request
     user = _current_user(user)
     row = _open_order(order, not_open=ORDER_NOT_OPEN)
     _require_confirmation(dry_run=False, confirmed=confirmed)
-    return _submit(user=user, intent="cancel_order", params={"orderId": row.order_id}, dry_run=False, request_id=request_id)
+    return _submit(
+        user=user, intent="cancel_order", params={"orderId": row.order_id}, dry_run=False, request_id=request_id,
+        account=order_account(row),
+    )  # fmt: skip
 
 
 def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool = False, request_id: str = "") -> ActionOutcome:
@@ -111,7 +115,9 @@ def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool =
     row = _open_order(order, not_open=ORDER_NOT_OPEN_TO_MODIFY)
     _require_confirmation(dry_run=False, confirmed=confirmed)
     params = {"order": row.pk, **{name: changes[name] for name in MODIFY_FIELDS if changes.get(name) is not None}}
-    return _submit(user=user, intent="modify_order", params=params, dry_run=False, request_id=request_id)
+    return _submit(
+        user=user, intent="modify_order", params=params, dry_run=False, request_id=request_id, account=order_account(row)
+    )
 
 
 def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "") -> dict:
@@ -213,14 +219,15 @@ def _require_worker_connected() -> None:
         raise ActionRefused("worker_unavailable", WORKER_DOWN.format(reason=reason))
 
 
-def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str) -> ActionOutcome:
+def _submit(*, user, intent: str, params: dict, dry_run: bool, request_id: str, account: str | None = None) -> ActionOutcome:
     _request_id_check(request_id)
     # The page's request id makes a resend (after a reconnect) return the same run, never a second one.
     key = f"{SOURCE}:{user.pk}:{request_id}" if request_id else None
     try:
         run, created = run_submit(
-            intent=intent, params=params, dry_run=dry_run, source=RunSource.DASHBOARD, requested_by=user, idempotency_key=key
-        )
+            intent=intent, params=params, dry_run=dry_run, source=RunSource.DASHBOARD, requested_by=user, idempotency_key=key,
+            account=account,
+        )  # fmt: skip
     except IntentNotFound as exc:
         raise ActionRefused("intent_unknown", str(exc)) from None
     except IntentParamsInvalid as exc:

@@ -54,7 +54,9 @@ class IntentContext:
 
     @property
     def account(self) -> str:
-        return self.config.account or (self.ib.managedAccounts() or [""])[0]
+        """The run's account (the submission path chose it); a run of no account: the configured one, or
+        the gateway's first, as before accounts were routed."""
+        return getattr(self.run, "account", "") or self.config.account or (self.ib.managedAccounts() or [""])[0]
 
     async def db(self, fn, /, *args, **kwargs):
         """Run database work off the loop (on the worker's database thread when there is a worker)."""

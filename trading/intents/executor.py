@@ -78,9 +78,7 @@ class IntentExecutor:
             if self.worker is None or not self.worker.synced:
                 continue
             try:
-                queued = await self.worker.db(
-                    lambda: list(IntentRun.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True)[:50])
-                )
+                queued = await self.worker.db(queued_runs, connection=self.worker.lease.connection)
             except Exception as exc:
                 log.warning("run sweep failed: %s", exc)
                 continue
@@ -195,3 +193,8 @@ class IntentExecutor:
 
 def _partial(ctx: IntentContext) -> dict:
     return {"orders": [placed.as_dict() for placed in ctx.orders.placed], "notes": ctx.notes}
+
+
+def queued_runs(*, connection: str, limit: int = 50) -> list[int]:
+    """The queued runs the sweep hands over: its own connection's only (run_claim would refuse the others)."""
+    return list(IntentRun.objects.filter(status=RunStatus.QUEUED, connection=connection).values_list("pk", flat=True)[:limit])

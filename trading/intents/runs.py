@@ -33,6 +33,14 @@ from trading.models.activity import Severity
 from trading.worker.lease import lease_live, lease_live_tokens
 
 WORKER_DOWN = "the IB worker is not connected ({reason}); nothing was queued"
+WORKER_DOWN_OF = "the IB worker of connection {connection} (account {account}) is not connected ({reason}); nothing was queued"
+ACCOUNT_CHOOSE = "several accounts are known ({accounts}): name one with `account`"
+ACCOUNT_UNKNOWN = "unknown account {account!r}: the known accounts are {accounts}"
+ACCOUNT_NONE_KNOWN = (
+    "unknown account {account!r}: no account is known (no enabled connection lists one and no worker has reported any)"
+)
+ACCOUNT_NOT_TEXT = "must be an account code (text)"
+ACCOUNTS_NONE = "no account is known (no enabled connection lists one and no worker has reported any)"
 KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
 EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
 INTERRUPTED = "the IB worker stopped while this run was executing"
@@ -82,6 +90,69 @@ def split_dry_run(params: dict, dry_run: bool | None) -> tuple[dict, bool | None
     return params, dry_run
 
 
+def split_account(params: dict, account: str | None) -> tuple[dict, str | None]:
+    """`account` is a parameter of every intent, not of its schema: taken out of the params (an explicit
+    `account` argument wins), stripped; None when not given."""
+    params = dict(params or {})
+    if "account" in params:
+        value = params.pop("account")
+        if value is not None and not isinstance(value, str):
+            raise IntentParamsInvalid("run", [{"loc": ["account"], "msg": ACCOUNT_NOT_TEXT, "type": "string_type"}])
+        account = account if account is not None else value
+    account = (account or "").strip()
+    return params, account or None
+
+
+def accounts_known() -> dict[str, str]:
+    """Every account a run may name → the connection that owns it, in connection-name order.
+
+    A connection's accounts are those its row lists (what it may trade) or, with none listed, those its
+    worker last reported in its heartbeat (what its gateway manages). Disabled connections own none;
+    an account two connections claim belongs to the first (by name)."""
+    from trading.models import IBConnection, WorkerHeartbeat
+    from trading.worker.health import worker_name
+
+    rows = list(IBConnection.objects.filter(enabled=True).order_by("name"))
+    reported = dict(WorkerHeartbeat.objects.filter(name__in=[worker_name(r.name) for r in rows]).values_list("name", "details"))
+    known: dict[str, str] = {}
+    for row in rows:
+        listed = row.accounts or (reported.get(worker_name(row.name)) or {}).get("accounts") or []
+        for account in listed:
+            known.setdefault(str(account), row.name)
+    return known
+
+
+def order_account(order) -> str | None:
+    """The account a change or cancel of this order row runs for: the row's, when several accounts are
+    known (with one or none the default is the same), so it reaches the worker that placed it."""
+    known = accounts_known()
+    return order.account if len(known) > 1 and order.account in known else None
+
+
+def run_account_resolve(intent: str, account: str | None, *, required: bool = True) -> tuple[str, str]:
+    """(account, connection) of a new run. None given: the only known account; none known: "" on the
+    default connection (exactly as before accounts were routed); several: refused, listing them (unless
+    not `required`: an intent that does not reach IB runs on the default connection). A named account
+    must be known. Refusals are IntentParamsInvalid on `account` (a 422, exit 2)."""
+    known = accounts_known()
+    listed = ", ".join(known) or "none"
+    if account is None:
+        if not known:
+            return "", DEFAULT_CONNECTION
+        if len(known) == 1:
+            [(only, connection)] = known.items()
+            return only, connection
+        if not required:
+            return "", DEFAULT_CONNECTION
+        raise IntentParamsInvalid(
+            intent, [{"loc": ["account"], "msg": ACCOUNT_CHOOSE.format(accounts=listed), "type": "account"}]
+        )
+    if account not in known:
+        message = (ACCOUNT_UNKNOWN if known else ACCOUNT_NONE_KNOWN).format(account=account, accounts=listed)
+        raise IntentParamsInvalid(intent, [{"loc": ["account"], "msg": message, "type": "account"}])
+    return account, known[account]
+
+
 def run_submit(
     *,
     intent: str,
@@ -91,10 +162,15 @@ def run_submit(
     requested_by=None,
     idempotency_key: str | None = None,
     check_worker: bool = True,
+    account: str | None = None,
 ) -> tuple[IntentRun, bool]:
-    """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run."""
+    """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run.
+
+    `account` (or `account` in the params): the IB account it trades; the run goes to the worker of
+    the connection that owns it (run_account_resolve)."""
     intent_cls = intent_get(intent)
     params, dry_run = split_dry_run(params or {}, dry_run)
+    params, account = split_account(params, account)
     clean = params_validate(intent_cls, params)
     config = effective_config()
     if dry_run is None:
@@ -102,9 +178,10 @@ def run_submit(
     if idempotency_key:
         existing = IntentRun.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _same_request(existing, intent, clean, dry_run), False
+            return _same_request(existing, intent, clean, dry_run, account), False
+    account, connection = run_account_resolve(intent, account, required=intent_cls.requires_ib)
     if check_worker and intent_cls.requires_ib:
-        _require_worker()
+        _require_worker(connection, account)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -117,25 +194,32 @@ def run_submit(
                 requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
                 idempotency_key=idempotency_key or None,
                 start_deadline=now + timedelta(seconds=intent_cls.start_within),
+                account=account,
+                connection=connection,
             )
             activity_record(
                 kind=ActivityKind.INTENT_RUN,
-                message=f"run #{run.pk} {intent}{' (dry run)' if dry_run else ''} queued from {source}",
+                message=(
+                    f"run #{run.pk} {intent}{' (dry run)' if dry_run else ''}{f' for {account}' if account else ''} "
+                    f"queued from {source}"
+                ),
                 mode=config.mode,
                 run=run,
                 actor=run.requested_by,
-                payload={"params": clean, "source": source},
+                payload={"params": clean, "source": source, **({"account": account} if account else {})},
             )
             transaction.on_commit(lambda: run_enqueue(run, intent_cls))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
-        return _same_request(existing, intent, clean, dry_run), False
+        return _same_request(existing, intent, clean, dry_run, account), False
     return run, True
 
 
-def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool) -> IntentRun:
-    if existing.intent != intent or existing.params != params or existing.dry_run != dry_run:
+def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool, account: str | None = None) -> IntentRun:
+    """The first run of this key, unless this request differs (an account named now must be its account)."""
+    differs = existing.intent != intent or existing.params != params or existing.dry_run != dry_run
+    if differs or (account is not None and existing.account != account):
         raise IdempotencyConflict(
             KEY_REUSED.format(
                 key=existing.idempotency_key, run_id=existing.pk, intent=existing.intent, params=json.dumps(existing.params)
@@ -144,13 +228,29 @@ def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool)
     return existing
 
 
-def _require_worker() -> None:
-    from trading.worker.health import heartbeat_state
+def _require_worker(connection: str = DEFAULT_CONNECTION, account: str = "") -> None:
+    """The worker of the run's connection is connected (its heartbeat is fresh and says so), or nothing is queued."""
+    from trading.worker.health import heartbeat_state, worker_name
 
-    state = heartbeat_state()
+    state = heartbeat_state(worker_name(connection))
     if not state["connected"]:
         reason = state["reason"] or "the worker is up but not connected to the gateway"
-        raise WorkerUnavailable(WORKER_DOWN.format(reason=reason))
+        if connection == DEFAULT_CONNECTION:
+            raise WorkerUnavailable(WORKER_DOWN.format(reason=reason))
+        raise WorkerUnavailable(WORKER_DOWN_OF.format(connection=connection, account=account or "?", reason=reason))
+
+
+def accounts_ready(intent: str) -> list[str]:
+    """Every known account, each checked as run_submit would (its worker connected when the intent needs
+    IB): for `--all-accounts`, which submits one run per account only when none would be refused."""
+    intent_cls = intent_get(intent)
+    known = accounts_known()
+    if not known:
+        raise IntentParamsInvalid(intent, [{"loc": ["account"], "msg": ACCOUNTS_NONE, "type": "account"}])
+    if intent_cls.requires_ib:
+        for account, connection in known.items():
+            _require_worker(connection, account)
+    return list(known)
 
 
 def run_enqueue(run: IntentRun, intent_cls) -> None:
@@ -177,7 +277,7 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
     from trading.live import worker_command_send
 
     try:
-        worker_command_send({"type": "run.execute", "run_id": run.pk})
+        worker_command_send({"type": "run.execute", "run_id": run.pk}, connection=run.connection)
     except Exception as exc:  # Redis down: the q2 task (or the sweep) hands it over instead
         logging.getLogger("trading.intents").warning("run #%s not handed to the worker directly: %s", run.pk, exc)
     task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
@@ -223,10 +323,11 @@ def q2_broker():
 
 
 def run_claim(run_id: int, *, client_id: int, token: int, connection: str = DEFAULT_CONNECTION) -> bool:
-    """Atomically move a queued, unexpired run to running, for the worker whose lease `token` is live;
-    True for exactly one caller, ever. The run carries the token: the orphan sweep spares it."""
+    """Atomically move a queued, unexpired run of this worker's connection to running, for the worker
+    whose lease `token` is live; True for exactly one caller, ever. The run carries the token: the
+    orphan sweep spares it. A run of another connection (another account's gateway) is never claimed."""
     now = timezone.now()
-    claimable = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now)
+    claimable = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now, connection=connection)
     claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection))).update(
         status=RunStatus.RUNNING, started_at=now, lease_token=token
     )
@@ -284,11 +385,11 @@ def _run_finish_record(run_id: int, *, status: str, result: dict | None, error: 
 def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED, connection: str = DEFAULT_CONNECTION) -> list[IntentRun]:
     """Runs left `running` by a worker that is gone become `interrupted`, listing the orders they placed.
 
-    Gone means: its lease token is neither `token` (the sweeping worker's own) nor any live lease's of
-    the sweeping worker's connection (runs are executed by the default connection's worker; another
-    connection's lease may have the same token number)."""
+    Only the runs of the sweeping worker's connection are looked at (another connection's worker runs
+    its own, under its own lease, whose token number may be the same); gone means: its lease token is
+    neither `token` (the sweeping worker's own) nor any live lease's of that connection."""
     spared = {token, *lease_live_tokens(connection=connection)}
-    orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING).exclude(lease_token__in=spared))
+    orphans = list(IntentRun.objects.filter(status=RunStatus.RUNNING, connection=connection).exclude(lease_token__in=spared))
     interrupted = []
     for run in orphans:
         orders = [

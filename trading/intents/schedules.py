@@ -26,7 +26,7 @@ from django_q.models import Schedule
 from trading.activity import activity_record
 from trading.clock import local_text
 from trading.intents.registry import intent_get
-from trading.intents.runs import params_validate, run_submit, split_dry_run
+from trading.intents.runs import params_validate, run_account_resolve, run_submit, split_account, split_dry_run
 from trading.models import ActivityKind, IntentRun, RunSource
 
 SCHEDULE_FUNC = "trading.intents.tasks.intent_scheduled"
@@ -76,7 +76,11 @@ def schedule_save(
     """
     intent_cls = intent_get(intent)
     params, dry_run = split_dry_run(params, dry_run)
+    params, account = split_account(params, None)
     clean = params_validate(intent_cls, params)
+    if account:  # known now (each run checks it again, and its worker); kept with the params, as a body has it
+        run_account_resolve(intent, account)
+        clean = {**clean, "account": account}
     if bool(cron and cron.strip()) == (minutes is not None):
         raise ValidationError({"cron": ONE_TIMING})
     if minutes is not None and not 1 <= minutes <= MAX_MINUTES:

@@ -1,6 +1,6 @@
 """django-q2 tasks: every intent run is a q2 task whose success or failure mirrors the run's.
 
-The task hands the run to the IB worker (the only IB client) over the worker's channel and waits for
+The task hands the run to the IB worker of the run's connection (the only client of that gateway) over its channel and waits for
 the outcome within the intent's start window and timeout. The worker also sweeps for queued runs, so
 a hand-off lost while it restarted is still picked up before the run's start deadline.
 """
@@ -34,7 +34,7 @@ def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
     intent_cls = intent_get(run.intent)
     if run.status == RunStatus.QUEUED:
         try:
-            worker_command_send({"type": "run.execute", "run_id": run_id})
+            worker_command_send({"type": "run.execute", "run_id": run_id}, connection=run.connection)
         except Exception as exc:  # Redis down: the worker's sweep still finds the run before its deadline
             log.warning("could not notify the worker of run #%s: %s", run_id, exc)
     # A run the worker's sweep started before this task did is waited for, not reported as overrun.

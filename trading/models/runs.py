@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from trading.models.connections import DEFAULT_CONNECTION
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -48,6 +50,12 @@ class IntentRun(models.Model):
     task_id = models.CharField(max_length=64, blank=True, help_text="The django-q2 task that carries the run.")
     lease_token = models.BigIntegerField(
         null=True, blank=True, help_text="Fencing token of the worker lease that claimed the run (trading/worker/lease.py)."
+    )
+    account = models.CharField(
+        max_length=32, blank=True, help_text="The IB account the run trades; blank: the only one (none was known)."
+    )
+    connection = models.CharField(
+        max_length=40, default=DEFAULT_CONNECTION, help_text="The IB connection whose worker runs it (the account's)."
     )
 
     class Meta:

@@ -11,11 +11,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from trading.models import HandlerStat, WorkerHeartbeat
+from trading.models import DEFAULT_CONNECTION, HandlerStat, WorkerHeartbeat
 from trading.worker.dbconn import connection_refresh
 from trading.worker.lease import LeaseLost, lease_lost_message, lease_renew
 
 log = logging.getLogger("trading.worker.health")
+
+
+def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
+    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
+    `ibworker-NAME` for another."""
+    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
+
 
 LAG_PROBE_INTERVAL = 0.25
 LAG_WARN_MS = 200.0

@@ -38,7 +38,7 @@ from trading.worker.broadcast import Broadcaster
 from trading.worker.connection import Backoff, State
 from trading.worker.dbconn import connection_refresh
 from trading.worker.events import EventRouter
-from trading.worker.health import LoopLagMonitor, heartbeat_write
+from trading.worker.health import LoopLagMonitor, heartbeat_write, worker_name
 from trading.worker.lease import LeaseHold, LeaseLost, lease_acquire, lease_held_message, lease_release, lease_ttl, owner_name
 from trading.worker.pnl import PnlStreams
 from trading.worker.positions import PositionLedger
@@ -60,12 +60,6 @@ LOST_LEASE_RECORDER_TIMEOUT = 1.0  # a fenced-out recorder cannot write: keep it
 EXIT_LEASE_HELD = 3  # another worker owns the client id
 EXIT_LEASE_LOST = 4  # this worker's lease was taken over while it ran
 STANDBY_POLL = 1.0  # seconds between a standby's looks at the lease: a takeover within ttl + this
-
-
-def worker_name(connection: str = DEFAULT_CONNECTION) -> str:
-    """The worker's heartbeat row: `ibworker` for the default connection (what every reader asks for),
-    `ibworker-NAME` for another."""
-    return "ibworker" if connection == DEFAULT_CONNECTION else f"ibworker-{connection}"
 
 
 @dataclass
@@ -116,6 +110,7 @@ class IBWorker:
         )
         self.refusal: str | None = None  # why this worker did not start (the lease is someone else's)
         self.reconciled_at = None  # when the last reconcile after a (re)connect was recorded
+        self.accounts: list[str] = []  # the accounts the gateway manages, as of the last connect
         self.synced_at = None  # when the worker last became synced (reconciled, swept, accepting runs)
         self.broadcaster = Broadcaster()
         self.recorder = Recorder(
@@ -410,6 +405,7 @@ class IBWorker:
         self._set_state(State.SYNCING)
         await self.ib.reqAllOpenOrdersAsync()  # every client's open orders, TWS's included
         ib = self.ib
+        self.accounts = list(ib.managedAccounts())
         self.recorder.submit(
             reconcile_apply,
             on_done=self._reconciled,
@@ -421,7 +417,7 @@ class IBWorker:
             portfolio=[portfolio_snapshot(p) for p in ib.portfolio()],
             account_values=[account_value_snapshot(v) for v in ib.accountValues()],
             gateway=f"{self.options.host}:{self.options.port}",
-            accounts=list(ib.managedAccounts()),
+            accounts=self.accounts,
         )
         self.recording = not self.lease.lost  # from here on, each event is queued after the snapshot
 
@@ -540,6 +536,8 @@ class IBWorker:
                 "state": self.state,
                 "connects": self.connects,
                 "lease_token": self.lease.token,
+                # the accounts its gateway manages: the submission path routes a run to the worker of its account
+                "accounts": self.accounts,
                 "reconciled_at": self.reconciled_at.isoformat() if self.reconciled_at else None,
                 "synced_at": self.synced_at.isoformat() if self.synced_at else None,
                 "recorder": vars(self.recorder.stats),

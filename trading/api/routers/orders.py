@@ -17,6 +17,7 @@ from trading.api.responses import responses
 from trading.api.routers.intents import IdempotencyKey
 from trading.api.schemas import OrderChangeIn, OrderIn, OrderOut, OrderRunOut
 from trading.api.submission import Submitted, intent_submit, order_get, order_open_get
+from trading.intents.runs import order_account
 
 router = Router(tags=["orders"])
 
@@ -64,7 +65,7 @@ def order_modify(
     idempotency_key: Key = None,
 ):
     order = order_open_get(order_id)
-    params = {"order": order.pk, **change.as_params()}
+    params = {"order": order.pk, **change.as_params(), **_account_of(order)}
     submitted = intent_submit(
         principal=request.auth, intent=MODIFY, params=params, idempotency_key=idempotency_key, wait=query.wait
     )
@@ -88,7 +89,7 @@ def order_cancel(
     idempotency_key: Key = None,
 ):
     order = order_open_get(order_id)
-    params = {"order": order.pk, "dryRun": False}
+    params = {"order": order.pk, "dryRun": False, **_account_of(order)}
     submitted = intent_submit(
         principal=request.auth, intent=CANCEL, params=params, idempotency_key=idempotency_key, wait=query.wait
     )
@@ -99,3 +100,9 @@ def _answer(submitted: Submitted, orders: list) -> Status:
     for order in orders:
         order.refresh_from_db()  # the worker may have moved it while we waited
     return Status(submitted.status_code, {"run": submitted.run, "orders": orders})
+
+
+def _account_of(order) -> dict:
+    """A change or cancel goes to the worker of the order's account (several accounts known)."""
+    account = order_account(order)
+    return {"account": account} if account else {}

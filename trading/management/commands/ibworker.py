@@ -131,8 +131,9 @@ def worker_extensions(connection: str = DEFAULT_CONNECTION) -> list:
     next order id before any run can place an order), intent execution, the order ticket's quotes and
     previews, the equity snapshots, letting go of ib_insync's recorded done orders, fills and unused tickers.
 
-    Another connection's worker records only (equity snapshots, retention): until runs are routed by
-    account, a run must not be claimed by whichever worker sees it first, on the wrong gateway."""
+    Another connection's worker executes the runs of its own connection (they are routed by account:
+    run_claim takes only those) and records; the order ticket's quotes and previews and the phantom
+    close-out stay with the default connection's worker until orders are keyed by connection."""
     from trading.intents.desk import OrderDesk
     from trading.intents.executor import IntentExecutor
     from trading.worker.equity import EquityRecorder
@@ -140,5 +141,5 @@ def worker_extensions(connection: str = DEFAULT_CONNECTION) -> list:
     from trading.worker.retention import SessionRetention
 
     if connection != DEFAULT_CONNECTION:
-        return [EquityRecorder(), SessionRetention()]
+        return [IntentExecutor(), EquityRecorder(), SessionRetention()]
     return [PhantomSweeper(), IntentExecutor(), OrderDesk(), EquityRecorder(), SessionRetention()]

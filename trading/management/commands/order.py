@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.management.base import CommandError
 
-from trading.intents.runs import run_wait
+from trading.intents.runs import order_account, run_wait
 from trading.management.commands.runintent import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -83,6 +83,7 @@ class Command(RunIntentCommand):
         parser.add_argument("--json", action="store_true", help="Print the run as JSON.")
         parser.add_argument("--wait", type=float, default=None, help="Seconds to wait (default: the intent's timeout).")
         parser.add_argument("--idempotency-key", default=None, help="The same key returns the same run.")
+        parser.add_argument("--account", default=None, help="The IB account (default: the only one known).")
 
     def handle(self, *args, verb, words, dry_run, json: bool, wait, idempotency_key, **options):
         decided = "--dry-run" if dry_run else "--live" if dry_run is False else "the dry_run_default setting"
@@ -92,7 +93,8 @@ class Command(RunIntentCommand):
             intent, params = self._change_params(verb, words, options)
             if verb == "cancel" and dry_run is None:
                 dry_run, decided = False, "a cancel is live unless --dry-run"  # it only reduces risk
-        run, intent_cls = self._submit(intent, params, dry_run, idempotency_key)
+        account = options.get("account") or (order_account(self._changed) if verb in ("modify", "cancel") else None)
+        run, intent_cls = self._submit(intent, params, dry_run, idempotency_key, account=account)
         mode = "dry run: nothing is sent" if run.dry_run else "live: sent to IB"
         self.stdout.write(f"run #{run.pk} {intent}: {mode} ({decided})")
         timeout = wait if wait is not None else intent_cls.start_within + intent_cls.timeout + 5
@@ -134,6 +136,7 @@ class Command(RunIntentCommand):
             raise CommandError(NO_ORDER.format(pk=words[0]), returncode=EXIT_BAD_INPUT)
         if order.status not in OrderStatus.open_values():
             raise CommandError(NOT_OPEN.format(pk=order.pk, symbol=order.symbol, status=order.status), returncode=EXIT_BAD_INPUT)
+        self._changed = order  # its account routes the change (order_account)
         if verb == "cancel":
             return CANCEL, {"order": order.pk}
         changes = {name: options[option] for option, name in MODIFY_OPTIONS.items() if options.get(option) is not None}

@@ -1,4 +1,7 @@
-"""`manage.py runintent NAME [--param k=v …]`: submit an intent through the one submission path and wait.
+"""`manage.py runintent NAME [--param k=v …] [--account DU… | --all-accounts]`: submit an intent through the
+one submission path and wait. `--account` names the IB account (default: the only one known; with several
+it must be named); `--all-accounts` submits one run per known account (none if any account's worker is
+down) and waits for them all, exiting with the worst outcome.
 
 Exit codes: 0 succeeded · 2 bad parameters · 3 unknown intent · 4 worker unavailable · 5 the run failed,
 expired or was interrupted · 6 still running when --wait ran out (the run keeps going; its id is printed)
@@ -8,14 +11,25 @@ still working); the reason lists what.
 
 import json
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from trading.intents.registry import IntentNotFound, intent_get, intent_list
-from trading.intents.runs import IdempotencyConflict, IntentParamsInvalid, WorkerUnavailable, run_submit, run_wait
+from trading.intents.runs import (
+    IdempotencyConflict,
+    IntentParamsInvalid,
+    WorkerUnavailable,
+    accounts_ready,
+    run_submit,
+    run_wait,
+)
 from trading.models import RunSource, RunStatus
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_WORKER, EXIT_FAILED, EXIT_TIMEOUT, EXIT_PARTIAL = 0, 2, 3, 4, 5, 6, 7
+EXIT_SEVERITY = (EXIT_OK, EXIT_PARTIAL, EXIT_TIMEOUT, EXIT_FAILED)  # --all-accounts exits with the worst
+ALL_ACCOUNTS_KEY = "--idempotency-key names one run; --all-accounts submits several"
+ALL_ACCOUNTS_PARAM = "--all-accounts names every account: give no account parameter"
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -53,42 +67,81 @@ class Command(BaseCommand):
         dry.add_argument("--live", dest="dry_run", action="store_false", help="Really send orders (not a dry run).")
         parser.add_argument("--json", action="store_true", help="Print the run (with --list: the intents) as JSON.")
         parser.add_argument("--wait", type=float, default=None, help="Seconds to wait (default: the intent's timeout).")
+        accounts = parser.add_mutually_exclusive_group()
+        accounts.add_argument("--account", default=None, help="The IB account (default: the only one known).")
+        accounts.add_argument(
+            "--all-accounts", action="store_true", help="One run per known account (e.g. close_all everywhere)."
+        )
         parser.add_argument("--idempotency-key", default=None)
         parser.add_argument("--list", action="store_true", help="List intents: description, parameters, types and defaults.")
 
-    def handle(self, *args, name, param, params_json, dry_run, json: bool, wait, idempotency_key, list: bool, **options):
+    def handle(
+        self, *args, name, param, params_json, dry_run, json: bool, wait, idempotency_key, list: bool, account,
+        all_accounts: bool, **options,
+    ):  # fmt: skip
         if list:
             return self._list(as_json=json)
         if not name:
             raise CommandError("name an intent (or --list)", returncode=EXIT_BAD_INPUT)
+        if all_accounts and idempotency_key:
+            raise CommandError(ALL_ACCOUNTS_KEY, returncode=EXIT_BAD_INPUT)
         params = self._params(params_json, param)
-        run, intent_cls = self._submit(name, params, dry_run, idempotency_key)
+        if all_accounts:
+            if "account" in params:
+                raise CommandError(ALL_ACCOUNTS_PARAM, returncode=EXIT_BAD_INPUT)
+            accounts = self._refusals(lambda: accounts_ready(name))
+            # every account was checked first: a refusal now would be a bad parameter, the same for each
+            submitted = [self._submit(name, params, dry_run, None, account=one) for one in accounts]
+        else:
+            submitted = [self._submit(name, params, dry_run, idempotency_key, account=account)]
+        intent_cls = submitted[0][1]
         timeout = wait if wait is not None else intent_cls.start_within + intent_cls.timeout + 5
-        self.stderr.write(f"run #{run.pk} {name}{' (dry run)' if run.dry_run else ''} submitted; waiting up to {timeout:.0f}s")
-        run = run_wait(run.pk, timeout=timeout)
-        self._print(run, as_json=json)
-        if run.status == RunStatus.SUCCEEDED:
-            return None
-        if run.status == RunStatus.PARTIAL:
-            sys.exit(EXIT_PARTIAL)
-        code = EXIT_TIMEOUT if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else EXIT_FAILED
-        sys.exit(code)
-
-    def _submit(self, intent: str, params: dict, dry_run, idempotency_key):
-        """Through the one submission path; each refusal becomes its exit code (shared with `order`)."""
-        try:
-            intent_cls = intent_get(intent)
-            params = coerce_lists(intent_cls, params)
-            run, _ = run_submit(
-                intent=intent, params=params, dry_run=dry_run, source=RunSource.CLI, idempotency_key=idempotency_key
+        for run, _ in submitted:
+            for_account = f" for {run.account}" if run.account else ""
+            self.stderr.write(
+                f"run #{run.pk} {name}{' (dry run)' if run.dry_run else ''}{for_account} submitted; waiting up to {timeout:.0f}s"
             )
+        started = time.monotonic()
+        runs = [run_wait(run.pk, timeout=max(0.0, timeout - (time.monotonic() - started))) for run, _ in submitted]
+        for run in runs:
+            self._print(run, as_json=json)
+        codes = [self._exit_code(run) for run in runs]
+        code = max(codes, key=EXIT_SEVERITY.index)
+        if code != EXIT_OK:
+            sys.exit(code)
+        return None
+
+    @staticmethod
+    def _exit_code(run) -> int:
+        if run.status == RunStatus.SUCCEEDED:
+            return EXIT_OK
+        if run.status == RunStatus.PARTIAL:
+            return EXIT_PARTIAL
+        return EXIT_TIMEOUT if run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else EXIT_FAILED
+
+    def _submit(self, intent: str, params: dict, dry_run, idempotency_key, *, account: str | None = None):
+        """Through the one submission path; each refusal becomes its exit code (shared with `order`)."""
+
+        def submit():
+            intent_cls = intent_get(intent)
+            run, _ = run_submit(
+                intent=intent, params=coerce_lists(intent_cls, dict(params)), dry_run=dry_run, source=RunSource.CLI,
+                idempotency_key=idempotency_key, account=account,
+            )  # fmt: skip
+            return run, intent_cls
+
+        return self._refusals(submit)
+
+    @staticmethod
+    def _refusals(call):
+        try:
+            return call()
         except IntentNotFound as exc:
             raise CommandError(str(exc), returncode=EXIT_UNKNOWN) from None
         except (IntentParamsInvalid, IdempotencyConflict) as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
         except WorkerUnavailable as exc:
             raise CommandError(str(exc), returncode=EXIT_WORKER) from None
-        return run, intent_cls
 
     def _params(self, params_json, pairs) -> dict:
         params = {}
@@ -107,12 +160,12 @@ class Command(BaseCommand):
     def _print(self, run, *, as_json: bool) -> None:
         record = {
             "id": run.pk, "intent": run.intent, "status": run.status, "dry_run": run.dry_run, "params": run.params,
-            "result": run.result, "error": run.error,
+            "account": run.account, "result": run.result, "error": run.error,
         }  # fmt: skip
         if as_json:
             self.stdout.write(json_dumps(record))
             return
-        self.stdout.write(f"run #{run.pk} {run.intent}: {run.status}")
+        self.stdout.write(f"run #{run.pk} {run.intent}{f' for {run.account}' if run.account else ''}: {run.status}")
         if run.error:
             self.stdout.write(f"reason: {run.error.splitlines()[0]}")
         if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
