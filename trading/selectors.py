@@ -237,13 +237,16 @@ def _decimal_sum(values: list[str]) -> str:
 
 
 def accounts_known(*, mode: str | None = None) -> list[str]:
-    """The accounts of a mode: those with recorded account values or positions, and those its enabled
-    IB connections name (the dashboard's account selector offers them)."""
+    """The accounts of a mode, for the dashboard's selector: those with recorded account values or
+    positions, and those a run may name (trading.intents.runs.accounts_known) on a connection of this mode."""
+    from trading.intents.runs import accounts_known as run_accounts
+
     mode = mode or active_mode()
     names = set(AccountValue.objects.filter(mode=mode).values_list("account", flat=True).distinct())
     names |= set(Position.objects.filter(mode=mode).values_list("account", flat=True).distinct())
-    for accounts in IBConnection.objects.filter(mode=mode, enabled=True).values_list("accounts", flat=True):
-        names |= set(accounts or [])
+    routable = run_accounts()
+    modes = dict(IBConnection.objects.filter(name__in=set(routable.values())).values_list("name", "mode"))
+    names |= {account for account, connection in routable.items() if modes.get(connection) == mode}
     return sorted(name for name in names if name)
 
 

@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 from tests.dashboard import test_browser as shared
 from tests.dashboard.webserver import ROOT
 from trading.live import channel_message, live_event, live_group
-from trading.models import AccountValue, Position, WorkerHeartbeat
+from trading.models import AccountValue, IBConnection, Position, WorkerHeartbeat
 from trading.worker.store import position_event
 
 web_server, page = shared.web_server, shared.page
@@ -39,6 +39,8 @@ def publish(events):
 def test_a_desk_sees_all_accounts_summed_then_one_account_alone(alice, redis_url, web_server, page):
     from django.utils import timezone
 
+    IBConnection.objects.filter(name="default").update(accounts=["DU1"])
+    IBConnection.objects.create(name="desk2", port=4012, client_id=2, mode="paper", accounts=["DU2"])
     WorkerHeartbeat.objects.create(name="ibworker", mode="paper", connected=True, gateway="127.0.0.1:4002", updated_at=timezone.now())
     Position.objects.create(mode="paper", account="DU1", quantity=10, avg_cost=400, market_value=Decimal(4000), **SPY)
     Position.objects.create(mode="paper", account="DU2", quantity=5, avg_cost=300, market_value=Decimal(1500), **QQQ)
@@ -89,3 +91,13 @@ def test_a_desk_sees_all_accounts_summed_then_one_account_alone(alice, redis_url
     expect(page.locator("#socket-state")).to_have_attribute("data-state", "ok")
     expect(page.locator("#account-select")).to_have_value("DU2")
     expect(page.locator("#positions tbody tr")).to_have_count(1)
+
+    # A run from the page trades the account shown: DU2's goes to DU2's connection (whose worker is down
+    # here, so it is refused naming them); from the all-accounts view the server asks which account.
+    page.select_option("#run-intent", "summary")
+    page.click("#run-submit")
+    expect(page.locator("#run-message")).to_contain_text("connection desk2 (account DU2) is not connected")
+    page.select_option("#account-select", "")
+    expect(page.locator("#positions tbody tr")).to_have_count(2)
+    page.click("#run-submit")
+    expect(page.locator("#run-message")).to_contain_text("several accounts are known (DU1, DU2): name one with `account`")

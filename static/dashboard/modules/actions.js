@@ -1,6 +1,6 @@
 /* Run an intent: a form generated from the intent's parameter JSON schema; dry run by default. */
 
-import { $, adminUrl, confirmAction, el, on, runOutcome, send, state, watchRun } from "./core.js";
+import { $, adminUrl, confirmAction, el, on, runOutcome, send, state, watchRun, withAccount } from "./core.js";
 
 function resolveSchema(schema, defs) {
   if (schema.$ref) return resolveSchema(defs[schema.$ref.split("/").pop()] || {}, defs);
@@ -116,7 +116,7 @@ async function submitRun(event) {
   }
   $("run-submit").disabled = true;
   showRunMessage(`submitting ${intent}${dryRun ? " (dry run)" : ""}…`);
-  send({ type: "intent.run", intent, params, dry_run: dryRun, confirmed }, (result) => {
+  send({ type: "intent.run", intent, params: withAccount(params), dry_run: dryRun, confirmed }, (result) => {
     $("run-submit").disabled = false;
     if (result.ok) {
       showRunMessage(result.message, false, result.run.id);

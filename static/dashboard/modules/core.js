@@ -209,6 +209,12 @@ function savedAccount() {
   }
 }
 
+/* A run's params for the account shown: with one account chosen, the run trades that account; with
+   all of them shown, none is named (one account: it is used; several: the server refuses, listing them). */
+export function withAccount(params) {
+  return state.view.account ? { ...params, account: state.view.account } : params;
+}
+
 /* Show `account` ("": all): the server answers with that account's snapshot, or refuses an unknown one. */
 export function showAccount(account) {
   socketSend({ type: "snapshot.get", account });

@@ -4,7 +4,7 @@
  * Send runs `place_order` through `intent.run` (a confirmation first in LIVE mode).
  */
 
-import { $, adminUrl, clock, confirmAction, el, num, on, request, runOutcome, state, watchRun } from "./core.js";
+import { $, adminUrl, clock, confirmAction, el, num, on, request, runOutcome, state, watchRun, withAccount } from "./core.js";
 
 export const NOT_SUPPORTED = "the server does not support this yet";
 const SIZE_FIELDS = { shares: "quantity", cash: "notional", percent: "percent" };
@@ -189,12 +189,12 @@ async function submit(event) {
   const dryRun = $("ticket-dry").checked;
   let confirmed = false;
   if (!dryRun && state.status.mode === "live") {
-    confirmed = await confirmAction(`Send in LIVE mode, with real money: ${describe(params)}?`);
+    confirmed = await confirmAction(`Send in LIVE mode, with real money: ${describe(params)}${state.view.account ? ` for ${state.view.account}` : ""}?`);
     if (!confirmed) return;
   }
   say(`sending ${describe(params)}${dryRun ? " (dry run)" : ""}…`);
   busy(true);
-  const result = await request({ type: "intent.run", intent: "place_order", params, dry_run: dryRun, confirmed });
+  const result = await request({ type: "intent.run", intent: "place_order", params: withAccount(params), dry_run: dryRun, confirmed });
   busy(false);
   if (!result.ok) {
     say(refusal(result), true);
