@@ -154,7 +154,10 @@ class IntentExecutor:
         from trading.config import effective_config
 
         worker = self.worker
-        ctx = IntentContext(ib=worker.ib, run=run, config=await worker.db(effective_config), worker=worker)
+        # The worker's own connection's mode, not the console's active mode: a paper and a live connection
+        # run side by side, each under the common rows plus its own mode's.
+        config = await worker.db(effective_config, worker.mode)
+        ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
         ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
         intent = intent_cls()
         try:

@@ -1,7 +1,8 @@
 """The one order gateway: every order any intent sends goes through `OrderGateway.place`.
 
-In order, for each order: quantity sane → settings read now (never cached) → the worker trades the
-active mode → kill switch (only close_all, eod_check and cancels pass) → reduce-only → risk limits
+In order, for each order: quantity sane → settings read now (never cached) for the worker's own
+connection's mode (common + that mode's rows; the console's active mode is only the dashboard's default
+view) → the settings are that mode's → kill switch (only close_all, eod_check and cancels pass) → reduce-only → risk limits
 (max quantity, max notional, allowed symbols; closing orders are exempt, and the exemption is
 recorded) → the same run has not placed this order already → optional IB what-if margin check (not
 for closing orders) → tagged with orderRef, recorded with its activity entry → sent (or, in a dry
@@ -60,7 +61,7 @@ WHY_REDUCE_ONLY = "the order is reduce-only"
 WHY_CLOSING = "a closing order"
 WORKING = " (counting {quantity:+g} on this worker's working orders)"
 NOT_SENT = "{action} {quantity:g} {symbol} (order {order_id}) was not sent: {error}"
-MODE_MISMATCH = "the worker trades {worker} but the active mode is {active}: switch the mode or the gateway"
+MODE_MISMATCH = "the worker trades {worker} but the settings read are {active}'s: an order is checked against its connection's mode"
 MAX_QUANTITY = "{quantity} {symbol} exceeds the maximum order quantity {limit}"
 MAX_NOTIONAL = "{quantity} {symbol} at ~{price:.2f} is {notional:.0f}, over the maximum order notional {limit}"
 NOT_ALLOWED = "{symbol} is not in the allowed symbols ({allowed})"
@@ -82,7 +83,7 @@ CLOSING_FAILED = "closing {symbol}: {reason}"
 # What a preview says of a rule the order passes (a refusal says the rule's refusal message).
 PASSED = {
     "order": "{action} {quantity:g} {symbol} is an order IB would take",
-    "mode": "the worker trades the active mode ({mode})",
+    "mode": "checked against the settings of the worker's mode ({mode})",
     "kill_switch": "trading is enabled",
     "kill_switch_allowed": "trading is disabled, but this intent may send orders while stopped",
     "soft_stop": "soft stop is off",
