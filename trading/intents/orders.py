@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from trading.config import EffectiveConfig, effective_config
 from trading.iblib import UNSET_DOUBLE, Order
 from trading.intents.context import IntentContext, IntentError
 from trading.intents.order_build import (
@@ -164,11 +165,24 @@ class PlacedOrder:
         }
 
 
+def order_account(ctx) -> str:
+    """The account an order is for: the run's, when the run carries one, else the context's (the
+    account the settings name, or the gateway's first managed account)."""
+    return getattr(ctx.run, "account", "") or getattr(ctx, "account", "") or ctx.config.account
+
+
 class OrderGateway:
     def __init__(self, ctx: IntentContext, *, allowed_when_killed: bool):
         self.ctx = ctx
         self.allowed_when_killed = allowed_when_killed
         self.placed: list[PlacedOrder] = []
+
+    async def fresh_config(self) -> EffectiveConfig:
+        """The settings in force now for this worker's mode and the order's account (its row's switches
+        add to the others, its limits tighten them), read in one query; kept on the context as well."""
+        ctx = self.ctx
+        ctx.config = await ctx.db(effective_config, ctx.mode, account=order_account(ctx) or None)
+        return ctx.config
 
     async def place(
         self,
@@ -196,7 +210,7 @@ class OrderGateway:
         (midpoint ± `limit_offset_bps`), and refused when there is no quote."""
         ctx = self.ctx
         action = _action_sane(action, quantity)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         owner = owner or ctx.run.intent
         spec = _spec(
             config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
@@ -230,7 +244,7 @@ class OrderGateway:
 
         Returns the placed orders and a line for each close refused or not sent (the others still go)."""
         ctx = self.ctx
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         ready, refused, failures = [], [], []
         batch, later, seen = [], [], set()
         for close in closes:  # a second close of one contract must count the first as working: after
@@ -302,7 +316,7 @@ class OrderGateway:
 
         Returns, per item and in order, its PlacedOrder or the OrderRefused/OrderNotSent that stopped it."""
         ctx = self.ctx
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         outcomes: list[PlacedOrder | IntentError | None] = [None] * len(items)
         ready, refused = [], []
         for index, (contract, action, quantity, owner) in enumerate(items):
@@ -360,7 +374,7 @@ class OrderGateway:
     async def _stopped_now(self, contract, order: Order) -> str:
         """Why the switches, read now, stop this order ("" when they do not): the kill switch (unless this
         gateway may send when killed), or the soft stop for an order that does not reduce."""
-        config = await self.ctx.fresh_config()
+        config = await self.fresh_config()
         if not config.trading_enabled and not self.allowed_when_killed:
             return KILL_SWITCH
         if config.soft_stop:
@@ -398,7 +412,7 @@ class OrderGateway:
         except OrderRefused as refusal:
             checks.report("order", str(refusal))
             return _preview(contract, [], checks, None)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         owner = owner or ctx.run.intent
         spec = _spec(
             config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
@@ -510,7 +524,7 @@ class OrderGateway:
         row = await ctx.db(_row_get, row_id)
         trade = self._working_trade(row, row_id)
         order = _modified(row_id, trade, self._bracket_member(trade), quantity, limit_price, stop_price)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         remaining = replace(order, totalQuantity=float(order.totalQuantity) - float(trade.filled()))
         try:
             await self._check(config, trade.contract, remaining, reduce_only=False, closing=False, replacing=trade)
