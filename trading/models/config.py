@@ -93,6 +93,7 @@ ACCOUNT_SWITCH_FIELDS = ("trading_enabled", "soft_stop")
 ACCOUNT_LIMIT_FIELDS = ("max_order_quantity", "max_order_notional", "allowed_symbols", "daily_loss_limit", "max_gross_exposure")
 ACCOUNT_FIELDS = (*ACCOUNT_SWITCH_FIELDS, *ACCOUNT_LIMIT_FIELDS)
 ACCOUNT_ONLY_SWITCHES_AND_LIMITS = "An account row sets only the switches and the risk limits: leave this blank."
+ACCOUNT_ROW_EXISTS = "Account {account} already has its settings row: change that one."
 ACCOUNT_KEY_MISSING = "An account row must name its IB account."
 UNKNOWN_ACCOUNT = "unknown account {account!r}: no IB connection lists it (known: {known})"
 # Optional limits: None on the common row means "no limit".
@@ -296,6 +297,9 @@ class TradingConfig(models.Model):
                 errors["account"] = ACCOUNT_KEY_MISSING
             elif self.account not in known_accounts():
                 errors["account"] = UNKNOWN_ACCOUNT.format(account=self.account, known=", ".join(known_accounts()) or "none")
+            elif TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=self.account).exclude(pk=self.pk).exists():
+                # Checked here too: a form without the scope field skips the conditional unique constraint.
+                errors["account"] = ACCOUNT_ROW_EXISTS.format(account=self.account)
             for name in OVERRIDABLE_FIELDS:
                 if name not in ACCOUNT_FIELDS and name != "account" and getattr(self, name) is not None:
                     errors[name] = ACCOUNT_ONLY_SWITCHES_AND_LIMITS
