@@ -38,7 +38,7 @@ SWITCH_DESCRIPTION = (
 
 @router.get(
     "/config",
-    response=responses({200: ConfigOut}),
+    response=responses({200: ConfigOut}, 400),
     summary="The settings in force (ordinary settings: the mode overrides common; switches: a stop anywhere stops)",
     description=f"`?account=DU…`: {ACCOUNT_QUERY} An unknown account is a 400.",
 )
