@@ -124,3 +124,13 @@ def test_the_activity_entry_names_who_flipped_which_accounts_switch(django_user_
     assert entry.actor == alice
     assert entry.payload["account"] == "DU2" and entry.payload["source"] == "api"
     assert str(TradingConfig.objects.get(scope=ConfigScope.ACCOUNT, account="DU2")) == "Account DU2"
+
+
+def test_a_row_whose_connection_went_away_still_stops_and_can_still_be_released():
+    switch_set(switch="kill_switch", on=True, account="DU2", source="test")
+    IBConnection.objects.filter(name="two").delete()
+    assert effective_config("paper", account="DU2").kill_switch_by == ["account DU2"]
+    switch_set(switch="kill_switch", on=False, account="DU2", source="test")
+    assert effective_config("paper", account="DU2").trading_enabled is True
+    with pytest.raises(ValueError, match="unknown account 'DU3'"):
+        switch_set(switch="kill_switch", on=True, account="DU3", source="test")

@@ -233,9 +233,10 @@ def config_update(
     if scope == ConfigScope.ACCOUNT:
         if not account:
             raise ValueError(ACCOUNT_NEEDED)
-        account_check(account)
         config = TradingConfig.objects.select_for_update().filter(scope=scope, account=account).first()
-        config = config or TradingConfig(scope=scope, account=account)
+        if config is None:  # a new row must name a listed account; an existing one stays writable
+            account_check(account)
+            config = TradingConfig(scope=scope, account=account)
         allowed = ACCOUNT_FIELDS
     else:
         if account:

@@ -295,7 +295,8 @@ class TradingConfig(models.Model):
         if self.scope == ConfigScope.ACCOUNT:
             if not self.account:
                 errors["account"] = ACCOUNT_KEY_MISSING
-            elif self.account not in known_accounts():
+            elif self.pk is None and self.account not in known_accounts():
+                # New rows only: a row whose connection went away still holds, and may still be released.
                 errors["account"] = UNKNOWN_ACCOUNT.format(account=self.account, known=", ".join(known_accounts()) or "none")
             elif TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=self.account).exclude(pk=self.pk).exists():
                 # Checked here too: a form without the scope field skips the conditional unique constraint.

@@ -87,6 +87,8 @@ def display_time_zone(request, body: DisplayTimeZoneIn):
 
 
 def _account_known(account: str) -> None:
+    if TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=account).exists():
+        return  # its row holds whether or not a connection still lists it, so it may be shown and released
     try:
         account_check(account)
     except ValueError as exc:

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--account", help="An IB account: write (or show) its own row.")
 
     def handle(self, *args, action, state, scope, account, **options):
-        if account is not None:
+        if account is not None and not TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=account).exists():
             try:
                 account_check(account)
             except ValueError as exc:
