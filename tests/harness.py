@@ -37,7 +37,7 @@ class WorkerThread:
             host="127.0.0.1",
             port=port,
             client_id=client_id,
-            mode="paper",
+            mode=options.pop("mode", "paper"),
             handler_paths=[str(p) for p in handler_paths] if handler_paths is not None else [],
             heartbeat_interval=options.pop("heartbeat_interval", 0.5),
             connect_timeout=options.pop("connect_timeout", 5.0),

@@ -194,3 +194,56 @@ def test_a_kill_switch_flip_in_the_admin_is_pushed_to_open_dashboards(
     assert event["type"] == "config.update"
     assert event["payload"]["trading_enabled"] is True and event["payload"]["kill_switch"] is False
     assert event["payload"]["kill_switch_by"] == []
+
+
+@pytest.fixture
+def two_accounts(db):
+    from trading.models import IBConnection
+
+    IBConnection.objects.create(name="one", port=4002, client_id=11, accounts=["DU1"])
+    IBConnection.objects.create(name="two", port=4002, client_id=12, accounts=["DU2"])
+
+
+def test_staff_add_an_account_row_with_its_switches_and_limits_and_it_is_recorded(alice_client, alice, two_accounts):
+    TradingConfig.objects.filter(scope=ConfigScope.COMMON).update(trading_enabled=True)
+    url = reverse("admin:trading_tradingconfig_add")
+    form = alice_client.get(url).context["adminform"].form
+    assert set(form.fields) == {"account", "trading_enabled", "soft_stop", "max_order_quantity", "max_order_notional",
+                                "allowed_symbols", "daily_loss_limit", "max_gross_exposure"}  # fmt: skip
+    response = alice_client.post(url, {"account": "DU2", "trading_enabled": "false", "soft_stop": "", "max_order_quantity": "7"})
+    assert response.status_code == 302
+    row = TradingConfig.objects.get(scope=ConfigScope.ACCOUNT, account="DU2")
+    assert (row.trading_enabled, row.max_order_quantity, row.updated_by) == (False, 7, alice)
+    assert effective_config(account="DU2").kill_switch_by == ["account DU2"]
+    assert effective_config(account="DU1").max_order_quantity != 7
+    entry = ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE)
+    assert entry.actor == alice and entry.message.startswith("alice changed account DU2 settings")
+    page = alice_client.get(reverse("admin:trading_tradingconfig_changelist")).content.decode()
+    assert "Account DU2" in page and 'data-set="account:DU2-trading_enabled-true"' in page
+
+
+def test_an_account_row_for_an_unknown_account_or_a_second_one_is_refused(alice_client, two_accounts):
+    url = reverse("admin:trading_tradingconfig_add")
+    response = alice_client.post(url, {"account": "DU9", "trading_enabled": "false", "soft_stop": ""})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["account"][0].startswith("unknown account 'DU9'")
+    assert alice_client.post(url, {"account": "DU1", "trading_enabled": "", "soft_stop": ""}).status_code == 302
+    again = alice_client.post(url, {"account": "DU1", "trading_enabled": "false", "soft_stop": ""})
+    assert again.status_code == 200 and TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT).count() == 1
+    assert again.context["adminform"].form.errors["account"] == ["Account DU1 already has its settings row: change that one."]
+
+
+def test_an_account_rows_switch_buttons_set_that_row_and_deleting_it_is_recorded(alice_client, alice, two_accounts):
+    from trading.config import config_update
+
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    row = config_update(scope=ConfigScope.ACCOUNT, account="DU1", changes={"soft_stop": True})
+    set_row = reverse("admin:trading_tradingconfig_set", args=[row.pk, "trading_enabled", "false"])
+    response = alice_client.post(set_row, follow=True)
+    assert "Trading is now stopped for account DU1: kill switch on" in response.content.decode()
+    assert effective_config(account="DU1").kill_switch_by == ["account DU1"]
+    assert alice_client.post(reverse("admin:trading_tradingconfig_delete", args=[row.pk]), {"post": "yes"}).status_code == 302
+    assert effective_config(account="DU1").trading_enabled is True
+    assert ActivityEntry.objects.filter(message="alice deleted account DU1 settings (its switches and limits no longer apply)").exists()
+    common = common_config()
+    assert alice_client.post(reverse("admin:trading_tradingconfig_delete", args=[common.pk]), {"post": "yes"}).status_code == 403

@@ -102,3 +102,46 @@ def test_an_unknown_scope_action_or_state_exits_non_zero(args):
         ManagementUtility(["manage.py", "switch", *args]).execute()
     assert exited.value.code != 0
     assert list(TradingConfig.objects.values()) == before
+
+
+@pytest.fixture
+def two_accounts(db):
+    from trading.models import IBConnection
+
+    IBConnection.objects.create(name="one", port=4002, client_id=11, accounts=["DU1"])
+    IBConnection.objects.create(name="two", port=4002, client_id=12, accounts=["DU2"])
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    config_update(scope=ConfigScope.PAPER, changes={"trading_enabled": True})
+
+
+def test_kill_with_an_account_stops_that_account_only_and_shows_its_row(two_accounts):
+    out = switch("kill", "--account", "DU2")
+    assert "Trading is now stopped for account DU2: kill switch on." in out
+    assert "account DU2  STOPS trading" in out
+    assert out.splitlines()[-1] == (
+        "in force (account DU2): trading is stopped by the account DU2 settings (kill switch); "
+        "resume with: python manage.py switch resume --account DU2"
+    )
+    assert effective_config(account="DU1").trading_enabled is True
+    assert changes()[-1] == {
+        "scope": "account", "account": "DU2", "changes": {"trading_enabled": {"from": None, "to": False}}, "source": "cli"
+    }  # fmt: skip
+    assert "nothing changed" in switch("kill", "--account", "DU2")
+    switch("resume", "--account", "DU2")
+    assert effective_config(account="DU2").trading_enabled is True
+
+
+def test_soft_stop_with_an_account(two_accounts):
+    assert "Soft stop is now on for account DU1: reduce-only." in switch("soft-stop", "on", "--account", "DU1")
+    assert effective_config(account="DU1").soft_stop_by == ["account DU1"]
+
+
+def test_an_unknown_account_is_refused_with_the_known_ones_and_nothing_changes(two_accounts):
+    before = list(TradingConfig.objects.values())
+    with pytest.raises(CommandError, match=r"unknown account 'DU9': no IB connection lists it \(known: DU1, DU2\)") as caught:
+        switch("kill", "--account", "DU9")
+    assert caught.value.returncode == 2
+    assert list(TradingConfig.objects.values()) == before
+    with pytest.raises(CommandError, match="an account is set on its own row"):
+        switch("kill", "--scope", "live", "--account", "DU1")
+    assert list(TradingConfig.objects.values()) == before

@@ -140,3 +140,42 @@ def test_staff_flip_the_switch_from_the_dashboard_with_csrf(alice):
     response = browser.post(KILL, {"trading_enabled": True}, content_type="application/json", headers={"X-CSRFToken": "c" * 32})
     assert response.status_code == 200
     assert ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE).payload["source"] == "dashboard"
+
+
+@pytest.fixture
+def two_accounts(db):
+    from trading.models import IBConnection
+
+    IBConnection.objects.create(name="one", port=4002, client_id=11, accounts=["DU1"])
+    IBConnection.objects.create(name="two", port=4002, client_id=12, accounts=["DU2"])
+    config_update(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+
+
+def test_staff_stop_one_account_and_the_answer_names_its_row(alice, alice_api, two_accounts):
+    body = alice_api.post_json(KILL, {"trading_enabled": False, "account": "DU2"}).json()
+    assert (body["scope"], body["account"], body["trading_enabled"], body["in_force"]) == ("account", "DU2", False, True)
+    assert body["kill_switch_by"] == ["account DU2"] and body["effective"]["account"] == "DU2"
+    assert body["message"].startswith("account DU2 settings now stop trading; in force for paper mode: trading is stopped")
+    assert effective_config(account="DU1").trading_enabled is True
+    entry = ActivityEntry.objects.get(kind=ActivityKind.CONFIG_CHANGE, payload__account="DU2")
+    assert entry.actor == alice and entry.message.startswith("alice changed account DU2 settings")
+    shown = alice_api.get("/api/config?account=DU2").json()
+    assert (shown["trading_enabled"], shown["kill_switch_by"]) == (False, ["account DU2"])
+    soft = alice_api.post_json(SOFT, {"soft_stop": True, "scope": "account", "account": "DU1"}).json()
+    assert (soft["account"], soft["soft_stop_by"]) == ("DU1", ["account DU1"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "detail"),
+    [
+        ({"trading_enabled": False, "account": "DU9"}, "unknown_account", "unknown account 'DU9'"),
+        ({"trading_enabled": False, "scope": "account"}, "bad_request", "the account scope needs an account"),
+        ({"trading_enabled": False, "scope": "live", "account": "DU1"}, "bad_request", "an account is set on its own row"),
+    ],
+)
+def test_a_bad_account_is_a_400_and_changes_nothing(alice_api, two_accounts, body, code, detail):
+    before = rows()
+    response = alice_api.post_json(KILL, body)
+    assert response.status_code == 400 and response.json()["error"] == code and detail in response.json()["detail"]
+    assert rows() == before
+    assert alice_api.get("/api/config?account=DU9").status_code == 400

@@ -74,11 +74,13 @@ def fuzz_operation(operation, *, headers: dict, statuses: dict[str, int]) -> int
     # needs, something to change) belong to the place_order/modify_order intents and are 422s the schema cannot state.
     # The performance ranges refuse `since` after `until` (400), a rule between two fields the schema cannot state.
     # A backtest refuses an end before its start, an exposure past 1 or an unreadable `every` (422) the same way.
+    # The settings take an IB account only if an IB connection lists it (400 unknown_account): accounts are data.
     open_rules = (
         "{name}" in operation.path
         or (operation.path.startswith("/api/orders") and operation.method != "get")
         or operation.path.startswith("/api/performance")
         or (operation.path == "/api/backtests" and operation.method == "post")
+        or operation.path in ("/api/config", "/api/config/kill-switch", "/api/config/soft-stop")
     )
     excluded = [positive_data_acceptance] if open_rules else []
     sent = 0

@@ -209,6 +209,23 @@ async def test_soft_stop_off_releases_it_where_it_is_held_for_the_active_mode(al
     assert (await db(effective_config)()).soft_stop is False
 
 
+async def test_an_account_switch_writes_that_accounts_row_only_and_an_unknown_account_is_refused(alice):
+    from trading.models import IBConnection
+
+    await db(IBConnection.objects.create)(name="two", port=4002, client_id=12, accounts=["DU2"])
+    await db(config_update)(scope=ConfigScope.COMMON, changes={"trading_enabled": True})
+    async with live_socket(alice) as (communicator, _):
+        result = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": True, "account": "DU2"})
+        unknown = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": True, "account": "DU9"})
+        bad = await ask(communicator, {"type": "switch.set", "switch": "kill_switch", "on": True, "account": 7})
+    assert result["ok"] and result["message"].startswith("the kill switch is now on (account DU2 settings)")
+    assert (await db(effective_config)(account="DU2")).kill_switch_by == ["account DU2"]
+    assert (await db(effective_config)()).trading_enabled is True
+    assert (unknown["ok"], unknown["error"]) == (False, "invalid") and "unknown account 'DU9'" in unknown["message"]
+    assert (bad["ok"], bad["message"]) == (False, actions.BAD_ACCOUNT)
+    assert await db(ActivityEntry.objects.filter(kind=ActivityKind.CONFIG_CHANGE, payload__account="DU2").count)() == 1
+
+
 async def test_a_staff_user_without_the_settings_permission_cannot_set_a_switch(django_user_model):
     dave = await db(django_user_model.objects.create_user)("dave", "dave@example.com", "dave-password-1", is_staff=True)
     async with live_socket(dave) as (communicator, _):

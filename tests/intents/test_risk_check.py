@@ -75,3 +75,21 @@ def test_within_limits_nothing_changes(paper_gateway, console_worker, trading_en
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.result["breaches"] == [] and run.result["tripped"] is False and 0 < run.result["loss"] < 5000
     assert effective_config().trading_enabled is True
+
+
+def test_a_breach_of_an_accounts_own_limit_stops_that_account_not_the_mode(paper_gateway, console_worker, trading_enabled):
+    from trading.models import IBConnection
+
+    IBConnection.objects.create(name="gw", port=4999, client_id=21, accounts=["DU1234567", "DU2"])
+    config_update(scope=ConfigScope.ACCOUNT, account="DU1234567", changes={"max_gross_exposure": 500})
+    paper_gateway.external_trade("TLT", 10)  # ~920 USD: over the account's 500, under any mode limit
+
+    run = submit_and_wait("risk_check")
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert (run.result["tripped"], run.result["scope"], run.result["account"]) == (True, "account", "DU1234567")
+    assert TradingConfig.objects.get(scope=ConfigScope.ACCOUNT, account="DU1234567").trading_enabled is False
+    assert TradingConfig.objects.get(scope=ConfigScope.PAPER).trading_enabled is None  # the mode is left alone
+    assert effective_config(account="DU1234567").kill_switch_by == ["account DU1234567"]
+    assert effective_config(account="DU2").trading_enabled is True
+    assert "trading turned off for account DU1234567" in ActivityEntry.objects.get(kind=ActivityKind.RISK).message

@@ -1,15 +1,17 @@
 """Property: whatever happens, in whatever order, the switches and the one order gateway keep their word.
 
 A hypothesis state machine drives the real worker (ib_insync over a socket to the paper gateway):
-switch writes on the common and paper rows, position changes made outside the console (as a human in
+switch writes on the common and paper rows and on two account rows (the gateway's own account and
+another one, which must change nothing here), position changes made outside the console (as a human in
 TWS would), orders from every order-placing intent path through the one order gateway, a quantity
-limit smaller than the position, and close_all. After every step:
+limit smaller than the position (on common or on an account row), and close_all. After every step:
 
 - no order is sent while trading is stopped unless its intent may trade while stopped (close_all …);
 - while stopped, in soft stop or with `reduce_only`, a sent order only moved its position toward zero,
   never past it: 0 ≤ after/before ≤ 1;
-- the gateway refuses exactly what the model of the rules says it must — a stop anywhere stops, and
-  nothing is stopped that the rules allow;
+- the gateway refuses exactly what the model of the rules says it must — a stop anywhere (common, the
+  mode's row, the order's account's row) stops, another account's row stops nothing, the tighter of
+  the common and the account's limit holds, and nothing is stopped that the rules allow;
 - close_all leaves no position it could close, whatever the limits;
 - every refusal is recorded: an order row with status Refused and the reason, and an activity entry.
 
@@ -35,14 +37,16 @@ from trading.config import config_update, effective_config
 from trading.intents.context import IntentContext
 from trading.intents.orders import OrderGateway, OrderRefused
 from trading.intents.registry import intent_get, intent_list
-from trading.models import ActivityEntry, ActivityKind, IntentRun, OrderStatus, RunSource, RunStatus
+from trading.models import ActivityEntry, ActivityKind, IBConnection, IntentRun, OrderStatus, RunSource, RunStatus
 from trading.models import Order as OrderRow
 
 EXAMPLES = int(os.environ.get("SAFETY_EXAMPLES", "25"))
 STEPS = int(os.environ.get("SAFETY_STEPS", "15"))
 SYMBOLS = ("SPY", "QQQ")
 CLOSE_ALL_BOUND = 30.0  # seconds; a market close_all on the paper gateway takes well under one
-SWITCH_VALUES = {"common": (True, False), "paper": (True, False, None)}  # None on a mode row: no opinion
+SWITCH_VALUES = {"common": (True, False), "paper": (True, False, None), "account": (True, False, None), "other": (True, False, None)}
+# None on a mode or account row: no opinion. "account" is the paper gateway's own account, "other" another one.
+ACCOUNTS = {"account": "DU1234567", "other": "DU2"}
 
 
 def order_paths() -> list[str]:
@@ -99,17 +103,24 @@ class SafetyMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        self.rows = {"common": {}, "paper": {}}
+        self.rows = {"common": {}, "paper": {}, "account": {}, "other": {}}
         self.limit: int | None = None
+        self.account_limits: dict[str, int | None] = {"account": None, "other": None}
 
     # ----- the model -----------------------------------------------------------------------------
 
     def stopped(self) -> bool:
-        """A stop anywhere stops: common and the active mode's row must both allow trading."""
-        return self.rows["common"]["trading_enabled"] is False or self.rows["paper"]["trading_enabled"] is False
+        """A stop anywhere stops: common, the worker's mode's row and the order's account's row must all
+        allow trading; another account's row has no say."""
+        return any(self.rows[row]["trading_enabled"] is False for row in ("common", "paper", "account"))
 
     def soft(self) -> bool:
-        return self.rows["common"]["soft_stop"] is True or self.rows["paper"]["soft_stop"] is True
+        return any(self.rows[row]["soft_stop"] is True for row in ("common", "paper", "account"))
+
+    def quantity_limit(self) -> int | None:
+        """The tighter of common's limit and the order's account's (another account's has no say)."""
+        limits = [limit for limit in (self.limit, self.account_limits["account"]) if limit is not None]
+        return min(limits) if limits else None
 
     # ----- the system ------------------------------------------------------------------------------
 
@@ -135,22 +146,34 @@ class SafetyMachine(RuleBasedStateMachine):
     @initialize()
     def reset(self):
         close_old_connections()
+        for name, account in ACCOUNTS.items():  # account rows may only name accounts a connection lists
+            IBConnection.objects.get_or_create(name=f"prop-{name}", defaults={"port": 4999, "client_id": 90 + len(name), "accounts": [account]})
         config_update(scope="common", changes={"trading_enabled": True, "soft_stop": False, "max_order_quantity": None})
         config_update(scope="paper", changes={"trading_enabled": None, "soft_stop": None})
+        for account in ACCOUNTS.values():
+            config_update(
+                scope="account", account=account, changes={"trading_enabled": None, "soft_stop": None, "max_order_quantity": None}
+            )
         self.rows = {
             "common": {"trading_enabled": True, "soft_stop": False},
             "paper": {"trading_enabled": None, "soft_stop": None},
+            "account": {"trading_enabled": None, "soft_stop": None},
+            "other": {"trading_enabled": None, "soft_stop": None},
         }
         self.limit = None
+        self.account_limits = {"account": None, "other": None}
         for symbol, quantity in self.positions().items():
             self.gateway.external_trade(symbol, -quantity)
         wait_until(lambda: not self.positions(), what="a flat account")
         self.settle()
 
-    @rule(scope=st.sampled_from(["common", "paper"]), field=st.sampled_from(["trading_enabled", "soft_stop"]), data=st.data())
+    @rule(scope=st.sampled_from(list(SWITCH_VALUES)), field=st.sampled_from(["trading_enabled", "soft_stop"]), data=st.data())
     def write_switch(self, scope, field, data):
         value = data.draw(st.sampled_from(SWITCH_VALUES[scope]), label="value")
-        config_update(scope=scope, changes={field: value}, source="property-test")
+        if scope in ACCOUNTS:
+            config_update(scope="account", account=ACCOUNTS[scope], changes={field: value}, source="property-test")
+        else:
+            config_update(scope=scope, changes={field: value}, source="property-test")
         self.rows[scope][field] = value
         self.seen["stopped" if self.stopped() else "trading"] += 1
 
@@ -158,6 +181,11 @@ class SafetyMachine(RuleBasedStateMachine):
     def write_limit(self, limit):
         config_update(scope="common", changes={"max_order_quantity": limit}, source="property-test")
         self.limit = limit
+
+    @rule(row=st.sampled_from(list(ACCOUNTS)), limit=st.sampled_from([None, 3, 1000]))
+    def write_account_limit(self, row, limit):
+        config_update(scope="account", account=ACCOUNTS[row], changes={"max_order_quantity": limit}, source="property-test")
+        self.account_limits[row] = limit
 
     @rule(symbol=st.sampled_from(SYMBOLS), quantity=st.integers(-25, 25).filter(bool))
     def position_changes_outside(self, symbol, quantity):
@@ -182,13 +210,16 @@ class SafetyMachine(RuleBasedStateMachine):
         expected_sent = (
             (not self.stopped() or allowed_when_killed)
             and (not restricted or reduces)
-            and (self.limit is None or quantity <= self.limit)
+            and (self.quantity_limit() is None or quantity <= self.quantity_limit())
         )
         run = self.run_row(intent)
         refusal = self.worker.call(
             _place(self.worker.worker, run, self.contracts[symbol], action, quantity, reduce_only, allowed_when_killed)
         )
-        rules = f"stopped={self.stopped()} soft={self.soft()} reduce_only={reduce_only} limit={self.limit} rows={self.rows}"
+        rules = (
+            f"stopped={self.stopped()} soft={self.soft()} reduce_only={reduce_only} limit={self.limit}"
+            f" account_limits={self.account_limits} rows={self.rows}"
+        )
         self.seen["refused" if refusal else "sent"] += 1
         if refusal is None:
             assert expected_sent, f"{intent} sent {action} {quantity} {symbol} at {before} but the rules refuse it ({rules})"

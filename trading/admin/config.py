@@ -4,8 +4,13 @@ Switches are set, never toggled: each button posts the value it stands for to
 `<pk>/set/<field>/<value>/` (value `true`, `false`, or `none` — "no opinion", mode rows only), so a
 double-click or a resent POST is harmless. Setting needs a POST (405), the change permission (403),
 a known row, switch and value (404).
+
+The common and mode rows are seeded by migrations (never added or deleted here). Account rows (one per
+IB account an IB connection lists) are added here with only their switches and risk limits, and may
+be deleted: deleting one releases whatever it held, recorded with who did it.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -16,7 +21,7 @@ from trading.activity import activity_record
 from trading.clock import display_zone_forget
 from trading.config import config_change_record, config_update, effective_config, switch_now_text, switches_describe
 from trading.models import ActivityKind, ConfigScope, Strategy, TradingConfig
-from trading.models.config import COMMON_ONLY_FIELDS, OVERRIDABLE_FIELDS
+from trading.models.config import ACCOUNT_LIMIT_FIELDS, COMMON_ONLY_FIELDS, OVERRIDABLE_FIELDS
 
 SWITCH_VALUES = {"true": True, "false": False, "none": None}
 SWITCH_FLIPPED = "{said}. In force now: {in_force}."
@@ -35,10 +40,31 @@ SWITCH_LABELS = {
 }
 
 
+ACCOUNT_FIELDSETS = (
+    (None, {"fields": ("scope", "account")}),
+    ("Switches", {"fields": ("trading_enabled", "soft_stop")}),
+    ("Risk limits (only tighten the mode's)", {"fields": ACCOUNT_LIMIT_FIELDS}),
+    ("Audit", {"fields": ("updated_at", "updated_by")}),
+)
+ACCOUNT_ROW_DELETED = "{who} deleted account {account} settings (its switches and limits no longer apply)"
+
+
+class TradingConfigForm(forms.ModelForm):
+    class Meta:
+        model = TradingConfig
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:  # the admin adds account rows only: the three scopes are seeded
+            self.instance.scope = ConfigScope.ACCOUNT
+
+
 @admin.register(TradingConfig)
 class TradingConfigAdmin(admin.ModelAdmin):
     change_list_template = "admin/trading/tradingconfig/change_list.html"
-    list_display = ("scope", "active_mode", "trading_toggle", "soft_stop_toggle", "overall_exposure", "updated_at", "updated_by")
+    form = TradingConfigForm
+    list_display = ("row", "active_mode", "trading_toggle", "soft_stop_toggle", "overall_exposure", "updated_at", "updated_by")
     readonly_fields = ("scope", "updated_at", "updated_by")
     actions = None
     fieldsets = (
@@ -69,10 +95,31 @@ class TradingConfigAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request):
-        return False  # the three scopes are seeded by a migration
+        return super().has_add_permission(request)  # account rows only (the three scopes are seeded)
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        return obj is not None and obj.scope == ConfigScope.ACCOUNT and super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        return ACCOUNT_FIELDSETS if obj is None or obj.scope == ConfigScope.ACCOUNT else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        # An account row keeps its account: a new account is a new row.
+        return (*self.readonly_fields, "account") if obj is not None and obj.scope == ConfigScope.ACCOUNT else self.readonly_fields
+
+    @admin.display(description="Row", ordering="scope")
+    def row(self, obj):
+        return str(obj)
+
+    def delete_model(self, request, obj):
+        account = obj.account
+        super().delete_model(request, obj)
+        activity_record(
+            kind=ActivityKind.CONFIG_CHANGE,
+            message=ACCOUNT_ROW_DELETED.format(who=request.user.username, account=account),
+            actor=request.user,
+            payload={"scope": ConfigScope.ACCOUNT, "account": account, "deleted": True, "source": "admin"},
+        )
 
     @admin.display(description="Kill switch")
     def trading_toggle(self, obj):
@@ -91,7 +138,7 @@ class TradingConfigAdmin(admin.ModelAdmin):
             # The changelist table sits inside its own <form>; the buttons post the separate switch form.
             '<button type="submit" form="config-switch-form" formaction="{}" class="button" data-set="{}-{}-{}">{}</button>',
             (
-                (self._set_url(obj, field, value), obj.scope, field, _key(value), SWITCH_LABELS[field][value][1])
+                (self._set_url(obj, field, value), obj.label.replace(" ", ":"), field, _key(value), SWITCH_LABELS[field][value][1])
                 for value in choices
                 if value is not current
             ),
@@ -125,13 +172,14 @@ class TradingConfigAdmin(admin.ModelAdmin):
         if config is None or field not in SWITCH_LABELS or value not in SWITCH_VALUES:
             raise Http404("no such settings row, switch or value")
         new_value = SWITCH_VALUES[value]
+        account = config.account if config.scope == ConfigScope.ACCOUNT else None
         try:
-            config_update(scope=config.scope, changes={field: new_value}, user=request.user, source="admin")
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            config_update(scope=config.scope, account=account, changes={field: new_value}, user=request.user, source="admin")
+        except (ValidationError, ValueError) as exc:
+            self.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
         else:
-            said = switch_now_text(scope=config.scope, field=field, value=new_value)
-            in_force = switches_describe(effective_config())
+            said = switch_now_text(scope=config.scope, field=field, value=new_value, account=account)
+            in_force = switches_describe(effective_config(account=account))
             self.message_user(request, SWITCH_FLIPPED.format(said=said, in_force=in_force), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:trading_tradingconfig_changelist"))
 

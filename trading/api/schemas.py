@@ -368,15 +368,27 @@ class ConfigOut(Schema):
     dry_run_default: bool
     cancel_foreign_orders: bool
     display_time_zone: str = Field(description="The IANA zone times are shown in and calendar days (`day` filters) are cut by.")
-    kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for this mode (empty: trading allowed).")
-    soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for this mode (empty: soft stop off).")
+    kill_switch_by: list[str] = Field(
+        description="The rows that stop trading for this mode and account: common, paper, live or `account DU…`"
+        " (empty: trading allowed)."
+    )
+    soft_stop_by: list[str] = Field(
+        description="The rows that hold soft stop for this mode and account (empty: soft stop off)."
+    )
 
 
 class KillSwitchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
-    scope: ConfigScope = ConfigScope.COMMON
+    scope: ConfigScope | None = Field(default=None, description="The row to write (default: common; with `account`: account).")
+    account: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="Write this IB account's own row (scope `account`; created on first use). The account must be"
+        " one an IB connection lists: an unknown one is refused with 400 and changes nothing.",
+    )
 
 
 class DisplayTimeZoneIn(Schema):
@@ -395,16 +407,24 @@ class SoftStopIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     soft_stop: bool = Field(description="true refuses orders that would increase an absolute position.")
-    scope: ConfigScope = ConfigScope.COMMON
+    scope: ConfigScope | None = Field(default=None, description="The row to write (default: common; with `account`: account).")
+    account: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="Write this IB account's own row (scope `account`; created on first use). The account must be"
+        " one an IB connection lists: an unknown one is refused with 400 and changes nothing.",
+    )
 
 
 class SwitchOut(Schema):
     scope: ConfigScope = Field(description="The row written.")
+    account: str | None = Field(default=None, description="The account whose row was written (scope account).")
     trading_enabled: bool | None = Field(description="That row's own value now (null on a mode row: no opinion).")
     soft_stop: bool | None = Field(description="That row's own value now (null on a mode row: no opinion).")
-    effective: ConfigOut = Field(description="What is in force now for the active mode.")
-    kill_switch_by: list[ConfigScope] = Field(description="The rows that stop trading for the active mode (any one stops it).")
-    soft_stop_by: list[ConfigScope] = Field(description="The rows that hold soft stop for the active mode (any one holds it).")
+    effective: ConfigOut = Field(description="What is in force now for the active mode (and the account written).")
+    kill_switch_by: list[str] = Field(description="The rows that stop trading for the active mode (any one stops it).")
+    soft_stop_by: list[str] = Field(description="The rows that hold soft stop for the active mode (any one holds it).")
     in_force: bool = Field(
         description="Whether what was asked is now in force for the active mode (false: another row still "
         "stops trading, or the row written is not the active mode's)."

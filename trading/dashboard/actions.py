@@ -54,6 +54,7 @@ ORDER_NO_IB_ID = "order #{pk} has no IB order id yet; wait for IB to acknowledge
 UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
 SWITCH_SET = "{label} is now {state} ({rows}); {in_force}"
 SWITCH_ALREADY = "{label} was already {state}; {in_force}"
+BAD_ACCOUNT = "account must be an IB account id such as DU1234567"
 BAD_SYMBOL = "symbol must be 1-12 letters, digits, '.', '-' or spaces (AAPL, EUR.USD)"
 BAD_SEC_TYPE = "sec_type must be STK or CASH"
 BAD_VENUE = "{field} must be 1-12 letters or digits (SMART, USD)"
@@ -163,27 +164,30 @@ def worker_answer(answer: dict | None, *, timeout: float) -> dict:
     return {name: value for name, value in answer.items() if name != "ok"}
 
 
-def dashboard_switch_set(*, user, switch: str, on: bool) -> ActionOutcome:
+def dashboard_switch_set(*, user, switch: str, on: bool, account: str | None = None) -> ActionOutcome:
     """Set the kill switch or soft stop for the active mode (a set, not a toggle: a repeat is harmless).
 
     On writes the common row, the strongest stop (it holds in every mode). Off releases every row that
     holds the switch for the active mode, so what the page shows is what is in force afterwards.
+    With `account`, on and off write that account's own row only.
     """
     user = _current_user(user)
     if not user.is_staff or not user.has_perm(CHANGE_SETTINGS):
         raise ActionRefused("permission_denied", STAFF_ONLY)
     if switch not in SWITCHES or not isinstance(on, bool):
         raise ActionRefused("invalid", UNKNOWN_SWITCH.format(switch=switch))
+    if account is not None and (not isinstance(account, str) or not account):
+        raise ActionRefused("invalid", BAD_ACCOUNT)
     label = SWITCHES[switch][2]
     before = ActivityEntry.objects.aggregate(last=Max("pk"))["last"] or 0
     try:
-        changes = switch_set(switch=switch, on=on, user=user, source=SOURCE)
+        changes = switch_set(switch=switch, on=on, account=account, user=user, source=SOURCE)
     except (ValidationError, ValueError) as exc:
         raise ActionRefused("invalid", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
-    state, in_force = "on" if on else "off", switches_describe(effective_config())
+    state, in_force = "on" if on else "off", switches_describe(effective_config(account=account))
     if not changes:
         return ActionOutcome(message=SWITCH_ALREADY.format(label=label, state=state, in_force=in_force), events=[_config_event()])
-    rows = ", ".join(f"{change.scope} settings" for change in changes)
+    rows = ", ".join(f"{change.label} settings" for change in changes)
     entries = ActivityEntry.objects.filter(pk__gt=before, kind=ActivityKind.CONFIG_CHANGE, actor=user).order_by("pk")
     events = [_config_event(), *(activity_event(entry) for entry in entries)]
     return ActionOutcome(message=SWITCH_SET.format(label=label, state=state, rows=rows, in_force=in_force), events=events)

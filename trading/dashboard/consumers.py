@@ -182,7 +182,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._ask_worker(content, actions.order_preview_command, live.PREVIEW_TIMEOUT, params=content.get("params"))
 
     async def switch_set(self, content: dict) -> None:
-        await self._act(content, actions.dashboard_switch_set, switch=content.get("switch"), on=content.get("on"))
+        await self._act(
+            content, actions.dashboard_switch_set, switch=content.get("switch"), on=content.get("on"),
+            account=content.get("account"),
+        )  # fmt: skip
 
     async def _end_session(self) -> None:
         if self.group:

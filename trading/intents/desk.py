@@ -93,7 +93,7 @@ class OrderDesk:
     async def quote(self, message: dict) -> dict:
         """Bid, ask and last from a market data snapshot, in the settings' market data type."""
         ib = self.worker.ib
-        config = await self.worker.db(effective_config)
+        config = await self.worker.db(effective_config, self.worker.mode, account=self.worker.options.account or None)
         contract = await self._qualified(message)
         ib.reqMarketDataType(config.market_data_type)
         try:
@@ -129,7 +129,7 @@ class OrderDesk:
     async def _transient_context(self, params) -> IntentContext:
         """An IntentContext for a run that never exists: the IntentRun is built, never saved (no id)."""
         worker = self.worker
-        config = await worker.db(effective_config)
+        config = await worker.db(effective_config, worker.mode, account=worker.options.account or None)
         run = IntentRun(intent=PlaceOrder.name, params=params.model_dump(mode="json"), dry_run=True, mode=config.mode)
         ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
         ctx.orders = OrderGateway(ctx, allowed_when_killed=PlaceOrder.allowed_when_killed)

@@ -152,7 +152,12 @@ class IntentExecutor:
         from trading.config import effective_config
 
         worker = self.worker
-        ctx = IntentContext(ib=worker.ib, run=run, config=await worker.db(effective_config), worker=worker)
+        # The worker's own connection's mode, not the console's active mode: a paper and a live connection
+        # run side by side, each under the common rows plus its own mode's (and its account's: the run's
+        # account when the run carries one, else the account the worker's connection lists first).
+        account = getattr(run, "account", "") or worker.options.account or None
+        config = await worker.db(effective_config, worker.mode, account=account)
+        ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
         ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
         intent = intent_cls()
         try:

@@ -1,7 +1,8 @@
 """The one order gateway: every order any intent sends goes through `OrderGateway.place`.
 
-In order, for each order: quantity sane → settings read now (never cached) → the worker trades the
-active mode → kill switch (only close_all, eod_check and cancels pass) → reduce-only → risk limits
+In order, for each order: quantity sane → settings read now (never cached) for the worker's own
+connection's mode (common + that mode's rows; the console's active mode is only the dashboard's default
+view) → the settings are that mode's → kill switch (only close_all, eod_check and cancels pass) → reduce-only → risk limits
 (max quantity, max notional, allowed symbols; closing orders are exempt, and the exemption is
 recorded) → the same run has not placed this order already → optional IB what-if margin check (not
 for closing orders) → tagged with orderRef, recorded with its activity entry → sent (or, in a dry
@@ -31,6 +32,7 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from trading.config import EffectiveConfig, effective_config
 from trading.iblib import UNSET_DOUBLE, Order
 from trading.intents.context import IntentContext, IntentError
 from trading.intents.order_build import (
@@ -60,7 +62,7 @@ WHY_REDUCE_ONLY = "the order is reduce-only"
 WHY_CLOSING = "a closing order"
 WORKING = " (counting {quantity:+g} on this worker's working orders)"
 NOT_SENT = "{action} {quantity:g} {symbol} (order {order_id}) was not sent: {error}"
-MODE_MISMATCH = "the worker trades {worker} but the active mode is {active}: switch the mode or the gateway"
+MODE_MISMATCH = "the worker trades {worker} but the settings read are {active}'s: an order is checked against its connection's mode"
 MAX_QUANTITY = "{quantity} {symbol} exceeds the maximum order quantity {limit}"
 MAX_NOTIONAL = "{quantity} {symbol} at ~{price:.2f} is {notional:.0f}, over the maximum order notional {limit}"
 NOT_ALLOWED = "{symbol} is not in the allowed symbols ({allowed})"
@@ -82,7 +84,7 @@ CLOSING_FAILED = "closing {symbol}: {reason}"
 # What a preview says of a rule the order passes (a refusal says the rule's refusal message).
 PASSED = {
     "order": "{action} {quantity:g} {symbol} is an order IB would take",
-    "mode": "the worker trades the active mode ({mode})",
+    "mode": "checked against the settings of the worker's mode ({mode})",
     "kill_switch": "trading is enabled",
     "kill_switch_allowed": "trading is disabled, but this intent may send orders while stopped",
     "soft_stop": "soft stop is off",
@@ -163,11 +165,24 @@ class PlacedOrder:
         }
 
 
+def order_account(ctx) -> str:
+    """The account an order is for: the run's, when the run carries one, else the context's (the
+    account the settings name, or the gateway's first managed account)."""
+    return getattr(ctx.run, "account", "") or getattr(ctx, "account", "") or ctx.config.account
+
+
 class OrderGateway:
     def __init__(self, ctx: IntentContext, *, allowed_when_killed: bool):
         self.ctx = ctx
         self.allowed_when_killed = allowed_when_killed
         self.placed: list[PlacedOrder] = []
+
+    async def fresh_config(self) -> EffectiveConfig:
+        """The settings in force now for this worker's mode and the order's account (its row's switches
+        add to the others, its limits tighten them), read in one query; kept on the context as well."""
+        ctx = self.ctx
+        ctx.config = await ctx.db(effective_config, ctx.mode, account=order_account(ctx) or None)
+        return ctx.config
 
     async def place(
         self,
@@ -195,7 +210,7 @@ class OrderGateway:
         (midpoint ± `limit_offset_bps`), and refused when there is no quote."""
         ctx = self.ctx
         action = _action_sane(action, quantity)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         owner = owner or ctx.run.intent
         spec = _spec(
             config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
@@ -229,7 +244,7 @@ class OrderGateway:
 
         Returns the placed orders and a line for each close refused or not sent (the others still go)."""
         ctx = self.ctx
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         ready, refused, failures = [], [], []
         batch, later, seen = [], [], set()
         for close in closes:  # a second close of one contract must count the first as working: after
@@ -301,7 +316,7 @@ class OrderGateway:
 
         Returns, per item and in order, its PlacedOrder or the OrderRefused/OrderNotSent that stopped it."""
         ctx = self.ctx
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         outcomes: list[PlacedOrder | IntentError | None] = [None] * len(items)
         ready, refused = [], []
         for index, (contract, action, quantity, owner) in enumerate(items):
@@ -359,7 +374,7 @@ class OrderGateway:
     async def _stopped_now(self, contract, order: Order) -> str:
         """Why the switches, read now, stop this order ("" when they do not): the kill switch (unless this
         gateway may send when killed), or the soft stop for an order that does not reduce."""
-        config = await self.ctx.fresh_config()
+        config = await self.fresh_config()
         if not config.trading_enabled and not self.allowed_when_killed:
             return KILL_SWITCH
         if config.soft_stop:
@@ -397,7 +412,7 @@ class OrderGateway:
         except OrderRefused as refusal:
             checks.report("order", str(refusal))
             return _preview(contract, [], checks, None)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         owner = owner or ctx.run.intent
         spec = _spec(
             config, action=action, quantity=quantity, order_type=order_type, limit_price=limit_price,
@@ -509,7 +524,7 @@ class OrderGateway:
         row = await ctx.db(_row_get, row_id)
         trade = self._working_trade(row, row_id)
         order = _modified(row_id, trade, self._bracket_member(trade), quantity, limit_price, stop_price)
-        config = await ctx.fresh_config()
+        config = await self.fresh_config()
         remaining = replace(order, totalQuantity=float(order.totalQuantity) - float(trade.filled()))
         try:
             await self._check(config, trade.contract, remaining, reduce_only=False, closing=False, replacing=trade)

@@ -1,7 +1,9 @@
-"""Trading settings per scope (common, paper, live) and strategies: the seed's `config/*` documents.
+"""Trading settings per scope (common, paper, live, account) and strategies: the seed's `config/*` documents.
 
-A mode's non-null values override common. Every field is validated here, so the admin and code get
-the same message naming the field.
+A mode's non-null values override common. An account row (scope `account`, keyed by its `account`)
+holds only the switches and the risk limits for one IB account: its switches add to the others (a
+stop anywhere stops) and its limits tighten the mode's (trading/config.py). Every field is validated
+here, so the admin and code get the same message naming the field.
 """
 
 import re
@@ -23,6 +25,7 @@ class ConfigScope(models.TextChoices):
     COMMON = "common", "Common (all modes)"
     PAPER = "paper", "Paper overrides"
     LIVE = "live", "Live overrides"
+    ACCOUNT = "account", "One account"
 
 
 class MarketDataType(models.IntegerChoices):
@@ -85,6 +88,14 @@ OVERRIDABLE_FIELDS = (
 )
 # Fields only the common row sets (a mode row leaves them blank).
 COMMON_ONLY_FIELDS = ("active_mode", "display_time_zone")
+# What an account row may set: the switches and the risk limits (blank: no opinion / no tighter limit).
+ACCOUNT_SWITCH_FIELDS = ("trading_enabled", "soft_stop")
+ACCOUNT_LIMIT_FIELDS = ("max_order_quantity", "max_order_notional", "allowed_symbols", "daily_loss_limit", "max_gross_exposure")
+ACCOUNT_FIELDS = (*ACCOUNT_SWITCH_FIELDS, *ACCOUNT_LIMIT_FIELDS)
+ACCOUNT_ONLY_SWITCHES_AND_LIMITS = "An account row sets only the switches and the risk limits: leave this blank."
+ACCOUNT_ROW_EXISTS = "Account {account} already has its settings row: change that one."
+ACCOUNT_KEY_MISSING = "An account row must name its IB account."
+UNKNOWN_ACCOUNT = "unknown account {account!r}: no IB connection lists it (known: {known})"
 # Optional limits: None on the common row means "no limit".
 OPTIONAL_FIELDS = {
     "account",
@@ -127,9 +138,10 @@ def validate_time_zone(value: str) -> None:
 
 
 class TradingConfig(models.Model):
-    """One row per scope. Read through `trading.config.effective_config()`, never cached."""
+    """One row per scope, and one per account for scope `account`. Read through
+    `trading.config.effective_config()`, never cached."""
 
-    scope = models.CharField(max_length=10, choices=ConfigScope.choices, unique=True)
+    scope = models.CharField(max_length=10, choices=ConfigScope.choices)
     active_mode = models.CharField(
         max_length=10,
         choices=TradingMode.choices,
@@ -160,7 +172,11 @@ class TradingConfig(models.Model):
     )
     market_data_type = models.PositiveSmallIntegerField(choices=MarketDataType.choices, null=True, blank=True)
     account = models.CharField(
-        max_length=32, blank=True, null=True, help_text="IB account id (blank: the first managed account)."
+        max_length=32,
+        blank=True,
+        null=True,
+        help_text="Common and mode rows: the IB account id to trade (blank: the first managed account)."
+        " Account rows: the account the row is for.",
     )
     overall_exposure = models.DecimalField(
         max_digits=5,
@@ -241,10 +257,25 @@ class TradingConfig(models.Model):
     class Meta:
         verbose_name = "trading settings"
         verbose_name_plural = "trading settings"
-        ordering = ["scope"]
+        ordering = ["scope", "account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope"], condition=~models.Q(scope="account"), name="trading_config_one_row_per_scope"
+            ),
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(scope="account"), name="trading_config_one_row_per_account"
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.scope == ConfigScope.ACCOUNT:
+            return f"Account {self.account}"
         return self.get_scope_display()
+
+    @property
+    def label(self) -> str:
+        """How switches and messages name the row: `common`, `paper`, `live` or `account DU2`."""
+        return f"account {self.account}" if self.scope == ConfigScope.ACCOUNT else self.scope
 
     def clean(self) -> None:
         errors = {}
@@ -261,8 +292,30 @@ class TradingConfig(models.Model):
                 errors["active_mode"] = "Only the common settings choose the active mode."
             if self.display_time_zone:
                 errors["display_time_zone"] = "Only the common settings choose the display time zone."
+        if self.scope == ConfigScope.ACCOUNT:
+            if not self.account:
+                errors["account"] = ACCOUNT_KEY_MISSING
+            elif self.pk is None and self.account not in known_accounts():
+                # New rows only: a row whose connection went away still holds, and may still be released.
+                errors["account"] = UNKNOWN_ACCOUNT.format(account=self.account, known=", ".join(known_accounts()) or "none")
+            elif TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=self.account).exclude(pk=self.pk).exists():
+                # Checked here too: a form without the scope field skips the conditional unique constraint.
+                errors["account"] = ACCOUNT_ROW_EXISTS.format(account=self.account)
+            for name in OVERRIDABLE_FIELDS:
+                if name not in ACCOUNT_FIELDS and name != "account" and getattr(self, name) is not None:
+                    errors[name] = ACCOUNT_ONLY_SWITCHES_AND_LIMITS
         if errors:
             raise ValidationError(errors)
+
+
+def known_accounts() -> list[str]:
+    """The accounts an account row may name: those the IB connections list, and IB_ACCOUNT."""
+    from trading.models.connections import IBConnection
+
+    accounts = {settings.IB_ACCOUNT} if settings.IB_ACCOUNT else set()
+    for listed in IBConnection.objects.values_list("accounts", flat=True):
+        accounts.update(str(account) for account in listed or [])
+    return sorted(accounts)
 
 
 class Strategy(models.Model):

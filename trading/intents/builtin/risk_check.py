@@ -6,10 +6,13 @@ PreviousDayEquityWithLoanValue from a fresh account summary stands in. Gross exp
 summary's GrossPositionValue. Limits come from the live settings (`daily_loss_limit`,
 `max_gross_exposure`; blank means no limit).
 
-On a breach it turns trading off in the *active mode's* settings scope (a mode's value overrides
-common, so this stops that mode whatever common says, and leaves the other mode alone) and records why
-(activity kind `risk`, warning). Turn it back on in that scope. A dry run reports what it would do
-and changes nothing. Places nothing.
+Limits are those in force for the worker's mode and the run's account: an account row's limit
+tightens the mode's. On a breach it turns trading off in the *worker's mode's* settings scope (a
+mode's value overrides common, so this stops that mode whatever common says, and leaves the other
+mode alone) — or in the *account's* row when a breached limit is that account's own, so one
+account's loss stops that account and not the others — and records why (activity kind `risk`,
+warning). Turn it back on in that row. A dry run reports what it would do and changes nothing.
+Places nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import math
 from decimal import Decimal
 
 from trading.activity import activity_record
-from trading.config import config_update
+from trading.config import config_update, effective_config
 from trading.intents.account import account_snapshot
 from trading.intents.base import Intent, IntentParams
 from trading.intents.registry import intent_register
-from trading.models import ActivityKind
+from trading.models import ActivityKind, ConfigScope, TradingConfig
 from trading.models.activity import Severity
 
 LOSS = "today's loss {loss:,.2f} is over the daily loss limit {limit:,.2f}"
@@ -40,16 +43,24 @@ class RiskCheck(Intent):
         pass
 
     async def run(self, ctx, params):
-        config = await ctx.fresh_config()
+        from trading.intents.orders import order_account  # orders imports the intents package
+
+        account_id = order_account(ctx)
+        config = ctx.config = await ctx.db(effective_config, ctx.mode, account=account_id or None)
+        own = await ctx.db(_account_limits, account_id)
         account = await account_snapshot(ctx)
         daily, source = _daily_pnl(ctx, account)
         loss = max(-daily, 0.0) if daily is not None else None
         gross = account.number("GrossPositionValue")
-        breaches = []
+        breaches, breached = [], []
         if config.daily_loss_limit is not None and loss is not None and loss > float(config.daily_loss_limit):
             breaches.append(LOSS.format(loss=loss, limit=config.daily_loss_limit))
+            breached.append("daily_loss_limit")
         if config.max_gross_exposure is not None and gross is not None and gross > float(config.max_gross_exposure):
             breaches.append(GROSS.format(gross=gross, limit=config.max_gross_exposure))
+            breached.append("max_gross_exposure")
+        # The account's own limit is the one breached: stop that account, not the whole mode.
+        by_account = any(own.get(name) is not None and own[name] == getattr(config, name) for name in breached)
         result = {
             "daily_pnl": daily,
             "pnl_source": source,
@@ -59,7 +70,8 @@ class RiskCheck(Intent):
             "max_gross_exposure": _text(config.max_gross_exposure),
             "breaches": breaches,
             "trading_enabled_before": config.trading_enabled,
-            "scope": ctx.mode,
+            "scope": ConfigScope.ACCOUNT if by_account else ctx.mode,
+            "account": account_id,
             "tripped": False,
         }
         if not breaches:
@@ -67,7 +79,10 @@ class RiskCheck(Intent):
         if ctx.dry_run:
             return {**result, "would_trip": config.trading_enabled}
         tripped = config.trading_enabled
-        await ctx.db(_trip, mode=ctx.mode, breaches=breaches, tripped=tripped, payload=result, run=ctx.run)
+        await ctx.db(
+            _trip, mode=ctx.mode, account=account_id if by_account else None, breaches=breaches, tripped=tripped,
+            payload=result, run=ctx.run,
+        )  # fmt: skip
         return {**result, "tripped": tripped}
 
 
@@ -81,10 +96,21 @@ def _daily_pnl(ctx, account) -> tuple[float | None, str]:
     return None, "unavailable"
 
 
-def _trip(*, mode: str, breaches: list[str], tripped: bool, payload: dict, run) -> None:
-    if tripped:
+def _account_limits(account: str) -> dict:
+    """The account row's own loss and exposure limits ({} without a row)."""
+    if not account:
+        return {}
+    rows = TradingConfig.objects.filter(scope=ConfigScope.ACCOUNT, account=account)
+    return rows.values("daily_loss_limit", "max_gross_exposure").first() or {}
+
+
+def _trip(*, mode: str, account: str | None, breaches: list[str], tripped: bool, payload: dict, run) -> None:
+    where = f"account {account}" if account else mode
+    if tripped and account:
+        config_update(scope=ConfigScope.ACCOUNT, account=account, changes={"trading_enabled": False}, source=SOURCE)
+    elif tripped:
         config_update(scope=mode, changes={"trading_enabled": False}, source=SOURCE)
-    action = f"trading turned off for {mode} (kill switch)" if tripped else f"trading was already off for {mode}"
+    action = f"trading turned off for {where} (kill switch)" if tripped else f"trading was already off for {where}"
     activity_record(
         kind=ActivityKind.RISK,
         severity=Severity.WARNING,
