@@ -17,8 +17,10 @@ OTHER = "DU2"
 
 @pytest.fixture
 def accounts(transactional_db):
-    IBConnection.objects.create(name="gw", port=4999, client_id=21, accounts=[GATEWAY_ACCOUNT])
-    IBConnection.objects.create(name="other", port=4999, client_id=22, accounts=[OTHER])
+    """The worker's (default) connection trades the gateway's account; another connection lists DU2 (it
+    is disabled: runs route to no worker of it, but its account may have a settings row)."""
+    IBConnection.objects.filter(name="default").update(accounts=[GATEWAY_ACCOUNT])
+    IBConnection.objects.create(name="other", port=4999, client_id=22, accounts=[OTHER], enabled=False)
 
 
 def test_an_accounts_kill_switch_stops_its_orders_and_not_another_accounts(

@@ -110,7 +110,7 @@ def test_runintent_exits_7_when_close_all_leaves_another_clients_order(paper_gat
 
     assert exit_.value.code == EXIT_PARTIAL == 7
     out = capsys.readouterr().out
-    assert "close_all: partial" in out and f"of client {OTHER_CLIENT}" in out
+    assert "close_all for DU1234567: partial" in out and f"of client {OTHER_CLIENT}" in out  # the gateway's one account
     assert gateway_positions(paper_gateway) == {}
 
 

@@ -55,7 +55,7 @@ def test_runintent_close_all_from_a_shell_goes_through_qcluster_and_the_worker(p
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr + _output(cluster)
         run = IntentRun.objects.get()
-        assert f"run #{run.pk} close_all: succeeded" in result.stdout
+        assert f"run #{run.pk} close_all for DU1234567: succeeded" in result.stdout  # the gateway's one account
         assert gateway_positions(paper_gateway) == {}
         wait_until(lambda: Task.objects.filter(name=f"intent-run-{run.pk}", success=True).exists(), timeout=60,
                    what="the q2 task's success")  # fmt: skip

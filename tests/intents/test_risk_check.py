@@ -80,11 +80,11 @@ def test_within_limits_nothing_changes(paper_gateway, console_worker, trading_en
 def test_a_breach_of_an_accounts_own_limit_stops_that_account_not_the_mode(paper_gateway, console_worker, trading_enabled):
     from trading.models import IBConnection
 
-    IBConnection.objects.create(name="gw", port=4999, client_id=21, accounts=["DU1234567", "DU2"])
+    IBConnection.objects.filter(name="default").update(accounts=["DU1234567", "DU2"])
     config_update(scope=ConfigScope.ACCOUNT, account="DU1234567", changes={"max_gross_exposure": 500})
     paper_gateway.external_trade("TLT", 10)  # ~920 USD: over the account's 500, under any mode limit
 
-    run = submit_and_wait("risk_check")
+    run = submit_and_wait("risk_check", account="DU1234567")  # two accounts on the connection: named
 
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (run.result["tripped"], run.result["scope"], run.result["account"]) == (True, "account", "DU1234567")

@@ -65,7 +65,7 @@ class IntentContext:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def fresh_config(self) -> EffectiveConfig:
-        self.config = await self.db(effective_config, self.config.mode)
+        self.config = await self.db(effective_config, self.config.mode, account=getattr(self.run, "account", "") or None)
         return self.config
 
     async def log(self, message: str, *, kind: str = ActivityKind.INTENT_RUN, strategy: str = "", payload=None) -> None:

@@ -172,14 +172,17 @@ def run_submit(
     params, dry_run = split_dry_run(params or {}, dry_run)
     params, account = split_account(params, account)
     clean = params_validate(intent_cls, params)
-    config = effective_config()
-    if dry_run is None:
-        dry_run = config.dry_run_default
     if idempotency_key:
         existing = IntentRun.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
+            dry_run = effective_config(existing.mode or None).dry_run_default if dry_run is None else dry_run
             return _same_request(existing, intent, clean, dry_run, account), False
     account, connection = run_account_resolve(intent, account, required=intent_cls.requires_ib)
+    # The run trades under its connection's mode (a paper and a live connection side by side), and its
+    # account's rows; the console's active mode only chooses what the dashboard shows by default.
+    config = effective_config(_connection_mode(connection), account=account or None)
+    if dry_run is None:
+        dry_run = config.dry_run_default
     if check_worker and intent_cls.requires_ib:
         _require_worker(connection, account)
     now = timezone.now()
@@ -214,6 +217,13 @@ def run_submit(
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
         return _same_request(existing, intent, clean, dry_run, account), False
     return run, True
+
+
+def _connection_mode(connection: str) -> str | None:
+    """The mode of the connection a run goes to; None (the active mode) when it has no row."""
+    from trading.models import IBConnection
+
+    return IBConnection.objects.filter(name=connection).values_list("mode", flat=True).first()
 
 
 def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool, account: str | None = None) -> IntentRun:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0011_ib_connections'),
+        ('trading', '0012_run_account'),
     ]
 
     operations = [
