@@ -22,9 +22,12 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import pytest
+from django.db import connections
 
 from bench.wsclient import LiveSocket, session_cookie_for
 from tests.conftest import redis_purge_test_keys
@@ -56,8 +59,11 @@ class Cluster:
         return " running." in self.log.read_text()
 
     def kill(self) -> None:
+        """SIGKILL the cluster's process group (its q2 worker processes too), and wait until all of them are gone."""
         if self.process.poll() is None:
+            children = psutil.Process(self.process.pid).children(recursive=True)
             os.killpg(self.process.pid, signal.SIGKILL)
+            psutil.wait_procs(children, timeout=10)
         self.process.wait(timeout=10)
 
 
@@ -144,6 +150,8 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
     gateway_exec_ids = lambda: sorted(e["exec_id"] for e in paper_gateway.executions())  # noqa: E731
 
     async def scenario() -> list[str]:
+        # One thread for the blocking calls, so the database connection they open is closed at the end.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
         pushed: list[str] = []
         sock = await LiveSocket.connect(web_a.port, cookie=cookie)
         first = await sock.receive(timeout=15)
@@ -215,6 +223,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
         finally:
             listener.cancel()
             await sock.close()
+            await asyncio.to_thread(connections.close_all)
 
     pushed = asyncio.run(scenario())
     assert set(pushed) <= set(Fill.objects.values_list("exec_id", flat=True)), "pushed only what was recorded"
