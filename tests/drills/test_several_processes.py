@@ -8,7 +8,8 @@ real one). It proves:
 
 * an order posted to web B runs on the worker (through a q2 cluster) and its fill is on web A — in
   web A's REST API and pushed live to a dashboard socket held open on web A;
-* web B and cluster A SIGKILLed while a run is queued: the run completes through the survivors;
+* web B and cluster A SIGKILLed the moment a run was submitted (202, not waited for): it completes through the
+  survivors, and the next order through web A as well;
 * the active worker SIGKILLed with a resting order at the gateway that fills while no worker is
   connected: the standby takes over within 15 s, records that fill once, and runs what is posted next;
 * nothing lost, nothing twice: every execution at the gateway is one fill row, every order one row.
@@ -176,7 +177,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
                 what="a q2 cluster to hand the run over and mirror its outcome",
             )  # fmt: skip
 
-            # 2. A run queued on web A, then web B and cluster A die: it completes through the survivors.
+            # 2. A run submitted to web A (not waited for), then web B and cluster A die: it completes through the survivors.
             status, queued = await asyncio.to_thread(
                 api,
                 web_a,
