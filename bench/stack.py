@@ -151,7 +151,7 @@ class Stack:
     def start(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
         log = open(self.dir / f"{name}.log", "w")
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**self.env, **env}, stdout=subprocess.PIPE if name == "gateway" else log,
+            command, cwd=ROOT, env={**self.env, **env}, stdout=subprocess.PIPE if name.startswith("gateway") else log,
             stderr=log, text=True, start_new_session=True,
         )  # fmt: skip
         self.processes[name] = process
@@ -171,16 +171,24 @@ class Stack:
     def pid(self, name: str) -> int:
         return self.processes[name].pid
 
-    def start_gateway(self, *, tick_interval: float = 0.0, extra_stocks: int = 0, master: bool = True) -> None:
+    def start_gateway(self, *, tick_interval: float = 0.0, extra_stocks: int = 0, master: bool = True,
+                      name: str = "gateway", account: str | None = None, master_client_id: int = 1) -> tuple[int, int]:  # fmt: skip
+        """A paper gateway; its (port, control port). The one named `gateway` is `gateway_port`/`control_port`;
+        more (`gateway-2`, …, each with its own `account`) serve further IB connections."""
         command = [sys.executable, "bench/gateway_proc.py", "--port", "0", "--control-port", "0",
                    "--tick-interval", str(tick_interval), "--log-level", "WARNING", "--account-update-interval", "180"]  # fmt: skip
         if master:
-            command += ["--master-client-id", "1"]
+            command += ["--master-client-id", str(master_client_id)]
         if extra_stocks:
             command += ["--extra-stocks", str(extra_stocks)]
-        process = self.start("gateway", command)
+        if account:
+            command += ["--account", account]
+        process = self.start(name, command)
         words = dict(word.split("=") for word in process.stdout.readline().split()[2:])
-        self.gateway_port, self.control_port = int(words["port"]), int(words["control_port"])
+        ports = int(words["port"]), int(words["control_port"])
+        if name == "gateway":
+            self.gateway_port, self.control_port = ports
+        return ports
 
     def start_worker(self, *, symbols: tuple[str, ...] = (), example_handlers: bool = True, **env: str) -> None:
         command = [sys.executable, "bench/worker_proc.py", "--port", str(self.gateway_port), "--heartbeat-interval", "1"]
@@ -192,11 +200,15 @@ class Stack:
 
         wait_for(heartbeat_is_fresh, timeout=60, what=f"the worker to connect (log: {self.dir / 'worker.log'})")
 
-    def start_ibworker(self, name: str, *, standby: bool = False, heartbeat_interval: float = 2.0, standby_poll: float = 1.0):
+    def start_ibworker(self, name: str, *, standby: bool = False, heartbeat_interval: float = 2.0, standby_poll: float = 1.0,
+                       connection: str | None = None, metrics_port: int | None = None):  # fmt: skip
         """Plain `manage.py ibworker` (no measuring hook), as deployed; a standby waits on the owner's lease.
+        `connection`: the worker of that IB connection row (default: the `gateway` process's port).
         Returns once the owner's heartbeat is connected, or once the standby says it is waiting."""
-        command = [sys.executable, "manage.py", "ibworker", "--port", str(self.gateway_port),
-                   "--heartbeat-interval", str(heartbeat_interval)]  # fmt: skip
+        target = ["--connection", connection] if connection else ["--port", str(self.gateway_port)]
+        command = [sys.executable, "manage.py", "ibworker", *target, "--heartbeat-interval", str(heartbeat_interval)]
+        if metrics_port:
+            command += ["--metrics-port", str(metrics_port)]
         if standby:
             command += ["--standby", "--standby-poll", str(standby_poll)]
         process = self.start(name, command)
@@ -229,8 +241,9 @@ class Stack:
 
     # --- gateway control -----------------------------------------------------------------------
 
-    def control(self, line: str):
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=30) as conn:
+    def control(self, line: str, port: int | None = None):
+        """A control command to the `gateway` process (or the gateway whose control port is `port`)."""
+        with socket.create_connection(("127.0.0.1", port or self.control_port), timeout=30) as conn:
             conn.sendall(line.encode() + b"\n")
             reply = conn.makefile().readline().strip()
         if not reply.startswith("OK"):
@@ -270,13 +283,13 @@ def print_header(title: str, backend: str) -> None:
 ORDER_SYMBOLS = ("SPY", "QQQ", "AAPL", "MSFT", "NVDA")
 
 
-async def order_client(port: int):
+async def order_client(port: int, client_id: int = 2):
     """The load generator: a second ib_insync client (id 2) with no client-side throttling, and the
     qualified contracts of ORDER_SYMBOLS."""
     from trading.iblib import IB, Stock
 
     ib = IB()
-    await ib.connectAsync("127.0.0.1", port, clientId=2, timeout=20)
+    await ib.connectAsync("127.0.0.1", port, clientId=client_id, timeout=20)
     ib.client.MaxRequests = 0
     contracts = [Stock(s, "SMART", "USD") for s in ORDER_SYMBOLS]
     await ib.qualifyContractsAsync(*contracts)

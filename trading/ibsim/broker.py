@@ -85,6 +85,7 @@ class BrokerSettings:
     fill_delay: float = 0.0
     slice_interval: float = 0.05
     exec_prefix: str = "0000e0d5"
+    first_perm_id: int = FIRST_PERM_ID
 
 
 class Broker(OrderWorking, SessionAuctions):
@@ -107,7 +108,7 @@ class Broker(OrderWorking, SessionAuctions):
         self.orders: dict[int, OrderRecord] = {}  # perm_id -> order, completed ones included
         self.executions: list[ExecutionRecord] = []
         self.last_order_ids: dict[int, int] = {}
-        self.next_perm_id = FIRST_PERM_ID
+        self.next_perm_id = self.settings.first_perm_id
         self.exec_seq = 0
         self.rejects: deque[tuple[int, str, bool]] = deque()
         self.dirty = False

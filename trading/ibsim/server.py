@@ -22,11 +22,12 @@ import datetime as dt
 import logging
 import math
 import time
+import zlib
 from dataclasses import replace
 
 from trading.ibsim import reports, sessions, state
 from trading.ibsim.accounts import Account
-from trading.ibsim.broker import Broker, BrokerSettings
+from trading.ibsim.broker import FIRST_PERM_ID, Broker, BrokerSettings
 from trading.ibsim.config import GatewayConfig
 from trading.ibsim.contracts import Universe
 from trading.ibsim.control import start_control_server
@@ -54,6 +55,17 @@ def next_boundary(now: float, seconds: float) -> float:
     return (math.floor(now / seconds + 1e-9) + 1) * seconds
 
 
+def _id_ranges(seed: int, account_id: str) -> dict:
+    """Where this gateway's execIds and permIds start. IB's are unique across accounts, and the console
+    stores them so (one Fill per execId, one Order per permId and mode); several paper gateways — one per
+    account, as `up` runs for several connections — must not make the same ones. The default account
+    keeps the historical ranges; another account gets a prefix and a block of a million permIds of its own."""
+    if account_id == GatewayConfig.account_id:
+        return {"exec_prefix": f"{0xE0D5 + seed % 0xFFFF:08x}"}
+    salt = zlib.crc32(account_id.encode())
+    return {"exec_prefix": f"{salt ^ seed:08x}", "first_perm_id": FIRST_PERM_ID + (1 + salt % 1000) * 1_000_000}
+
+
 class PaperGateway(GatewayControls):
     """A simulated IB Gateway for one paper account.
 
@@ -75,7 +87,7 @@ class PaperGateway(GatewayControls):
             partial_fills=self.config.partial_fills,
             fill_delay=self.config.fill_delay,
             slice_interval=self.config.slice_interval,
-            exec_prefix=f"{0xE0D5 + self.seed % 0xFFFF:08x}",
+            **_id_ranges(self.seed, self.config.account_id),
         )
         self.broker = Broker(self.universe, self.market, self.account, self._call_later, settings)
         self.router = Router(self)
