@@ -73,7 +73,9 @@ def intent_submit(
         idempotency_key=idempotency_key_for(namespace, principal.user, idempotency_key),
     )
     if wait and run.status not in RunStatus.final_values():
-        run = run_await(run.pk, timeout=wait)
+        submitted, run = run, run_await(run.pk, timeout=wait)
+        if run.requested_by_id == submitted.requested_by_id:
+            run.requested_by = submitted.requested_by  # the caller, known already: no query for its name
         if run.status not in RunStatus.final_values():
             raise WaitTimedOut(
                 MSG_WAIT_TIMEOUT.format(run_id=run.pk, wait=wait),
