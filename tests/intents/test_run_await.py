@@ -145,6 +145,31 @@ def test_a_run_the_worker_is_not_executing_is_answered_at_once_and_then_polled_f
     assert waiter.seconds < 10, "waited for an answer the worker had already given"
 
 
+def test_a_waiter_that_cannot_ask_the_worker_polls_instead_of_asking_again_and_again(console_worker, monkeypatch, polls):
+    """Redis refuses the request (worker_request answers None at once): the waiter polls for the rest of
+    its wait, with one request, not one per read."""
+    from trading import live
+
+    monkeypatch.setattr(runs, "WAIT_SLICE", 30.0)
+    asked = []
+
+    async def refused(command, *, timeout):
+        asked.append(command)
+        return None
+
+    monkeypatch.setattr(live, "worker_request", refused)
+    run = submit()
+    waiter = Waiter(run.pk, timeout=30)
+    waiter.start()
+    wait_until(lambda: polls, what="the waiter to fall back to polling")
+    go(console_worker, run)
+    waiter.join(20)
+
+    assert waiter.outcome is not None and waiter.outcome.status == RunStatus.SUCCEEDED, waiter.outcome
+    assert len(asked) == 1
+    assert waiter.seconds < 20
+
+
 def test_two_hand_offs_of_a_run_that_places_no_orders_claim_it_once(console_worker):
     """The worker fetches and claims a run that places no orders in one database call; two hand-offs of
     one run (the direct one and the q2 task's) still execute it once."""

@@ -354,8 +354,8 @@ def run_await(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
     truth. No answer within WAIT_SLICE (the worker is down, Redis lost the message) costs one read, then
     the waiter asks again, so a lost answer delays the result by at most WAIT_SLICE and never loses it.
     An answer for a run that is not final (the worker does not have it: not connected yet, another
-    worker claimed it) turns the rest of the wait into `run_wait`'s polling. Expiry at the start
-    deadline holds as in `run_wait` (every read goes through it)."""
+    worker claimed it), or a request that fails at once (Redis down), turns the rest of the wait into
+    `run_wait`'s polling. Expiry at the start deadline holds as in `run_wait` (every read goes through it)."""
     from asgiref.sync import async_to_sync
 
     from trading.live import worker_request
@@ -365,9 +365,15 @@ def run_await(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return run_wait(run_id, timeout=0)
-        answer = async_to_sync(worker_request)({"type": RUN_WAIT, "run_id": run_id}, timeout=min(WAIT_SLICE, remaining))
+        listen = min(WAIT_SLICE, remaining)
+        asked = time.monotonic()
+        try:
+            answer = async_to_sync(worker_request)({"type": RUN_WAIT, "run_id": run_id}, timeout=listen)
+        except RuntimeError:  # another event loop of this process receives on the channel layer: poll
+            answer = None
+        failed = answer is None and time.monotonic() - asked < listen * 0.9  # refused, not timed out
         run = run_wait(run_id, timeout=0)
         if run.status in RunStatus.final_values():
             return run
-        if answer is not None:
+        if answer is not None or failed:
             return run_wait(run_id, timeout=max(0.0, deadline - time.monotonic()), poll=poll)
