@@ -97,7 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("-n", type=int, default=20)
-    parser.add_argument("--cprofile", action="store_true", help="also print where run_submit's and the API view's own time goes (cProfile)")
+    parser.add_argument(
+        "--cprofile", action="store_true", help="also print where run_submit's and the API view's own time goes (cProfile)"
+    )
     args = parser.parse_args()
     stack = Stack(args.backend, name="profsum")
     stack.setup_django()

@@ -84,7 +84,9 @@ def test_postgresql_connections_are_pooled_in_the_web_process_and_kept_per_threa
     assert kept["CONN_MAX_AGE"] == 60 and "pool" not in kept.get("OPTIONS", {})
     assert "pool" not in database_config("", sqlite_path=tmp_path / "x.sqlite3", pool=True)["OPTIONS"]
 
-    script = "import console.asgi; from django.conf import settings; print(bool(settings.DATABASES['default']['OPTIONS'].get('pool')))"
+    script = (
+        "import console.asgi; from django.conf import settings; print(bool(settings.DATABASES['default']['OPTIONS'].get('pool')))"
+    )
     environ = {k: v for k, v in os.environ.items() if k not in {"DB_POOL", "DJANGO_SETTINGS_MODULE"}}
     for extra, expected in (({}, "True"), ({"DB_POOL": "false"}, "False")):
         result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**environ, "DATABASE_URL": url, **extra},

@@ -12,9 +12,8 @@ import time
 import pytest
 
 from tests.harness import wait_until
-from trading.intents import Intent, IntentParams, intent_register
+from trading.intents import Intent, IntentParams, intent_register, runs
 from trading.intents import executor as executor_module
-from trading.intents import runs
 from trading.intents.executor import _fetch_and_claim
 from trading.intents.runs import run_await, run_submit
 from trading.models import IntentRun, RunSource, RunStatus
