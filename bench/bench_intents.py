@@ -6,7 +6,7 @@ submission path; django-q2 hands the run to the IB worker, which runs it on its 
 The alternative: ``bench/per_request_script.py`` as a fresh process per request (interpreter start,
 ib_insync import, connect and full sync, the same work, disconnect). Prints p50/p95 and the ratio::
 
-    python bench/bench_intents.py --backend sqlite [--quick]
+    python bench/bench_intents.py --backend sqlite [--quick] [--only summary] [-n 40]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def stats(samples: list[float]) -> dict:
     return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p95": round(percentile(ms, 95), 1), "max": round(max(ms), 1)}
 
 
-def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
+def run(stack: Stack, quick: bool, profile: bool = False, only: str | None = None, repeats: int | None = None) -> dict:
     from django.contrib.auth import get_user_model
 
     from trading.tokens import token_create
@@ -77,12 +77,15 @@ def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
     stack.start_web()
     stack.start_cluster()
     stack.start_worker()
-    repeats, flattens = (5, 1) if quick else (20, 3)
+    repeats, flattens = (5, 1) if quick else (repeats or 20, 3)
 
     api_call(stack, token, "summary", {}, 30)  # warm: the first run imports and connects everything
     result = {"load_start": load_average()}
     result["summary_api"] = stats([api_call(stack, token, "summary", {}, 30)[0] for _ in range(repeats)])
     result["summary_script"] = stats([script_call(stack, "summary", 100 + i)[0] for i in range(repeats)])
+    if only == "summary":
+        result["load_end"] = load_average()
+        return result
 
     api, script = [], []
     for i in range(flattens):
@@ -106,6 +109,8 @@ def run(stack: Stack, quick: bool, profile: bool = False) -> dict:
 
 def report(result: dict) -> None:
     for work in ("summary", "close_all"):
+        if f"{work}_api" not in result:
+            continue
         api, script = result[f"{work}_api"], result[f"{work}_script"]
         what = "summary" if work == "summary" else f"close_all flattening {POSITIONS} positions"
         print(f"{what}: console API p50 {api['p50']} ms p95 {api['p95']} ms (n={api['n']}); "
@@ -120,13 +125,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the result here")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker during the first close_all")
+    parser.add_argument("--only", choices=("summary",), help="measure only this job (summary: skips close_all)")
+    parser.add_argument("-n", type=int, help="summaries per side (default 20)")
     args = parser.parse_args()
     logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
     stack = Stack(args.backend, name="intents")
     stack.setup_django()
     print_header("intent latency", args.backend)
     try:
-        result = run(stack, args.quick, args.profile)
+        result = run(stack, args.quick, args.profile, args.only, args.n)
     finally:
         stack.teardown()
     report(result)

@@ -78,11 +78,28 @@ def in_process(n: int) -> dict[str, list[float]]:
     return rows
 
 
+def api_in_process(token: str, n: int) -> dict[str, list[float]]:
+    """The API request without HTTP and daphne: Django's test client in this process, against the same
+    worker (what the view, its authentication, `run_submit` and the wait cost on their own)."""
+    from django.test import Client
+
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    rows: dict[str, list[float]] = {"API view (in process, no HTTP)": []}
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.post("/api/intents/summary?wait=30", b"{}", content_type="application/json")
+        rows["API view (in process, no HTTP)"].append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("-n", type=int, default=20)
-    parser.add_argument("--cprofile", action="store_true", help="also print where run_submit's own time goes (cProfile)")
+    parser.add_argument(
+        "--cprofile", action="store_true", help="also print where run_submit's and the API view's own time goes (cProfile)"
+    )
     args = parser.parse_args()
     stack = Stack(args.backend, name="profsum")
     stack.setup_django()
@@ -101,13 +118,15 @@ def main() -> None:
         api_call(stack, token)  # warm
         rows = steps(stack, token, args.n)
         rows.update(in_process(args.n))
+        rows.update(api_in_process(token, args.n))
         if args.cprofile:
             import cProfile
             import pstats
 
-            profiler = cProfile.Profile()
-            profiler.runcall(in_process, args.n)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"trading|django_q|channels|asgiref", 25)
+            for what in (lambda: in_process(args.n), lambda: api_in_process(token, args.n)):
+                profiler = cProfile.Profile()
+                profiler.runcall(what)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"trading|django_q|channels|asgiref|ninja", 40)
     finally:
         stack.teardown()
     for name, values in rows.items():

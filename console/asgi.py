@@ -5,6 +5,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+# The web process serves each request in a thread of its own: a PostgreSQL connection pool saves a new
+# connection per request (console/env.py database_config). DB_POOL=false turns it off.
+os.environ.setdefault("DB_POOL", "true")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -125,8 +125,15 @@ def sqlite_config(path: Path | str) -> dict:
     }
 
 
-def database_config(url: str, *, sqlite_path: Path) -> dict:
-    """Django DATABASES['default'] from `DATABASE_URL`, or the SQLite file under var/ when unset."""
+def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:
+    """Django DATABASES['default'] from `DATABASE_URL`, or the SQLite file under var/ when unset.
+
+    `pool` (PostgreSQL only; DB_POOL, on in the web process: console/asgi.py): a connection pool per
+    process (Django's psycopg pool). Under daphne every request runs in a thread of its own, so a
+    per-thread persistent connection (CONN_MAX_AGE) is never reused and each request paid a new
+    connection (TCP + authentication, 2-8 ms); the pool hands a request an open connection and takes it
+    back at the request's end. Off elsewhere: the worker's long-lived threads keep their own connection
+    (trading/worker/dbconn.py), and the q2 cluster forks its workers (a pool does not survive a fork)."""
     if not url:
         return sqlite_config(sqlite_path)
     import dj_database_url
@@ -140,11 +147,13 @@ def database_config(url: str, *, sqlite_path: Path) -> dict:
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r} (use postgres:// or sqlite://)")
     try:
-        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=0 if pool else 60, conn_health_checks=True)
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
         raise ConfigError("DATABASE_URL names no database (postgres://user@host:5432/DBNAME)")
+    if pool:  # Django refuses a pool with CONN_MAX_AGE; the health checks become the pool's own check
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 16, "timeout": 10}
     return config
 
 

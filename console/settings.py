@@ -88,7 +88,9 @@ TEMPLATES = [
 ]
 
 CONSOLE_PREFIX = env_str("CONSOLE_PREFIX", "console")  # namespaces Redis keys (tests use their own)
-DATABASES = {"default": database_config(env_str("DATABASE_URL"), sqlite_path=VAR_DIR / "console.sqlite3")}
+DATABASES = {
+    "default": database_config(env_str("DATABASE_URL"), sqlite_path=VAR_DIR / "console.sqlite3", pool=env_bool("DB_POOL", False))
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # One test database per test process (CONSOLE_PREFIX is per-process under pytest).
     DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"{CONSOLE_PREFIX}-test.sqlite3")

@@ -69,3 +69,30 @@ def test_the_readme_configuration_table_names_every_variable_the_settings_read()
         read |= set(re.findall(r'env_(?:str|bool|int|list|choice|urls|clock_time)\("([A-Z_]+)"', path.read_text()))
     table = set(re.findall(r"^\| `([A-Z_]+)` \|", (ROOT / "README.md").read_text(), flags=re.M))
     assert read and read <= table, f"missing from README: {sorted(read - table)}"
+
+
+def test_postgresql_connections_are_pooled_in_the_web_process_and_kept_per_thread_elsewhere(tmp_path):
+    """Daphne serves each request in a new thread: only a pool lets a request reuse a connection. The
+    worker keeps its threads' connections (CONN_MAX_AGE), and the q2 cluster forks (no pool there)."""
+    from console.env import database_config
+
+    url = "postgres://u@127.0.0.1:5432/db"
+    pooled = database_config(url, sqlite_path=tmp_path / "x.sqlite3", pool=True)
+    assert pooled["CONN_MAX_AGE"] == 0 and pooled["CONN_HEALTH_CHECKS"] is True
+    assert pooled["OPTIONS"]["pool"]["max_size"] >= 8
+    kept = database_config(url, sqlite_path=tmp_path / "x.sqlite3", pool=False)
+    assert kept["CONN_MAX_AGE"] == 60 and "pool" not in kept.get("OPTIONS", {})
+    assert "pool" not in database_config("", sqlite_path=tmp_path / "x.sqlite3", pool=True)["OPTIONS"]
+
+    script = (
+        "import console.asgi; from django.conf import settings; print(bool(settings.DATABASES['default']['OPTIONS'].get('pool')))"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in {"DB_POOL", "DJANGO_SETTINGS_MODULE"}}
+    for extra, expected in (({}, "True"), ({"DB_POOL": "false"}, "False")):
+        result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**environ, "DATABASE_URL": url, **extra},
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == expected
+    result = manage("shell", "-c", "from django.conf import settings; print(bool(settings.DATABASES['default']['OPTIONS'].get('pool')))",
+                    DATABASE_URL=url)  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

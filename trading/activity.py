@@ -25,9 +25,9 @@ def activity_notify(entries: list[ActivityEntry]) -> None:
     """After commit, wake the notifier early when an entry may be worth a message. The notifier reads
     the log from its own cursor (trading/notify/feed.py), so this is only a hint: `robust` and a kick
     that never raises keep a dead Redis or cluster from failing the write."""
-    from trading.notify.rules import WATCHED_KINDS
+    from trading.notify.rules import entry_may_notify
 
-    if any(entry.kind in WATCHED_KINDS for entry in entries):
+    if any(entry_may_notify(entry) for entry in entries):
         from trading.notify.tasks import notify_kick
 
         transaction.on_commit(notify_kick, robust=True)

@@ -80,8 +80,9 @@ WORKER_REQUESTS = ("order.quote", "order.preview")
 WORKER_REPLY_TYPE = "worker.reply"
 
 
-async def worker_request(command: dict, *, timeout: float) -> dict | None:
-    """Send `command` to the worker with a fresh reply channel and wait for its one answer.
+async def worker_request(command: dict, *, timeout: float, connection: str = "default") -> dict | None:
+    """Send `command` to a connection's worker (the default's unless named) with a fresh reply channel
+    and wait for its one answer.
 
     Returns the answer's `answer` dict, or None when none came within `timeout` (the worker is down,
     Redis is down, or the worker is slow). The command carries its `deadline` (epoch seconds), so a
@@ -94,7 +95,7 @@ async def worker_request(command: dict, *, timeout: float) -> dict | None:
     layer = get_channel_layer()
     try:
         reply_to = await layer.new_channel()
-        await layer.send(worker_channel(), {**command, "reply_to": reply_to, "deadline": time.time() + timeout})
+        await layer.send(worker_channel(connection), {**command, "reply_to": reply_to, "deadline": time.time() + timeout})
         reply = await asyncio.wait_for(layer.receive(reply_to), timeout)
     except (TimeoutError, OSError, ConnectionError):
         return None

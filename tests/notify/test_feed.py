@@ -122,3 +122,24 @@ def test_kicks_within_a_second_are_carried_not_dropped(monkeypatch):
     tasks.notify_kick()  # inside the kicker's quiet time: carried to its end
     tasks.notify_kick()
     wait_until(lambda: len(enqueued) == 2, what="the carried kick")
+
+
+def test_only_an_entry_that_may_become_a_message_wakes_the_notifier(django_capture_on_commit_callbacks):
+    """A run queued and a run succeeded (two entries per run, many a second under load) ask the cluster
+    for no tick; a failed run, a fill and a connection change do."""
+    run = IntentRun.objects.create(intent="summary", params={}, mode="paper", source="api", status=RunStatus.SUCCEEDED)
+    quiet = [
+        {"kind": ActivityKind.INTENT_RUN, "run": run, "payload": {"params": {}, "source": "api"}},
+        {"kind": ActivityKind.INTENT_RUN, "run": run, "payload": {"status": RunStatus.SUCCEEDED}},
+    ]
+    for fields in quiet:
+        with django_capture_on_commit_callbacks(execute=False) as kicks:
+            _entry(**fields)
+        assert kicks == [], fields
+    with django_capture_on_commit_callbacks(execute=False) as kicks:
+        _entry(kind=ActivityKind.INTENT_RUN, run=run, severity="warning", payload={"status": RunStatus.FAILED})
+    assert len(kicks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as kicks:
+        connection("disconnected")
+        fill(shares="1")
+    assert len(kicks) == 2

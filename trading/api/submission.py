@@ -15,7 +15,7 @@ from trading.api.auth import Need, Principal, principal_allow, principal_from_to
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
 from trading.config import effective_config
-from trading.intents.runs import run_submit, run_wait
+from trading.intents.runs import run_await, run_submit
 from trading.models import IntentRun, Order, OrderStatus, RunSource, RunStatus
 
 ORDER_NOT_FOUND = "order_not_found"
@@ -61,7 +61,8 @@ def intent_submit(
     source: str | None = None,
     namespace: str = API_NAMESPACE,
 ) -> Submitted:
-    """Submit through `run_submit`; with `wait`, poll for the outcome and raise WaitTimedOut (504) if it is late."""
+    """Submit through `run_submit`; with `wait`, wait for the outcome (the worker says when it is done:
+    `run_await`) and raise WaitTimedOut (504) if it is late."""
     params = params or {}
     _reject_nul(params)
     run, created = run_submit(
@@ -72,7 +73,9 @@ def intent_submit(
         idempotency_key=idempotency_key_for(namespace, principal.user, idempotency_key),
     )
     if wait and run.status not in RunStatus.final_values():
-        run = run_wait(run.pk, timeout=wait)
+        submitted, run = run, run_await(run.pk, timeout=wait, connection=run.connection)
+        if run.requested_by_id == submitted.requested_by_id:
+            run.requested_by = submitted.requested_by  # the caller, known already: no query for its name
         if run.status not in RunStatus.final_values():
             raise WaitTimedOut(
                 MSG_WAIT_TIMEOUT.format(run_id=run.pk, wait=wait),

@@ -15,11 +15,12 @@ import asyncio
 import logging
 import traceback
 
+from trading.config import effective_config
 from trading.intents.context import IntentContext, IntentError, IntentPartial
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
-from trading.intents.runs import run_claim, run_finish, run_interrupt_orphans
-from trading.live import live_event
+from trading.intents.runs import RUN_WAIT, run_claim, run_finish, run_interrupt_orphans
+from trading.live import live_event, worker_reply, worker_request_expired
 from trading.models import IntentRun, RunStatus
 
 log = logging.getLogger("trading.intents.executor")
@@ -39,6 +40,7 @@ class IntentExecutor:
         self._tasks: set[asyncio.Task] = set()
         self._claimed: dict[int, asyncio.Task] = {}  # runs this worker claimed and is executing
         self._finalised_elsewhere: set[int] = set()
+        self._waiters: dict[int, list[dict]] = {}  # run id → `run.wait` requests to answer when it is done
         self._loops: list[asyncio.Task] = []
         self._orphans_done = False
 
@@ -68,9 +70,33 @@ class IntentExecutor:
             await asyncio.wait(self._tasks, timeout=5)
 
     async def on_command(self, message: dict) -> None:
-        """Commands from the worker's channel (the q2 task's hand-off)."""
+        """Commands from the worker's channel: `run.execute` (the submission's and the q2 task's
+        hand-off), `run.wait` (a waiter's request to hear when a run is done: `runs.run_await`)."""
         if message.get("type") == "run.execute":
             self.submit(int(message["run_id"]))
+        elif message.get("type") == RUN_WAIT:
+            await self._wait_register(message)
+
+    async def _wait_register(self, message: dict) -> None:
+        """Answer when the run is done; at once when this worker is not executing it (finished
+        already, or never handed over): the waiter then reads the run, or polls for it."""
+        if not isinstance(message.get("reply_to"), str) or worker_request_expired(message):
+            return
+        run_id = int(message["run_id"])
+        if run_id in self.in_progress:
+            waiting = self._waiters.setdefault(run_id, [])
+            waiting[:] = [m for m in waiting if not worker_request_expired(m)]  # waiters that asked again
+            waiting.append(message)
+            return
+        await self._wait_answer(message, run_id)
+
+    async def _wait_answer(self, message: dict, run_id: int) -> None:
+        if worker_request_expired(message):
+            return
+        try:
+            await worker_reply(message, {"run_id": run_id, "executing": run_id in self.in_progress})
+        except Exception as exc:  # the waiter reads the run itself at the end of its slice
+            log.warning("run #%s: the waiter was not told: %s: %s", run_id, type(exc).__name__, exc)
 
     async def _sweep(self) -> None:
         while True:
@@ -115,28 +141,37 @@ class IntentExecutor:
 
     async def _execute(self, run_id: int) -> None:
         try:
-            run = await self.worker.db(IntentRun.objects.get, pk=run_id)
+            lease = self.worker.lease
+            run, config = await self.worker.db(
+                _fetch_and_claim, run_id, lease, mode=self.worker.mode, default_account=self.worker.options.account
+            )
             intent_cls = intent_get(run.intent)
             self.in_progress[run_id] = run.intent
             if intent_cls.places_orders:
                 async with self.order_lock:
                     await self._claim_and_run(run, intent_cls)
-            else:
-                await self._claim_and_run(run, intent_cls)
+            elif config is not None:  # claimed with the fetch
+                await self._run_claimed(run, intent_cls, config)
         except Exception:
             log.exception("run #%s could not be executed", run_id)
         finally:
             self.in_progress.pop(run_id, None)
+            # After the outcome's commit (run_finish above), or a claim that did not happen.
+            for message in self._waiters.pop(run_id, []):
+                await self._wait_answer(message, run_id)
 
     async def _claim_and_run(self, run: IntentRun, intent_cls) -> None:
         lease = self.worker.lease
         if not await self.worker.db(run_claim, run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
             return  # someone else has it, it expired, or this worker no longer owns the client id: at most once
+        await self._run_claimed(run, intent_cls)
+
+    async def _run_claimed(self, run: IntentRun, intent_cls, config=None) -> None:
         run.status = RunStatus.RUNNING
         self._claimed[run.pk] = asyncio.current_task()
         self._publish(run)
         try:
-            status, result, error = await self.run_body(run, intent_cls)
+            status, result, error = await self.run_body(run, intent_cls, config)
         except asyncio.CancelledError:
             if run.pk not in self._finalised_elsewhere:
                 raise  # the worker lost its lease or is going away: the next owner's sweep reports the run
@@ -148,15 +183,11 @@ class IntentExecutor:
         finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error)
         self._publish(finished)
 
-    async def run_body(self, run: IntentRun, intent_cls) -> tuple[str, dict | None, str]:
-        from trading.config import effective_config
-
+    async def run_body(self, run: IntentRun, intent_cls, config=None) -> tuple[str, dict | None, str]:
+        """The intent's body with the settings read after the claim (`config`, when read with it)."""
         worker = self.worker
-        # The worker's own connection's mode, not the console's active mode: a paper and a live connection
-        # run side by side, each under the common rows plus its own mode's (and its account's: the run's
-        # account when the run carries one, else the account the worker's connection lists first).
-        account = getattr(run, "account", "") or worker.options.account or None
-        config = await worker.db(effective_config, worker.mode, account=account)
+        if config is None:
+            config = await worker.db(run_config, run, mode=worker.mode, default_account=worker.options.account)
         ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
         ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
         intent = intent_cls()
@@ -194,6 +225,25 @@ class IntentExecutor:
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         }
         self.worker.broadcaster.publish(live_event("run.update", payload, mode=run.mode))
+
+
+def _fetch_and_claim(run_id: int, lease, *, mode: str, default_account: str = "") -> tuple[IntentRun, object | None]:
+    """On the worker's database thread, in one hop: the run; for an intent that places no orders, also
+    its claim and the settings it runs with (returned; None when not claimed). An order-placing run is
+    claimed later, once it holds the order lock (`_claim_and_run`). The claim is `run_claim` either way."""
+    run = IntentRun.objects.get(pk=run_id)
+    if intent_get(run.intent).places_orders:
+        return run, None
+    if not run_claim(run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
+        return run, None  # someone else has it, it expired, or this worker no longer owns the client id
+    return run, run_config(run, mode=mode, default_account=default_account)
+
+
+def run_config(run: IntentRun, *, mode: str, default_account: str = ""):
+    """The settings a run executes under: the worker's own connection's mode, not the console's active
+    mode (a paper and a live connection run side by side, each under the common rows plus its own
+    mode's), and its account's row — the run's account, else the one the worker's connection trades."""
+    return effective_config(mode, account=getattr(run, "account", "") or default_account or None)
 
 
 def _partial(ctx: IntentContext) -> dict:

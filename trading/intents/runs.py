@@ -46,7 +46,7 @@ EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down)
 INTERRUPTED = "the IB worker stopped while this run was executing"
 ALREADY_FINAL = "its body ended {outcome} after the run was already {status}; it stays {status}"
 
-__all__ = ["IntentNotFound", "run_submit", "run_claim", "run_finish", "run_expire", "run_wait"]
+__all__ = ["IntentNotFound", "run_submit", "run_claim", "run_finish", "run_expire", "run_wait", "run_await"]
 
 
 class IntentParamsInvalid(ValueError):
@@ -450,3 +450,41 @@ def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
         time.sleep(min(pause, deadline - now))
         if now - started > QUICK_POLLS:
             pause = min(pause * 1.5, poll)
+
+
+RUN_WAIT = "run.wait"  # a waiter asks the worker (trading.live.worker_request) to say when a run is done
+WAIT_SLICE = 0.5  # seconds a waiter listens for the worker's word before it reads the run itself
+
+
+def run_await(run_id: int, *, timeout: float, poll: float = 0.1, connection: str = DEFAULT_CONNECTION) -> IntentRun:
+    """`run_wait`, woken by the worker instead of polling: for callers in sync code (the API, q2 tasks).
+
+    Asks the worker of the run's `connection` over its channel (`worker_request`, command `run.wait`) to
+    answer once the run is done; the worker answers after the run's outcome is committed, or at once when it is not executing
+    the run. Either answer only says "read it now": the run is read from the database, which stays the
+    truth. No answer within WAIT_SLICE (the worker is down, Redis lost the message) costs one read, then
+    the waiter asks again, so a lost answer delays the result by at most WAIT_SLICE and never loses it.
+    An answer for a run that is not final (the worker does not have it: not connected yet, another
+    worker claimed it), or a request that fails at once (Redis down), turns the rest of the wait into
+    `run_wait`'s polling. Expiry at the start deadline holds as in `run_wait` (every read goes through it)."""
+    from asgiref.sync import async_to_sync
+
+    from trading.live import worker_request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return run_wait(run_id, timeout=0)
+        listen = min(WAIT_SLICE, remaining)
+        asked = time.monotonic()
+        try:
+            answer = async_to_sync(worker_request)({"type": RUN_WAIT, "run_id": run_id}, timeout=listen, connection=connection)
+        except RuntimeError:  # another event loop of this process receives on the channel layer: poll
+            answer = None
+        failed = answer is None and time.monotonic() - asked < listen * 0.9  # refused, not timed out
+        run = run_wait(run_id, timeout=0)
+        if run.status in RunStatus.final_values():
+            return run
+        if answer is not None or failed:
+            return run_wait(run_id, timeout=max(0.0, deadline - time.monotonic()), poll=poll)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from trading.intents.registry import intent_get
-from trading.intents.runs import run_expire, run_wait
+from trading.intents.runs import run_await, run_expire
 from trading.live import worker_command_send
 from trading.models import IntentRun, RunStatus
 
@@ -39,7 +39,7 @@ def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
             log.warning("could not notify the worker of run #%s: %s", run_id, exc)
     # A run the worker's sweep started before this task did is waited for, not reported as overrun.
     window = (run.start_deadline - run.created_at).total_seconds() + intent_cls.timeout + 10
-    run = run_wait(run_id, timeout=window, poll=0.2)
+    run = run_await(run_id, timeout=window, poll=0.2, connection=run.connection)
     if run.status == RunStatus.QUEUED:
         run_expire(run_id)
         run.refresh_from_db()

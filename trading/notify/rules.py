@@ -66,6 +66,14 @@ ENTRY_KINDS: tuple[tuple[str, Callable[[ActivityEntry], bool], str], ...] = (
 WATCHED_KINDS = frozenset({ActivityKind.CONNECTION, *(kind for kind, _, _ in ENTRY_KINDS)})
 
 
+def entry_may_notify(entry: ActivityEntry) -> bool:
+    """Whether the notifier should look soon: a connection change (watch.py times those), or an entry
+    that is worth a message. A run queued or succeeded is neither (two per run: no tick for them)."""
+    if entry.kind not in WATCHED_KINDS:
+        return False
+    return entry.kind == ActivityKind.CONNECTION or entry_kind(entry) is not None
+
+
 def entry_kind(entry: ActivityEntry) -> str | None:
     """The notification kind of `entry`, or None when it is not worth a message."""
     for activity_kind, when, notify_kind in ENTRY_KINDS:
