@@ -6,9 +6,16 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 # The web process serves each request in a thread of its own: a PostgreSQL connection pool saves a new
-# connection per request (console/env.py database_config). DB_POOL=false turns it off.
-os.environ.setdefault("DB_POOL", "true")
-django_asgi_app = get_asgi_application()
+# connection per request (console/env.py database_config). DB_POOL=false turns it off. The default is
+# set only while the settings load, so nothing this process starts later (a test's subprocess) inherits it.
+_pool_default = "DB_POOL" not in os.environ
+if _pool_default:
+    os.environ["DB_POOL"] = "true"
+try:
+    django_asgi_app = get_asgi_application()
+finally:
+    if _pool_default:
+        del os.environ["DB_POOL"]
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
