@@ -90,6 +90,7 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds
             samples.append(
                 {"t": round(time.time() - began, 1), "worker_mb": round(rss_mb(worker), 1), "web_mb": round(rss_mb(web), 1)}
             )
+            (stack.dir / "samples.json").write_text(json.dumps(samples))  # follow a long run as it goes
             await asyncio.sleep(5.0)
 
     sampler = asyncio.create_task(sample())

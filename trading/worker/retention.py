@@ -29,8 +29,11 @@ docs/HANDLERS.md tells handler authors.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import datetime as dt
 import logging
+import sys
 import time
 from dataclasses import dataclass
 
@@ -114,6 +117,7 @@ class SessionRetention:
             swept.fills = fills_before - len(wrapper.fills)
         for name in ("trades", "fills", "tickers", "kept_unrecorded"):
             setattr(self.total, name, getattr(self.total, name) + getattr(swept, name))
+        malloc_trim()  # what was let go goes back to the OS, not only to the allocator
         if swept.trades or swept.fills or swept.tickers:
             log.info("let go of %d done trade(s), %d fill(s), %d ticker(s); %d kept until recorded",
                      swept.trades, swept.fills, swept.tickers, swept.kept_unrecorded)  # fmt: skip
@@ -224,3 +228,28 @@ def tickers_drop(wrapper) -> int:
     for req_id in [r for r, ticker in wrapper.reqId2Ticker.items() if id(ticker) not in keep]:
         del wrapper.reqId2Ticker[req_id]
     return len(gone)
+
+
+def _libc_malloc_trim():
+    """glibc's malloc_trim, or None (not Linux, or a libc without it, e.g. musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def malloc_trim() -> bool:
+    """Hand the C heap's free pages back to the OS (glibc keeps them, and with many short-lived objects
+    freed between sweeps RSS only ever climbs). A no-op returning False where there is no malloc_trim."""
+    if _MALLOC_TRIM is None:
+        return False
+    _MALLOC_TRIM(0)
+    return True
