@@ -33,6 +33,7 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -230,26 +231,43 @@ def tickers_drop(wrapper) -> int:
     return len(gone)
 
 
-def _libc_malloc_trim():
-    """glibc's malloc_trim, or None (not Linux, or a libc without it, e.g. musl)."""
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+ARENAS = 2  # glibc's default is 8 per core: each of the worker's threads gets a heap of its own to fragment
+
+
+def _libc():
+    """glibc, or None (not Linux, or a libc without malloc_trim/mallopt, e.g. musl)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     except (OSError, AttributeError):
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    return libc
+
+
+def _libc_malloc_trim():
+    libc = _libc()
+    return libc.malloc_trim if libc is not None else None
 
 
 _MALLOC_TRIM = _libc_malloc_trim()
 
 
 def malloc_trim() -> bool:
-    """Hand the C heap's free pages back to the OS (glibc keeps them, and with many short-lived objects
-    freed between sweeps RSS only ever climbs). A no-op returning False where there is no malloc_trim."""
+    """Hand the C heap's free pages back to the OS: glibc keeps them, and with the objects the sweep let
+    go of (and everything short-lived between sweeps) freed in the middle of its heap, RSS only ever
+    climbs while the Python heap stays flat. A no-op returning False where there is no malloc_trim."""
     if _MALLOC_TRIM is None:
         return False
     _MALLOC_TRIM(0)
     return True
+
+
+def malloc_arenas_cap(arenas: int = ARENAS) -> bool:
+    """At most `arenas` glibc heaps for the process (call it before the threads start). An explicit
+    MALLOC_ARENA_MAX in the environment wins (glibc read it at start); a no-op without glibc."""
+    libc = _libc() if "MALLOC_ARENA_MAX" not in os.environ else None
+    return libc is not None and libc.mallopt(M_ARENA_MAX, arenas) == 1
