@@ -200,14 +200,3 @@ def test_malloc_trim_is_a_no_op_where_there_is_none(monkeypatch):
     monkeypatch.setattr(retention, "_MALLOC_TRIM", None)
     assert retention.malloc_trim() is False
 
-
-def test_the_arena_cap_leaves_an_explicit_malloc_arena_max_alone_and_is_a_no_op_without_glibc(monkeypatch):
-    from trading.worker import retention
-
-    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    assert retention.malloc_arenas_cap() is (retention._libc() is not None)  # on glibc (Linux): mallopt took it
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
-    assert retention.malloc_arenas_cap() is False
-    monkeypatch.delenv("MALLOC_ARENA_MAX")
-    monkeypatch.setattr(retention.sys, "platform", "darwin")
-    assert retention.malloc_arenas_cap() is False

@@ -33,7 +33,6 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -231,18 +230,13 @@ def tickers_drop(wrapper) -> int:
     return len(gone)
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
-ARENAS = 2  # glibc's default is 8 per core: each of the worker's threads gets a heap of its own to fragment
-
-
 def _libc():
-    """glibc, or None (not Linux, or a libc without malloc_trim/mallopt, e.g. musl)."""
+    """glibc, or None (not Linux, or a libc without malloc_trim, e.g. musl)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
-        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     except (OSError, AttributeError):
         return None
     return libc
@@ -265,9 +259,3 @@ def malloc_trim() -> bool:
     _MALLOC_TRIM(0)
     return True
 
-
-def malloc_arenas_cap(arenas: int = ARENAS) -> bool:
-    """At most `arenas` glibc heaps for the process (call it before the threads start). An explicit
-    MALLOC_ARENA_MAX in the environment wins (glibc read it at start); a no-op without glibc."""
-    libc = _libc() if "MALLOC_ARENA_MAX" not in os.environ else None
-    return libc is not None and libc.mallopt(M_ARENA_MAX, arenas) == 1

@@ -17,7 +17,6 @@ from console.embedded_redis import ensure_embedded_redis, socket_from_url
 from trading import iblib
 from trading.connections.services import ConnectionProblem, connection_default_sync, connection_get
 from trading.models import DEFAULT_CONNECTION
-from trading.worker.retention import malloc_arenas_cap
 from trading.worker.service import STANDBY_POLL, IBWorker, WorkerOptions, worker_name
 
 CONNECTION_AND_FLAGS = "give either --connection or --host/--port/--client-id (a connection's row has them)"
@@ -65,7 +64,6 @@ class Command(BaseCommand):
         self, *args, connection, host, port, client_id, handlers, heartbeat_interval, connect_timeout, metrics_port,
         metrics_host, standby, standby_poll, **options,
     ):
-        malloc_arenas_cap()  # before any thread starts: flat RSS under load (trading/worker/retention.py)
         logging.getLogger(iblib.LOGGER).setLevel(logging.WARNING)
         # Each failed connect is recorded by the worker once per kind; ib_insync would log two errors per retry.
         logging.getLogger(f"{iblib.LOGGER}.client").setLevel(logging.CRITICAL)
