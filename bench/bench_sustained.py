@@ -200,7 +200,9 @@ async def run(stack: Stack, mode: str, quick: bool, clients: int = 20, seconds: 
 def report(mode: str, result: dict) -> None:
     if mode == "memory":
         print(f"memory over {result['seconds']:.0f}s at ~1,000 events/s (960 ticks/s + 5 orders/s, 1 socket):")
-        print(f"  the worker got {result.get('worker_ticks_per_s')} ticks/s and {result.get('worker_order_events_per_s')} order/fill events/s")
+        print(
+            f"  the worker got {result.get('worker_ticks_per_s')} ticks/s and {result.get('worker_order_events_per_s')} order/fill events/s"
+        )
         print(
             f"  worker RSS {result['warm']['worker_mb']} MB -> {result['last']['worker_mb']} MB ({result['worker_growth_mb']:+} MB, {result['worker_mb_per_min']:+} MB/min)"
         )

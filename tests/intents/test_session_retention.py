@@ -199,4 +199,3 @@ def test_malloc_trim_is_a_no_op_where_there_is_none(monkeypatch):
     assert retention._libc_malloc_trim() is None
     monkeypatch.setattr(retention, "_MALLOC_TRIM", None)
     assert retention.malloc_trim() is False
-

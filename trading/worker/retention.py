@@ -258,4 +258,3 @@ def malloc_trim() -> bool:
         return False
     _MALLOC_TRIM(0)
     return True
-
