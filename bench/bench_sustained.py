@@ -75,6 +75,12 @@ def heartbeat_details() -> dict:
     return (row.details or {}) if row else {}
 
 
+def probe_counts(stack: Stack) -> dict:
+    """The probe handler's running totals of ticks and order/fill events the worker got (5 s granularity)."""
+    files = list(stack.out.glob("probe-counts-*.json"))
+    return json.loads(files[0].read_text()) if files else {"ticks": 0, "order_events": 0}
+
+
 async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds: float | None = None) -> dict:
     seconds = seconds or (60.0 if quick else 600.0)
     stack.control(f"tick_interval {4 * len(TICK_SYMBOLS) / 960}")
@@ -90,10 +96,13 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds
             samples.append(
                 {"t": round(time.time() - began, 1), "worker_mb": round(rss_mb(worker), 1), "web_mb": round(rss_mb(web), 1)}
             )
+            (stack.dir / "samples.json").write_text(json.dumps(samples))  # follow a long run as it goes
             await asyncio.sleep(5.0)
 
     sampler = asyncio.create_task(sample())
+    counted_from, began = probe_counts(stack), time.time()
     orders = await place_orders(stack.gateway_port, 5.0, seconds, order_ref)
+    counted_to, load_seconds = probe_counts(stack), time.time() - began
     session = (await asyncio.to_thread(heartbeat_details)).get("ib_session")  # what ib_insync holds at the end
     sampler.cancel()
     listener.cancel()
@@ -109,6 +118,8 @@ async def memory(stack: Stack, quick: bool, cookie: str, order_ref: str, seconds
         "worker_mb_per_min": round((last["worker_mb"] - warm["worker_mb"]) / minutes, 2),
         "web_mb_per_min": round((last["web_mb"] - warm["web_mb"]) / minutes, 2),
         "warm": warm, "last": last, "ib_session_at_end": session,
+        "worker_ticks_per_s": round((counted_to["ticks"] - counted_from["ticks"]) / load_seconds),
+        "worker_order_events_per_s": round((counted_to["order_events"] - counted_from["order_events"]) / load_seconds, 1),
     }  # fmt: skip
 
 
@@ -189,6 +200,9 @@ async def run(stack: Stack, mode: str, quick: bool, clients: int = 20, seconds: 
 def report(mode: str, result: dict) -> None:
     if mode == "memory":
         print(f"memory over {result['seconds']:.0f}s at ~1,000 events/s (960 ticks/s + 5 orders/s, 1 socket):")
+        print(
+            f"  the worker got {result.get('worker_ticks_per_s')} ticks/s and {result.get('worker_order_events_per_s')} order/fill events/s"
+        )
         print(
             f"  worker RSS {result['warm']['worker_mb']} MB -> {result['last']['worker_mb']} MB ({result['worker_growth_mb']:+} MB, {result['worker_mb_per_min']:+} MB/min)"
         )

@@ -89,7 +89,7 @@ class Stack:
         self.out = self.dir / "out"
         self.out.mkdir()
         self.prefix = f"{name}{os.getpid()}"
-        self.db_name = f"bench_{os.getpid()}"
+        self.db_name = os.environ.get("BENCH_PG_DB") or f"bench_{os.getpid()}"  # a name of your own on a shared server
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DATABASE_URL", "REDIS_URL"))}
         self.env.update(
             CONSOLE_VAR_DIR=str(self.dir), CONSOLE_PREFIX=self.prefix, DJANGO_SETTINGS_MODULE="console.settings",

@@ -43,6 +43,52 @@ def _install_hook() -> None:
     Recorder._write_batch = stamped
 
 
+def _memtrace(path: str, snapshots_at: tuple[float, ...]) -> None:
+    """A daemon thread: every 30 s one JSON line — RSS, the Python heap (allocated blocks; tracemalloc when
+    BENCH_TRACEMALLOC=1), glibc's own view of the C heap (mallinfo2), gc counts, live objects — and a
+    tracemalloc snapshot at each of `snapshots_at` seconds. Bench only (BENCH_MEMTRACE=<dir>)."""
+    import collections
+    import ctypes
+    import gc
+    import threading
+    import tracemalloc
+
+    import psutil
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = Mallinfo2
+    process, began, out = psutil.Process(), time.time(), Path(path)
+    pending, snapshot_types = sorted(snapshots_at), sorted(snapshots_at)
+
+    def loop():
+        while True:
+            t = time.time() - began
+            info = libc.mallinfo2()
+            line = {"t": round(t), "rss_mb": round(process.memory_info().rss / 2**20, 2),
+                    "py_blocks": sys.getallocatedblocks(), "gc_count": gc.get_count(),
+                    "gc_collections": [g["collections"] for g in gc.get_stats()], "objects": len(gc.get_objects()),
+                    "malloc_arena_mb": round(info.arena / 2**20, 2), "malloc_mmap_mb": round(info.hblkhd / 2**20, 2),
+                    "malloc_in_use_mb": round(info.uordblks / 2**20, 2), "malloc_free_mb": round(info.fordblks / 2**20, 2),
+                    "threads": threading.active_count()}  # fmt: skip
+            if snapshot_types and t >= snapshot_types[0]:  # what the Python heap holds, by type (cheap, no tracemalloc)
+                snapshot_types.pop(0)
+                kinds = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+                line["types"] = dict(kinds.most_common(40))
+            if tracemalloc.is_tracing():
+                line["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+                while pending and t >= pending[0]:
+                    tracemalloc.take_snapshot().dump(str(out / f"snapshot-{int(pending.pop(0))}.tracemalloc"))
+            with (out / "memtrace.jsonl").open("a") as f:
+                f.write(json.dumps(line) + "\n")
+            time.sleep(30.0)  # the sampling cadence
+
+    threading.Thread(target=loop, name="bench-memtrace", daemon=True).start()
+
+
 def _dump() -> None:
     out = os.environ.get("BENCH_OUT")
     if out:
@@ -54,6 +100,16 @@ if __name__ == "__main__":
 
     django.setup()
     _install_hook()
+    if os.environ.get("BENCH_NO_MALLOC_TRIM") == "1":  # the sweep as it was before it trimmed (a before/after bench)
+        from trading.worker import retention
+
+        retention._MALLOC_TRIM = None
+    if os.environ.get("BENCH_MEMTRACE"):
+        if os.environ.get("BENCH_TRACEMALLOC") == "1":
+            import tracemalloc
+
+            tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "4")))
+        _memtrace(os.environ["BENCH_MEMTRACE"], (75.0, 495.0))
     atexit.register(_dump)
     from django.core.management import call_command
 

@@ -23,6 +23,18 @@ ticks: list[tuple[str, float, float]] = []
 executions: list[tuple[str, float]] = []
 tick_events: list[tuple[float, int]] = []  # (time, ticks in the event)
 order_events: list[float] = []  # times of openOrder, orderStatus, execDetails, commissionReport
+counts = {"ticks": 0, "order_events": 0, "at": 0.0}  # always kept (constant size): the rate the worker got
+
+
+def _count(ticks_in: int = 0, order_events_in: int = 0) -> None:
+    """Running totals, written to $BENCH_OUT/probe-counts-<pid>.json every 5 s (the memory bench reads it)."""
+    counts["ticks"] += ticks_in
+    counts["order_events"] += order_events_in
+    now = time.time()
+    out = os.environ.get("BENCH_OUT")
+    if out and now - counts["at"] >= 5.0:
+        counts["at"] = now
+        Path(out, f"probe-counts-{os.getpid()}.json").write_text(json.dumps(counts))
 
 
 @IBEventRegistry.collect("connected")
@@ -33,6 +45,7 @@ def subscribe(ib) -> None:
 
 @IBEventRegistry.collect("pendingTickers")
 def stamp_ticks(ib, tickers) -> None:
+    _count(ticks_in=sum(len(ticker.ticks) for ticker in tickers))
     if not KEEP:
         return
     now = time.time()
@@ -46,6 +59,7 @@ def stamp_ticks(ib, tickers) -> None:
 
 @IBEventRegistry.collect("execDetails")
 def stamp_execution(ib, trade, fill) -> None:
+    _count(order_events_in=1)
     if KEEP:
         now = time.time()
         executions.append((fill.execution.execId, now))
@@ -54,18 +68,21 @@ def stamp_execution(ib, trade, fill) -> None:
 
 @IBEventRegistry.collect("openOrder")
 def stamp_open_order(ib, trade) -> None:
+    _count(order_events_in=1)
     if KEEP:
         order_events.append(time.time())
 
 
 @IBEventRegistry.collect("orderStatus")
 def stamp_order_status(ib, trade) -> None:
+    _count(order_events_in=1)
     if KEEP:
         order_events.append(time.time())
 
 
 @IBEventRegistry.collect("commissionReport")
 def stamp_commission(ib, trade, fill, report) -> None:
+    _count(order_events_in=1)
     if KEEP:
         order_events.append(time.time())
 

@@ -178,3 +178,24 @@ def test_trade_reconciliation_is_right_after_the_session_let_go_of_the_trade(pap
     assert (done.status, done.filled, done.remaining) == (OrderStatus.FILLED, 5, 0)
     [corrected] = run.result["corrected"]
     assert corrected["order"] == done.pk and set(corrected["changes"]) == {"status", "filled", "remaining"}
+
+
+def test_every_sweep_hands_the_freed_c_heap_back_to_the_os(paper_gateway, retention_worker, trading_enabled, monkeypatch):
+    from trading.worker import retention
+
+    calls: list[int] = []
+    monkeypatch.setattr(retention, "_MALLOC_TRIM", lambda pad: calls.append(pad) or 1)
+    market_buy(paper_gateway, 1)
+    swept = sweep(retention_worker, window=0)
+    assert swept.trades == 1 and calls == [0]  # after what it let go, with no padding kept
+    sweep(retention_worker, window=0)  # nothing to let go: trimmed all the same (the heap churns between sweeps)
+    assert calls == [0, 0]
+
+
+def test_malloc_trim_is_a_no_op_where_there_is_none(monkeypatch):
+    from trading.worker import retention
+
+    monkeypatch.setattr(retention.sys, "platform", "darwin")
+    assert retention._libc_malloc_trim() is None
+    monkeypatch.setattr(retention, "_MALLOC_TRIM", None)
+    assert retention.malloc_trim() is False

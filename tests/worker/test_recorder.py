@@ -165,6 +165,27 @@ def test_a_worker_database_thread_keeps_its_connection_from_one_batch_to_the_nex
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_debug_on_a_worker_database_thread_does_not_keep_every_query_it_ran(settings):
+    """Django empties the query log when a request starts: the worker's threads serve none."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trading.worker.dbconn import connection_refresh
+
+    settings.DEBUG = True
+
+    def batch():
+        connection_refresh()
+        for _ in range(5):
+            Order.objects.count()
+        return len(connection.queries)
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        logged = [thread.submit(batch).result() for _ in range(3)]
+        thread.submit(lambda: connection.close()).result()
+    assert logged == [5, 5, 5]  # each batch's own queries, not 5, 10, 15
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_written_through_returns_under_a_steady_stream_once_every_earlier_op_is_written(tmp_path):
     written: list[int] = []
 
