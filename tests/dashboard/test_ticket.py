@@ -217,3 +217,34 @@ async def test_order_modify_refuses_an_unknown_or_finished_order_and_needs_a_cha
     )  # fmt: skip
     assert "nothing to modify" in done["message"]
     assert not await db(IntentRun.objects.exists)()
+
+
+async def test_the_ticket_asks_the_worker_of_the_account_it_is_for_under_that_accounts_rows(
+    alice, paper_gateway, ticket_worker, trading_on
+):
+    """Quotes and previews go to the worker of the account the page shows, previewed under that
+    account's settings rows; an account whose worker is down is refused at once, an unknown one named."""
+    from trading.config import switch_set
+    from trading.models import IBConnection
+
+    def accounts():
+        IBConnection.objects.filter(name="default").update(accounts=["DU1234567"])
+        IBConnection.objects.create(name="desk2", port=4012, client_id=2, mode="paper", accounts=["DU2"])
+        switch_set(switch="kill_switch", on=True, account="DU1234567", source="test")
+
+    await db(accounts)()
+    paper_gateway.set_price("SPY", 100)
+    async with live_socket(alice) as (communicator, _):
+        mine = await ask(communicator, {"type": "order.preview", "params": {**LIMIT_BUY, "account": "DU1234567"}})
+        quote = await ask(communicator, {"type": "order.quote", "symbol": "SPY", "account": "DU1234567"})
+        down = await ask(communicator, {"type": "order.preview", "params": {**LIMIT_BUY, "account": "DU2"}})
+        down_quote = await ask(communicator, {"type": "order.quote", "symbol": "SPY", "account": "DU2"})
+        unknown = await ask(communicator, {"type": "order.preview", "params": {**LIMIT_BUY, "account": "U9"}})
+        both = await ask(communicator, {"type": "order.preview", "params": LIMIT_BUY})
+
+    failing = [check["rule"] for check in mine["preview"]["checks"] if not check["ok"]]
+    assert mine["ok"] and failing == ["kill_switch"]  # the account's own kill switch, at its worker
+    assert quote["ok"] and quote["quote"]["symbol"] == "SPY"
+    assert (down["error"], down_quote["error"]) == ("worker_unavailable", "worker_unavailable")
+    assert unknown["error"] == "params_invalid" and "unknown account 'U9'" in unknown["message"]
+    assert both["error"] == "params_invalid" and "several accounts are known (DU1234567, DU2)" in both["message"]

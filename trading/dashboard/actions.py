@@ -32,11 +32,13 @@ from trading.intents.runs import (
     WorkerUnavailable,
     order_account,
     params_validate,
+    run_account_resolve,
     run_submit,
+    split_account,
     split_dry_run,
 )
 from trading.live import live_event
-from trading.models import ActivityEntry, ActivityKind, Order, OrderStatus, RunSource, TradingMode
+from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, Order, OrderStatus, RunSource, TradingMode
 from trading.worker.store import activity_event
 
 SOURCE = "dashboard"
@@ -121,10 +123,14 @@ def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool =
     )
 
 
-def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "") -> dict:
-    """The worker command for a quote (bid, ask, last), once the request and the worker are fine."""
+def order_quote_command(
+    *, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "", account=None
+) -> dict:
+    """The worker command for a quote (bid, ask, last), once the request and the worker are fine. With
+    `account` (the account the page shows), the command carries the connection whose worker answers."""
     _current_user(user)
     _request_id_check(request_id)
+    connection = _ticket_connection(account)
     if not isinstance(symbol, str) or not SYMBOL.match(symbol.strip()):
         raise ActionRefused("invalid", BAD_SYMBOL)
     sec_type = "STK" if sec_type in (None, "") else sec_type
@@ -134,8 +140,8 @@ def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=
     for name, value in venues.items():
         if value not in (None, "") and not (isinstance(value, str) and VENUE.match(value)):
             raise ActionRefused("invalid", BAD_VENUE.format(field=name))
-    _require_worker_connected()
-    command = {"type": "order.quote", "symbol": symbol.strip().upper(), "sec_type": sec_type.upper()}
+    _require_worker_connected(connection)
+    command = {"type": "order.quote", "symbol": symbol.strip().upper(), "sec_type": sec_type.upper(), "connection": connection}
     return command | {name: value.upper() for name, value in venues.items() if value}
 
 
@@ -147,11 +153,14 @@ def order_preview_command(*, user, params, request_id: str = "") -> dict:
         raise ActionRefused("invalid", BAD_PARAMS)
     try:
         params, _ = split_dry_run(params, None)  # a ticket's dry-run flag says nothing about the order
+        params, account = split_account(params, None)  # the account the page shows, as a run's
         clean = params_validate(intent_get("place_order"), params)
+        account, connection = run_account_resolve("place_order", account)
     except IntentParamsInvalid as exc:
         raise ActionRefused("params_invalid", str(exc), exc.errors) from None
-    _require_worker_connected()
-    return {"type": "order.preview", "params": clean}
+    _require_worker_connected(connection)
+    # Previewed by the worker that would place it, under that account's settings rows.
+    return {"type": "order.preview", "params": clean, "account": account, "connection": connection}
 
 
 def worker_answer(answer: dict | None, *, timeout: float) -> dict:
@@ -213,11 +222,23 @@ def _request_id_check(request_id: str) -> None:
         raise ActionRefused("invalid", BAD_REQUEST_ID)
 
 
-def _require_worker_connected() -> None:
-    """A fast no when the worker's heartbeat says it is down (the silence timeout covers the rest)."""
-    from trading.worker.health import heartbeat_state
+def _ticket_connection(account) -> str:
+    """The connection whose worker answers the ticket for `account` ("" or None: the default's)."""
+    if account in (None, ""):
+        return DEFAULT_CONNECTION
+    if not isinstance(account, str):
+        raise ActionRefused("invalid", BAD_ACCOUNT)
+    try:
+        return run_account_resolve("place_order", account.strip())[1]
+    except IntentParamsInvalid as exc:
+        raise ActionRefused("params_invalid", str(exc), exc.errors) from None
 
-    state = heartbeat_state()
+
+def _require_worker_connected(connection: str = DEFAULT_CONNECTION) -> None:
+    """A fast no when the worker's heartbeat says it is down (the silence timeout covers the rest)."""
+    from trading.worker.health import heartbeat_state, worker_name
+
+    state = heartbeat_state(worker_name(connection))
     if not state["connected"]:
         reason = state["reason"] or "the worker is up but not connected to the gateway"
         raise ActionRefused("worker_unavailable", WORKER_DOWN.format(reason=reason))

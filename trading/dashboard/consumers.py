@@ -175,7 +175,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def order_quote(self, content: dict) -> None:
-        fields = {name: content.get(name) for name in ("symbol", "sec_type", "exchange", "currency")}
+        fields = {name: content.get(name) for name in ("symbol", "sec_type", "exchange", "currency", "account")}
         await self._ask_worker(content, actions.order_quote_command, live.QUOTE_TIMEOUT, **fields)
 
     async def order_preview(self, content: dict) -> None:
@@ -216,7 +216,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         request_id = str(content.get("request_id") or "")
         try:
             command = await _perform(build, user=self.scope["user"], request_id=request_id, **arguments)
-            answer = actions.worker_answer(await live.worker_request(command, timeout=timeout), timeout=timeout)
+            connection = command.pop("connection", "default")  # the worker of the account the ticket is for
+            answer = await live.worker_request(command, timeout=timeout, connection=connection)
+            answer = actions.worker_answer(answer, timeout=timeout)
         except actions.ActionRefused as refusal:
             await self.send_json(_result(content, refusal=refusal))
             return

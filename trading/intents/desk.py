@@ -116,7 +116,7 @@ class OrderDesk:
             params = PlaceOrder.Params.model_validate(message.get("params") or {})
         except ValidationError as exc:  # the web validated them already: this is only a guard
             return _refusal("params_invalid", str(exc).splitlines()[0])
-        ctx = await self._transient_context(params)
+        ctx = await self._transient_context(params, account=str(message.get("account") or ""))
         contract = await self._qualified(params.model_dump())
         quantity, price_used = await order_quantity(ctx, contract, params)
         preview = await ctx.orders.preview(contract=contract, **order_terms(params, quantity))
@@ -126,11 +126,14 @@ class OrderDesk:
         text = PREVIEWED.format(action=params.action, quantity=quantity, symbol=contract.symbol, verdict=verdict)
         return {"ok": True, "message": text, "preview": preview}
 
-    async def _transient_context(self, params) -> IntentContext:
-        """An IntentContext for a run that never exists: the IntentRun is built, never saved (no id)."""
+    async def _transient_context(self, params, *, account: str = "") -> IntentContext:
+        """An IntentContext for a run that never exists: the IntentRun is built, never saved (no id). Its
+        account is the one the ticket is for (the web resolved it), else the one this connection trades."""
         worker = self.worker
-        config = await worker.db(effective_config, worker.mode, account=worker.options.account or None)
-        run = IntentRun(intent=PlaceOrder.name, params=params.model_dump(mode="json"), dry_run=True, mode=config.mode)
+        config = await worker.db(effective_config, worker.mode, account=account or worker.options.account or None)
+        run = IntentRun(
+            intent=PlaceOrder.name, params=params.model_dump(mode="json"), dry_run=True, mode=config.mode, account=account
+        )
         ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
         ctx.orders = OrderGateway(ctx, allowed_when_killed=PlaceOrder.allowed_when_killed)
         return ctx

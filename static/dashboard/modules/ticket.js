@@ -112,7 +112,7 @@ async function fetchQuote() {
   if (!symbol) return;
   box.dataset.state = "loading";
   box.replaceChildren(`quote ${symbol}…`);
-  const result = await request({ type: "order.quote", symbol, sec_type: $("ticket-sec-type").value });
+  const result = await request({ type: "order.quote", symbol, sec_type: $("ticket-sec-type").value, account: state.view.account });
   if (!result.ok) {
     box.dataset.state = "error";
     box.replaceChildren(refusal(result));
@@ -168,7 +168,7 @@ async function preview() {
   $("ticket-preview").hidden = true;
   say(`previewing ${describe(params)}…`);
   busy(true);
-  const result = await request({ type: "order.preview", params });
+  const result = await request({ type: "order.preview", params: withAccount(params) });
   busy(false);
   if (!result.ok) {
     say(refusal(result), true);
