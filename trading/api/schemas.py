@@ -377,10 +377,11 @@ class ConfigOut(Schema):
     )
 
 
-class KillSwitchIn(Schema):
+class SwitchRowIn(Schema):
+    """Which settings row a switch is set on: what the kill switch and the soft stop bodies share."""
+
     model_config = ConfigDict(extra="forbid")
 
-    trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
     scope: ConfigScope | None = Field(default=None, description="The row to write (default: common; with `account`: account).")
     account: str | None = Field(
         default=None,
@@ -389,6 +390,10 @@ class KillSwitchIn(Schema):
         description="Write this IB account's own row (scope `account`; created on first use). The account must be"
         " one an IB connection lists: an unknown one is refused with 400 and changes nothing.",
     )
+
+
+class KillSwitchIn(SwitchRowIn):
+    trading_enabled: bool = Field(description="false refuses every new order except close_all and cancels.")
 
 
 class DisplayTimeZoneIn(Schema):
@@ -403,18 +408,8 @@ class DisplayTimeZoneIn(Schema):
     )
 
 
-class SoftStopIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class SoftStopIn(SwitchRowIn):
     soft_stop: bool = Field(description="true refuses orders that would increase an absolute position.")
-    scope: ConfigScope | None = Field(default=None, description="The row to write (default: common; with `account`: account).")
-    account: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=32,
-        description="Write this IB account's own row (scope `account`; created on first use). The account must be"
-        " one an IB connection lists: an unknown one is refused with 400 and changes nothing.",
-    )
 
 
 class SwitchOut(Schema):
