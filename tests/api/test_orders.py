@@ -9,7 +9,9 @@ import pytest
 from tests.api.conftest import run_finish_now
 from tests.api.factories import order_make
 from trading.api import errors, submission
-from trading.models import IntentRun, OrderStatus, RunSource, RunStatus
+from trading.config import active_mode
+from trading.intents import runs
+from trading.models import IBConnection, IntentRun, OrderStatus, RunSource, RunStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +156,42 @@ def test_changing_or_cancelling_an_order_that_is_not_open_is_a_409(bob_api, live
     assert not IntentRun.objects.exists()
 
 
-def test_an_order_of_the_other_trading_mode_is_not_open_here(bob_api, live_worker):
+def _default_connection(**fields) -> None:
+    IBConnection.objects.update_or_create(name="default", defaults={"port": 4002, "client_id": 1, **fields})
+
+
+def test_an_order_no_connection_of_its_mode_reaches_is_a_409_naming_why(bob_api, live_worker):
+    _default_connection(mode="paper")
     order = order_make(mode="live")
-    assert bob_api.delete(f"{URL}/{order.pk}").status_code == 409
+    response = bob_api.delete(f"{URL}/{order.pk}")
+    assert response.status_code == 409
+    assert response.json()["detail"] == runs.ORDER_OTHER_MODE.format(
+        pk=order.pk, mode="live", connection="default", other="paper"
+    )
+    assert not IntentRun.objects.exists()
+
+
+def test_an_order_of_a_live_connection_is_changed_and_cancelled_while_the_console_shows_paper(bob_api, live_worker):
+    # Modes are per connection: the active mode (paper) only picks the dashboard's default view.
+    assert active_mode() == "paper"
+    _default_connection(mode="live")
+    order = order_make(mode="live")
+    patched = bob_api.patch(f"{URL}/{order.pk}", {"limit_price": "1"}, content_type="application/json")
+    assert patched.status_code == 202, patched.json()
+    assert bob_api.delete(f"{URL}/{order.pk}").status_code == 202
+    assert list(IntentRun.objects.order_by("pk").values_list("intent", "mode")) == [
+        ("modify_order", "live"),
+        ("cancel_order", "live"),
+    ]
+
+
+def test_an_order_of_an_account_no_connection_trades_any_more_is_a_409(bob_api, live_worker):
+    _default_connection(mode="paper", accounts=["DU1"])
+    order = order_make(account="DU9")
+    response = bob_api.delete(f"{URL}/{order.pk}")
+    assert response.status_code == 409
+    assert response.json()["detail"] == runs.ORDER_ACCOUNT_GONE.format(pk=order.pk, account="DU9")
+    assert not IntentRun.objects.exists()
 
 
 def test_the_docs_show_the_order_body_with_its_fields(alice_api):

@@ -5,8 +5,8 @@ import pytest
 from tests.dashboard.conftest import ask, db, live_socket, next_event
 from trading.config import config_update, effective_config
 from trading.dashboard import actions
-from trading.intents.runs import WORKER_DOWN
-from trading.models import ActivityEntry, ActivityKind, ConfigScope, IntentRun, Order, RunSource, RunStatus
+from trading.intents.runs import ORDER_OTHER_MODE, WORKER_DOWN
+from trading.models import ActivityEntry, ActivityKind, ConfigScope, IBConnection, IntentRun, Order, RunSource, RunStatus
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -123,6 +123,21 @@ async def test_cancelling_a_finished_order_is_refused(bob, fresh_heartbeat):
     assert (result["ok"], result["error"]) == (False, "order_not_open")
     assert result["message"] == f"order #{order.pk} (SPY) is Filled: there is nothing to cancel"
     assert not await db(IntentRun.objects.exists)()
+
+
+async def test_cancel_reaches_an_order_of_its_own_connections_mode_whatever_the_console_shows(bob, fresh_heartbeat):
+    # The default connection trades live; the console shows paper (the default view only).
+    await db(IBConnection.objects.update_or_create)(name="default", defaults={"port": 4001, "client_id": 1, "mode": "live"})
+    live, paper = await db(open_order)(mode="live"), await db(open_order)(order_id=43, perm_id=9002)
+    async with live_socket(bob) as (communicator, _):
+        sent = await ask(communicator, {"type": "order.cancel", "order": live.pk, "request_id": "c1"})
+        refused = await ask(communicator, {"type": "order.cancel", "order": paper.pk, "request_id": "c2"})
+
+    assert sent["ok"], sent
+    assert (refused["ok"], refused["error"]) == (False, "order_not_open")
+    assert refused["message"] == ORDER_OTHER_MODE.format(pk=paper.pk, mode="paper", connection="default", other="live")
+    runs = await db(lambda: list(IntentRun.objects.values_list("intent", "params", "mode")))()
+    assert runs == [("cancel_order", {"orderId": 42}, "live")], "the paper order's id never goes to the live gateway"
 
 
 async def test_cancel_is_refused_while_the_worker_is_down(bob, stale_heartbeat):

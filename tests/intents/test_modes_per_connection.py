@@ -10,9 +10,10 @@ import pytest
 from tests.harness import WorkerThread, wait_until
 from tests.intents.conftest import _heartbeat_connected, gateway_positions, submit_and_wait
 from tests.intents.test_framework import BuyForTest  # noqa: F401  (registers test_buy)
+from trading.api.submission import order_open_get
 from trading.config import active_mode, config_update
 from trading.intents.executor import IntentExecutor
-from trading.models import ConfigScope, Order, OrderStatus, RunStatus
+from trading.models import DEFAULT_CONNECTION, ConfigScope, IBConnection, Order, OrderStatus, RunStatus
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -60,5 +61,32 @@ def test_the_common_row_stops_every_connection(paper_gateway, redis_url, transac
         run = submit_and_wait("test_buy", {"quantity": 1})
         assert run.status == RunStatus.FAILED and "kill switch" in run.error
         assert paper_gateway.orders() == []
+    finally:
+        worker.stop()
+
+
+@pytest.mark.paper_gateway(tick_interval=0)
+def test_a_live_connections_resting_order_is_cancelled_while_the_console_shows_paper(
+    paper_gateway, redis_url, transactional_db, tmp_path, trading_enabled
+):
+    assert active_mode() == "paper"
+    assert IBConnection.objects.filter(name=DEFAULT_CONNECTION).update(mode="live") == 1
+    config_update(scope="live", changes={"trading_enabled": True})
+    worker = _worker(paper_gateway, tmp_path, "live")
+    try:
+        paper_gateway.set_price("SPY", 100)
+        placed = submit_and_wait(
+            "place_order", {"symbol": "SPY", "action": "BUY", "quantity": 3, "limit_price": 90}, dry_run=False
+        )
+        assert placed.status == RunStatus.SUCCEEDED, placed.error
+        row = Order.objects.get(run=placed)
+        assert row.mode == "live" and [o["order_id"] for o in paper_gateway.open_orders()] == [row.order_id]
+
+        assert order_open_get(row.pk) == row  # the API's check: open, and its connection trades live
+        run = submit_and_wait("cancel_order", {"order": row.pk}, dry_run=False)
+
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert paper_gateway.open_orders() == []
+        wait_until(lambda: Order.objects.get(pk=row.pk).status == OrderStatus.CANCELLED, what="the row cancelled")
     finally:
         worker.stop()

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from trading.api.auth import Need, Principal, principal_allow, principal_from_token
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
-from trading.config import effective_config
-from trading.intents.runs import run_await, run_submit
+from trading.intents.runs import order_unreachable, run_await, run_submit
 from trading.models import IntentRun, Order, OrderStatus, RunSource, RunStatus
 
 ORDER_NOT_FOUND = "order_not_found"
 ORDER_NOT_OPEN = "order_not_open"
 MSG_ORDER_NOT_FOUND = "no order #{order_id} (the console's order row id, as in GET /api/orders)"
 MSG_ORDER_NOT_OPEN = "order #{order_id} ({symbol}) is {status}: only an open order can be changed or cancelled"
-MSG_ORDER_OTHER_MODE = "order #{order_id} belongs to {mode} mode but the console trades {active}"
 
 API_NAMESPACE = "api"
 WEBHOOK_NAMESPACE = "webhook"
@@ -106,13 +104,14 @@ def order_get(order_id: int) -> Order:
 
 
 def order_open_get(order_id: int) -> Order:
-    """The order a change or cancel names: it exists (404) and IB still works on it in the active mode (409)."""
+    """The order a change or cancel names: it exists (404), IB still works on it and a connection of its
+    mode and account reaches it (409)."""
     order = order_get(order_id)
-    active = effective_config().mode
-    if order.mode != active:
-        raise OrderNotOpen(MSG_ORDER_OTHER_MODE.format(order_id=order.pk, mode=order.mode, active=active))
     if order.status not in OrderStatus.open_values():
         raise OrderNotOpen(MSG_ORDER_NOT_OPEN.format(order_id=order.pk, symbol=order.symbol, status=order.status))
+    unreachable = order_unreachable(order)
+    if unreachable:
+        raise OrderNotOpen(unreachable)
     return order
 
 

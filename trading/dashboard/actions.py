@@ -31,6 +31,7 @@ from trading.intents.runs import (
     IntentParamsInvalid,
     WorkerUnavailable,
     order_account,
+    order_unreachable,
     params_validate,
     run_account_resolve,
     run_submit,
@@ -51,7 +52,6 @@ BAD_DRY_RUN = "dry_run must be true or false"
 ORDER_UNKNOWN = "order #{pk} does not exist"
 ORDER_NOT_OPEN = "order #{pk} ({symbol}) is {status}: there is nothing to cancel"
 ORDER_NOT_OPEN_TO_MODIFY = "order #{pk} ({symbol}) is {status}: there is nothing to modify"
-ORDER_OTHER_MODE = "order #{pk} belongs to {mode} mode but the console trades {active}"
 ORDER_NO_IB_ID = "order #{pk} has no IB order id yet; wait for IB to acknowledge it"
 UNKNOWN_SWITCH = "unknown switch {switch!r}: use kill_switch or soft_stop"
 SWITCH_SET = "{label} is now {state} ({rows}); {in_force}"
@@ -123,9 +123,7 @@ def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool =
     )
 
 
-def order_quote_command(
-    *, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "", account=None
-) -> dict:
+def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "", account=None) -> dict:
     """The worker command for a quote (bid, ask, last), once the request and the worker are fine. With
     `account` (the account the page shows), the command carries the connection whose worker answers."""
     _current_user(user)
@@ -203,17 +201,17 @@ def dashboard_switch_set(*, user, switch: str, on: bool, account: str | None = N
 
 
 def _open_order(order, *, not_open: str) -> Order:
-    """The order row, if it is open in the active mode and known to IB; ActionRefused otherwise."""
+    """The order row, if it is open, known to IB and reachable (order_unreachable); ActionRefused otherwise."""
     row = Order.objects.filter(pk=order).first() if isinstance(order, int) and not isinstance(order, bool) else None
     if row is None:
         raise ActionRefused("order_unknown", ORDER_UNKNOWN.format(pk=order))
-    active = effective_config().mode
-    if row.mode != active:
-        raise ActionRefused("order_not_open", ORDER_OTHER_MODE.format(pk=row.pk, mode=row.mode, active=active))
     if row.status not in OrderStatus.open_values():
         raise ActionRefused("order_not_open", not_open.format(pk=row.pk, symbol=row.symbol, status=row.status))
     if row.order_id <= 0:
         raise ActionRefused("order_not_open", ORDER_NO_IB_ID.format(pk=row.pk))
+    unreachable = order_unreachable(row)
+    if unreachable:
+        raise ActionRefused("order_not_open", unreachable)
     return row
 
 

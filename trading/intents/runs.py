@@ -40,6 +40,11 @@ ACCOUNT_NONE_KNOWN = (
     "unknown account {account!r}: no account is known (no enabled connection lists one and no worker has reported any)"
 )
 ACCOUNT_NOT_TEXT = "must be an account code (text)"
+ORDER_OTHER_MODE = (
+    "order #{pk} was placed in {mode} mode, but connection {connection}, which would carry the change, trades {other}: "
+    "no {mode} connection reaches it"
+)
+ORDER_ACCOUNT_GONE = "order #{pk} is for account {account}, which no enabled connection trades now"
 ACCOUNTS_NONE = "no account is known (no enabled connection lists one and no worker has reported any)"
 KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
 EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
@@ -127,6 +132,23 @@ def order_account(order) -> str | None:
     known (with one or none the default is the same), so it reaches the worker that placed it."""
     known = accounts_known()
     return order.account if len(known) > 1 and order.account in known else None
+
+
+def order_unreachable(order) -> str | None:
+    """Why a change or cancel of this order row cannot reach the gateway that holds it, or None.
+
+    The run goes where order_account sends it; that connection must trade the order's mode (a paper
+    order's IB id on a live gateway names another order, or none) and its account must still be traded."""
+    known = accounts_known()
+    if order.account and known and order.account not in known:
+        return ORDER_ACCOUNT_GONE.format(pk=order.pk, account=order.account)
+    connection = known[order.account] if order.account in known else DEFAULT_CONNECTION
+    if len(known) == 1:
+        [connection] = known.values()
+    mode = _connection_mode(connection) or effective_config().mode
+    if mode != order.mode:
+        return ORDER_OTHER_MODE.format(pk=order.pk, mode=order.mode, connection=connection, other=mode)
+    return None
 
 
 def run_account_resolve(intent: str, account: str | None, *, required: bool = True) -> tuple[str, str]:
