@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.api.factories import fill_make, order_make, run_make
 from trading.activity import activity_record
+from trading.clock import local_today
 from trading.models import ActivityKind, OrderStatus
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,9 @@ def test_it_keeps_the_json_lists_filters(bob_api):
     order_make(symbol="SPY", status=OrderStatus.SUBMITTED, created_at=timezone.now() - timedelta(days=3))
     order_make(symbol="SPY", mode="live")
 
-    rows = csv_rows(bob_api.get(f"/api/orders?format=csv&status=open&strategy=macd&day={timezone.localdate()}"))
+    rows = csv_rows(
+        bob_api.get(f"/api/orders?format=csv&status=open&strategy=macd&day={local_today()}")
+    )  # the console's day, not UTC's
 
     assert [row["id"] for row in rows] == [str(open_spy.pk)]
 
