@@ -149,7 +149,8 @@ def test_a_trader_quotes_previews_sends_modifies_and_cancels_from_the_ticket(
     # Send a market buy: Enter in the size field submits the form; the run is queued and fills.
     fill_ticket(page, size="2", order_type="MKT")
     page.press("#ticket-size", "Enter")
-    expect(page.locator("#ticket-message")).to_contain_text("place_order queued")
+    # The acknowledgement ("queued") may already be replaced by the outcome when a fast run finishes.
+    expect(page.locator("#ticket-message")).to_contain_text(re.compile(r"run #\d+ place_order (queued|succeeded)"))
     run = IntentRun.objects.get(intent="place_order")
     assert (run.source, run.dry_run, run.requested_by.username) == (RunSource.DASHBOARD, False, "alice")
     assert run.params == {
