@@ -88,11 +88,16 @@ def submit_and_wait(params: dict, *, key: str | None = None, timeout: float = 30
     return run
 
 
-def assert_ledger_matches_gateway(gateway) -> None:
-    """Every execution at the gateway is one Fill row; every gateway order one Order row; none twice."""
+def assert_ledger_matches_gateway(gateway, *, account: str | None = None) -> None:
+    """Every execution at the gateway is one Fill row; every gateway order one Order row; none twice.
+
+    `account`: the gateway's account, when the console records another gateway's too (only its rows count)."""
     executions = gateway.executions()
     exec_ids = [e["exec_id"] for e in executions]
-    recorded = list(Fill.objects.values_list("exec_id", flat=True))
+    fills, orders_recorded = Fill.objects.all(), Order.objects.all()
+    if account is not None:
+        fills, orders_recorded = fills.filter(account=account), orders_recorded.filter(account=account)
+    recorded = list(fills.values_list("exec_id", flat=True))
     assert len(exec_ids) == len(set(exec_ids))
     assert sorted(recorded) == sorted(exec_ids), f"{len(recorded)} fills recorded, {len(exec_ids)} at the gateway"
 
@@ -100,10 +105,10 @@ def assert_ledger_matches_gateway(gateway) -> None:
     placed = Counter((o["order_ref"], o["con_id"]) for o in orders if o["order_ref"])
     twice = {key: count for key, count in placed.items() if count > 1}
     assert not twice, f"orders placed more than once: {twice}"
-    perm_ids = Counter(Order.objects.exclude(perm_id=0).values_list("perm_id", flat=True))
+    perm_ids = Counter(orders_recorded.exclude(perm_id=0).values_list("perm_id", flat=True))
     assert all(count == 1 for count in perm_ids.values()), "an order mirrored twice"
     for order in orders:
-        row = Order.objects.filter(perm_id=order["perm_id"]).first()
+        row = orders_recorded.filter(perm_id=order["perm_id"]).first()
         assert row is not None, f"gateway order {order['perm_id']} {order['order_ref']} has no row"
         assert row.status == order["status"], f"order {order['perm_id']}: {row.status} recorded, {order['status']} at the gateway"
 

@@ -8,6 +8,8 @@ real one). It proves:
 
 * an order posted to web B runs on the worker (through a q2 cluster) and its fill is on web A — in
   web A's REST API and pushed live to a dashboard socket held open on web A;
+* with a second account (DU2, its own gateway, connection `desk2` and worker process), an order for DU2
+  posted to web B runs on desk2's worker and fills at DU2's gateway only, and web A lists and pushes its fill;
 * web B and cluster A SIGKILLed the moment a run was submitted (202, not waited for): it completes through the
   survivors, and the next order through web A as well;
 * the active worker SIGKILLed with a resting order at the gateway that fills while no worker is
@@ -33,8 +35,10 @@ from django.db import connections
 from bench.wsclient import LiveSocket, session_cookie_for
 from tests.conftest import redis_purge_test_keys
 from tests.drills.conftest import assert_ledger_matches_gateway
-from tests.drills.test_standby_takeover import TAKEOVER_DEADLINE, workers  # noqa: F401 (the fixture)
+from tests.drills.test_standby_takeover import TAKEOVER_DEADLINE, Worker, workers  # noqa: F401 (the fixture)
 from tests.harness import subprocess_env, wait_until
+from trading.connections.services import connection_add
+from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
 from trading.models import Fill, IntentRun, RunStatus, WorkerLease
 from trading.tokens import token_create
 
@@ -104,10 +108,32 @@ def order(web, token: str, key: str, **fields) -> dict:
     return body
 
 
-def fills_on(web, token: str) -> list[str]:
+def fills_on(web, token: str, account: str) -> list[str]:
+    """The execIds of `account`'s fills that `web` lists."""
     status, body = api(web, "GET", "/api/fills?limit=500", token)
     assert status == 200, body
-    return [fill["exec_id"] for fill in body["items"]]
+    return [fill["exec_id"] for fill in body["items"] if fill["account"] == account]
+
+
+@pytest.fixture
+def second_account(tmp_path):
+    """DU2: a gateway of its own, connection `desk2` listing DU2, and its worker process; started on demand."""
+    with run_in_thread(**{**TEST_DEFAULTS, "seed": 2, "tick_interval": 0}, account_id="DU2") as gateway:
+        started: list[Worker] = []
+
+        def start() -> tuple:
+            gateway.set_price("SPY", 100.0)
+            connection_add(name="desk2", host="127.0.0.1", port=gateway.port, client_id=2, accounts=["DU2"])
+            worker = Worker(None, tmp_path / "desk2", "--connection", "desk2")
+            started.append(worker)
+            wait_until(worker.connected, timeout=30, what="desk2's worker connected")
+            return gateway, worker
+
+        try:
+            yield start
+        finally:
+            for worker in started:
+                worker.kill()
 
 
 def kill_web(web) -> None:
@@ -127,10 +153,11 @@ async def collect(sock: LiveSocket, exec_ids: list[str]) -> None:
         pass
 
 
-@pytest.mark.paper_gateway(tick_interval=0)
+@pytest.mark.paper_gateway(tick_interval=0, account_id="DU1")
 def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and_redis_and_a_kill_of_each_loses_nothing(
     paper_gateway,
     workers,  # noqa: F811 (the fixture imported above)
+    second_account,
     start_web,
     clusters,
     trading_on,
@@ -149,8 +176,10 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
     token = token_create(user=alice, name="drill")[1]
     cookie = session_cookie_for(alice)
     gateway_exec_ids = lambda: sorted(e["exec_id"] for e in paper_gateway.executions())  # noqa: E731
+    du2_gateway = None
 
     async def scenario() -> list[str]:
+        nonlocal du2_gateway
         # One thread for the blocking calls, so the database connection they open is closed at the end.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
         pushed: list[str] = []
@@ -165,7 +194,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
             assert run.lease_token == 1
             await asyncio.to_thread(wait_until, lambda: len(gateway_exec_ids()) == 1, what="the fill at the gateway")
             await asyncio.to_thread(
-                wait_until, lambda: fills_on(web_a, token) == gateway_exec_ids(), what="web A's API to list the fill"
+                wait_until, lambda: fills_on(web_a, token, "DU1") == gateway_exec_ids(), what="web A's API to list the fill"
             )
             await asyncio.to_thread(
                 wait_until, lambda: sorted(set(pushed)) == gateway_exec_ids(), what="web A's socket to get the fill"
@@ -177,6 +206,26 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
                 what="a q2 cluster to hand the run over and mirror its outcome",
             )  # fmt: skip
 
+            # 1b. A second account on a gateway, connection and worker of its own: an order for DU2 posted to
+            # web B runs on desk2's worker and fills at DU2's gateway only; web A lists and pushes its fill.
+            # From here on, two accounts are known: every order names its account.
+            du2_gateway, du2_worker = await asyncio.to_thread(second_account)
+            via_b_du2 = await asyncio.to_thread(
+                order, web_b, token, "via-b-du2", symbol="SPY", action="BUY", quantity=6, account="DU2"
+            )
+            run = await asyncio.to_thread(IntentRun.objects.get, pk=via_b_du2["run"]["id"])
+            assert (run.account, run.connection) == ("DU2", "desk2")
+            du2_exec_ids = lambda: sorted(e["exec_id"] for e in du2_gateway.executions())  # noqa: E731
+            await asyncio.to_thread(wait_until, lambda: len(du2_exec_ids()) == 1, what="the fill at DU2's gateway")
+            assert [(e["side"], e["shares"]) for e in du2_gateway.executions()] == [("BOT", 6.0)]
+            assert len(gateway_exec_ids()) == 1, "DU1's gateway untouched"
+            await asyncio.to_thread(
+                wait_until, lambda: fills_on(web_a, token, "DU2") == du2_exec_ids(), what="web A's API to list DU2's fill"
+            )
+            await asyncio.to_thread(
+                wait_until, lambda: set(du2_exec_ids()) <= set(pushed), what="web A's socket to get DU2's fill"
+            )
+
             # 2. A run submitted to web A (not waited for), then web B and cluster A die: it completes through the survivors.
             status, queued = await asyncio.to_thread(
                 api,
@@ -184,7 +233,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
                 "POST",
                 "/api/orders?wait=0",
                 token,
-                {"symbol": "QQQ", "action": "BUY", "quantity": 2, "dryRun": False},
+                {"symbol": "QQQ", "action": "BUY", "quantity": 2, "dryRun": False, "account": "DU1"},
             )
             assert status == 202, queued
             kill_web(web_b)
@@ -194,11 +243,20 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
                 return api(web_a, "GET", f"/api/runs/{queued['run']['id']}", token)[1]["status"]
 
             await asyncio.to_thread(wait_until, lambda: queued_status() == RunStatus.SUCCEEDED, timeout=30, what="the queued run")
-            await asyncio.to_thread(order, web_a, token, "after-web-b", symbol="QQQ", action="SELL", quantity=2)
+            await asyncio.to_thread(order, web_a, token, "after-web-b", symbol="QQQ", action="SELL", quantity=2, account="DU1")
 
             # 3. A resting order, then the active worker dies; the order fills while no worker is connected.
             resting = await asyncio.to_thread(
-                order, web_a, token, "resting", symbol="IWM", action="BUY", quantity=4, order_type="LMT", limit_price="90"
+                order,
+                web_a,
+                token,
+                "resting",
+                symbol="IWM",
+                action="BUY",
+                quantity=4,
+                order_type="LMT",
+                limit_price="90",
+                account="DU1",
             )
             perm_id = resting["orders"][0]["perm_id"]
             await asyncio.to_thread(owner.kill)
@@ -207,16 +265,20 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
             await asyncio.to_thread(
                 wait_until, standby.connected, timeout=TAKEOVER_DEADLINE, what="the standby connected and reconciled"
             )
-            lease = await asyncio.to_thread(lambda: WorkerLease.objects.get(client_id=1))
+            lease = await asyncio.to_thread(lambda: WorkerLease.objects.get(client_id=1))  # desk2's is client 2
             assert (lease.token, lease.owner.endswith(f":{standby.pid}")) == (2, True)
 
             # 4. Posted after the takeover: runs on the standby (lease token 2); web A shows every fill once.
-            last = await asyncio.to_thread(order, web_a, token, "after-takeover", symbol="SPY", action="SELL", quantity=3)
+            last = await asyncio.to_thread(
+                order, web_a, token, "after-takeover", symbol="SPY", action="SELL", quantity=3, account="DU1"
+            )
             run = await asyncio.to_thread(IntentRun.objects.get, pk=last["run"]["id"])
             assert run.lease_token == 2
             await asyncio.to_thread(wait_until, lambda: len(gateway_exec_ids()) == 5, what="five fills at the gateway")
             await asyncio.to_thread(
-                wait_until, lambda: sorted(fills_on(web_a, token)) == gateway_exec_ids(), what="web A's API to list every fill"
+                wait_until,
+                lambda: sorted(fills_on(web_a, token, "DU1")) == gateway_exec_ids(),
+                what="web A's API to list every fill",
             )
             live = lambda: {e["exec_id"] for e in paper_gateway.executions() if e["perm_id"] != perm_id}  # noqa: E731
             await asyncio.to_thread(wait_until, lambda: live() <= set(pushed), what="web A's socket to get every live fill")
@@ -228,6 +290,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
 
     pushed = asyncio.run(scenario())
     assert set(pushed) <= set(Fill.objects.values_list("exec_id", flat=True)), "pushed only what was recorded"
-    assert_ledger_matches_gateway(paper_gateway)
-    assert Fill.objects.count() == 5
+    assert_ledger_matches_gateway(paper_gateway, account="DU1")
+    assert_ledger_matches_gateway(du2_gateway, account="DU2")
+    assert (Fill.objects.filter(account="DU1").count(), Fill.objects.filter(account="DU2").count()) == (5, 1)
     assert set(IntentRun.objects.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}

@@ -35,12 +35,14 @@ TAKEOVER_DEADLINE = 15.0  # seconds from the owner's death to the standby connec
 class Worker:
     """One `manage.py ibworker` process (heartbeat 0.5 s: a lease ttl of 3 s) with its own var dir and log."""
 
-    def __init__(self, port: int, var_dir: Path, *args: str):
+    def __init__(self, port: int | None, var_dir: Path, *args: str):
+        """`port`: the gateway's (the default connection); None with `--connection NAME` in args (its row has it)."""
         var_dir.mkdir()
         self.var_dir, self.log = var_dir, var_dir / "ibworker.log"
+        target = ["--port", str(port)] if port is not None else []
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "ibworker", "--port", str(port), "--heartbeat-interval", "0.5", *args],
+                [sys.executable, "manage.py", "ibworker", *target, "--heartbeat-interval", "0.5", *args],
                 cwd=ROOT, env=subprocess_env(CONSOLE_VAR_DIR=str(var_dir)), stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
