@@ -147,11 +147,58 @@ def test_round_trips_list_each_closed_trip_with_its_prices_and_pnl(bob_api, hist
 
 def test_round_trips_and_the_profit_table_come_as_csv_too(bob_api, history):
     rows = _csv(bob_api.get("/api/performance/round-trips?format=csv"))
-    assert rows[0][:4] == ["strategy", "symbol", "con_id", "direction"]
-    assert rows[0][4] == "opened_at (America/New_York)"  # times in the display zone, named
-    assert [(r[0], r[1], r[-1]) for r in rows[1:]] == [("alpha", "SPY", "98.0"), ("alpha", "QQQ", "-8.8")]
-    assert rows[1][4].startswith("2026-03-02T10:00:00-05:00")
+    assert rows[0][:5] == ["account", "strategy", "symbol", "con_id", "direction"]
+    assert rows[0][5] == "opened_at (America/New_York)"  # times in the display zone, named
+    assert [(r[0], r[1], r[2], r[-1]) for r in rows[1:]] == [("", "alpha", "SPY", "98.0"), ("", "alpha", "QQQ", "-8.8")]
+    assert rows[1][5].startswith("2026-03-02T10:00:00-05:00")
     table = _csv(bob_api.get("/api/performance?since=2026-03-02&until=2026-03-04", HTTP_ACCEPT="text/csv"))
     assert table[0] == ["start", "strategy", "realized", "unrealized", "commission", "trades", "wins", "losses"]
     assert sorted((r[0], r[1], r[2]) for r in table[1:]) == [("2026-03-03", "alpha", "98.0"), ("2026-03-04", "alpha", "-8.8")]
     assert bob_api.get("/api/performance?format=xlsx").status_code == 422
+
+
+@pytest.fixture
+def two_accounts():
+    """DU1 buys 10 SPY at 100 and sells them at 110 (+100); DU2 sells 10 SPY at 105 (a short it still holds).
+    Equity: DU1 1000 → 1100 → 1050; DU2 from the 3rd only: 500 → 550."""
+    fill_make(account="DU1", con_id=SPY, side="BUY", shares="10", price="100", executed_at=at(2))
+    fill_make(account="DU2", con_id=SPY, side="SELL", shares="10", price="105", executed_at=at(2, 16))
+    fill_make(account="DU1", con_id=SPY, side="SELL", shares="10", price="110", executed_at=at(3))
+    for account, day, value in (("DU1", 2, "1000"), ("DU1", 3, "1100"), ("DU2", 3, "500"), ("DU1", 4, "1050"), ("DU2", 4, "550")):
+        EquitySnapshot.objects.create(
+            mode="paper", account=account, taken_at=at(day, 20), net_liquidation=Decimal(value), currency="USD",
+            reason="minute", daily_pnl=Decimal("1"),
+        )  # fmt: skip
+
+
+def test_each_accounts_lots_are_its_own_and_one_account_is_asked_for_by_name(bob_api, two_accounts):
+    # DU2's sale opens DU2's short: it does not close DU1's long (one book per account, strategy and contract)
+    trips = bob_api.get("/api/performance/round-trips").json()
+    assert [(t["account"], t["direction"], t["pnl"]) for t in trips] == [("DU1", "long", 100.0)]
+    assert bob_api.get("/api/performance/round-trips?account=DU2").json() == []
+    du1 = bob_api.get("/api/performance?account=DU1&until=2026-03-04").json()["metrics"]
+    # DU1 alone: closes 1000, 1100, 1050 — returns +0.10, −0.0455; drawdown 50
+    assert (du1["trades"], du1["days"], du1["max_drawdown"]) == (1, 2, 50.0)
+
+
+def test_all_accounts_sum_their_equity_and_a_new_accounts_first_close_is_not_a_return(bob_api, two_accounts):
+    curve = bob_api.get("/api/performance/equity?since=2026-03-02&until=2026-03-04").json()
+    # each point: every account's latest value so far, summed (DU2 counts from its first point on)
+    assert curve["net_liquidation"] == [1000.0, 1100.0, 1600.0, 1550.0, 1600.0]
+    assert curve["daily_pnl"] == [1.0, 1.0, 2.0, 2.0, 2.0]
+    assert bob_api.get("/api/performance/equity?account=DU2").json()["net_liquidation"] == [500.0, 550.0]
+    metrics = bob_api.get("/api/performance?until=2026-03-04").json()["metrics"]
+    # returns: 2 → 3 March over DU1 only (+0.10: DU2's 500 arriving is not a gain), 3 → 4 over both (+0 %)
+    assert metrics["days"] == 2
+    assert metrics["sharpe"] == pytest.approx(0.05 / (0.1 / 2**0.5) * 252**0.5, abs=1e-3)
+
+
+def test_accounts_of_different_currencies_are_not_summed(bob_api, two_accounts):
+    EquitySnapshot.objects.filter(account="DU2").update(currency="EUR")
+    for path in ("/api/performance/equity", "/api/performance"):
+        response = bob_api.get(path)
+        assert response.status_code == 400, response.content
+        assert response.json()["detail"] == (
+            "the accounts report net liquidation in different currencies (EUR, USD): they cannot be summed; choose one account"
+        )
+    assert bob_api.get("/api/performance/equity?account=DU2").json()["currency"] == "EUR"

@@ -135,3 +135,31 @@ def test_a_trader_reads_the_performance_page_and_the_intraday_history(alice, his
     expect(rows).to_have_count(6)
     expect(page.locator("#table-note")).to_have_text("by day, 6 row(s)")
     page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_the_performance_page_opens_on_the_account_the_live_page_shows_and_sums_all_of_them(alice, web_server, page):
+    # DU1 made 38.00 on a swing trip, DU2 lost 22.00 on a scalp; each holds its own SPY position
+    for account, strategy, buy, sell in (("DU1", "swing", 100, 104), ("DU2", "scalp", 103, 101)):
+        fill_make(account=account, strategy=strategy, con_id=SPY, side="BUY", shares="10", price=str(buy),
+                  commission=Decimal("1"), executed_at=at(2, 10))  # fmt: skip
+        fill_make(account=account, strategy=strategy, con_id=SPY, side="SELL", shares="10", price=str(sell),
+                  commission=Decimal("1"), executed_at=at(2, 15))  # fmt: skip
+        position_make(account=account, symbol="SPY", con_id=SPY, quantity="0", market_price=Decimal("102"))
+        EquitySnapshot.objects.create(
+            mode="paper", account=account, taken_at=at(1, 16), net_liquidation=Decimal("1000"), currency="USD",
+            reason="minute",
+        )  # fmt: skip
+
+    log_in(page, web_server.url)
+    page.select_option("#account-select", "DU2")  # the live page shows DU2 …
+    expect(page.locator("#account-select")).to_have_value("DU2")
+    page.click("#performance-link")  # … and so does the performance page
+    expect(page.locator("#perf-account")).to_have_value("DU2")
+    expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    expect(page.locator("#perf-table tfoot td").nth(2)).to_have_text("-22.00")
+    expect(page.locator("#perf-table tbody td:nth-child(2)").filter(has_not_text="scalp")).to_have_count(0)
+
+    page.select_option("#perf-account", "")  # all accounts: both trips, summed
+    expect(page.locator("#perf-table tfoot td").nth(2)).to_have_text("16.00")
+    expect(page.locator("#perf-table tfoot td").nth(5)).to_have_text("2")
+    expect(page.locator("#perf-account option").first).to_have_text("All accounts (2)")

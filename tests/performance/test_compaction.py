@@ -66,3 +66,18 @@ def test_compaction_is_idempotent_and_a_late_minute_row_does_not_replace_the_day
     snapshot(dt.datetime(2026, 3, 10, 16, 0, tzinfo=UTC), 102)
     equity_compact(mode="paper", now=NOW, minute_days=7)
     assert rows() == [(101, "day")]
+
+
+def test_each_account_keeps_its_own_last_point_of_the_day():
+    old = dt.datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+    for minute, (account, value) in enumerate((("DU1", 100), ("DU2", 500), ("DU1", 101), ("DU2", 501), ("DU1", 102))):
+        EquitySnapshot.objects.create(
+            mode="paper", account=account, taken_at=old + dt.timedelta(minutes=minute), net_liquidation=Decimal(value),
+            currency="USD", reason="minute",
+        )  # fmt: skip
+
+    equity_compact(mode="paper", now=NOW, minute_days=7)
+    equity_compact(mode="paper", now=NOW, minute_days=7)  # idempotent: each account's day row stays
+
+    kept = EquitySnapshot.objects.order_by("account").values_list("account", "net_liquidation", "resolution")
+    assert list(kept) == [("DU1", 102, "day"), ("DU2", 501, "day")]

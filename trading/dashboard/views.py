@@ -22,6 +22,7 @@ from trading.auth.two_factor import (
 )
 from trading.clock import display_zone, zone_label
 from trading.config import effective_config
+from trading.selectors import accounts_known
 
 # The performance page's range buttons: key (read by modules/performance.js), label.
 RANGES = [("1w", "1 week"), ("1m", "1 month"), ("3m", "3 months"), ("ytd", "Year to date"), ("1y", "1 year"), ("all", "All")]
@@ -65,7 +66,8 @@ def performance(request: HttpRequest) -> HttpResponse:
         "live": reverse("dashboard:index"),
         "login": reverse("dashboard:login"),
     }
-    context = {"mode": effective_config().mode, "zone": str(display_zone()), "urls": urls, "ranges": RANGES}
+    mode = effective_config().mode
+    context = {"mode": mode, "zone": str(display_zone()), "urls": urls, "ranges": RANGES, "accounts": accounts_known(mode=mode)}
     return render(request, "dashboard/performance.html", context)
 
 

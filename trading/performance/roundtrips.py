@@ -35,6 +35,7 @@ class FillRecord:
     commission: float
     executed_at: dt.datetime
     exec_id: str = ""
+    account: str = ""  # each account's lots are its own
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RoundTrip:
     symbol: str
     direction: str  # "long" | "short"
     opened_at: dt.datetime
+    account: str = ""
     closed_at: dt.datetime | None = None
     quantity: float = 0.0  # shares opened over the trip
     entry_value: float = 0.0  # Σ price × shares opened
@@ -83,7 +85,7 @@ class Lot:
 
 @dataclass
 class Book:
-    """The open lots of one (strategy, contract) and its round trip in progress."""
+    """The open lots of one (account, strategy, contract) and its round trip in progress."""
 
     lots: deque = field(default_factory=deque)
     trip: RoundTrip | None = None
@@ -97,11 +99,14 @@ class Book:
 class Ledger:
     round_trips: list[RoundTrip] = field(default_factory=list)  # closed ones, in closing order
     realizations: list[Realization] = field(default_factory=list)
-    books: dict[tuple[str, int], Book] = field(default_factory=dict)
+    books: dict[tuple[str, str, int], Book] = field(default_factory=dict)  # (account, strategy, con_id)
 
     def open_lots(self, strategy: str | None = None) -> list[tuple[str, int, Lot]]:
         return [
-            (s, con_id, lot) for (s, con_id), book in self.books.items() if strategy is None or s == strategy for lot in book.lots
+            (s, con_id, lot)
+            for (_, s, con_id), book in self.books.items()
+            if strategy is None or s == strategy
+            for lot in book.lots
         ]
 
 
@@ -109,7 +114,7 @@ def ledger_build(fills: Iterable[FillRecord]) -> Ledger:
     """Match `fills` (any order: they are sorted by execution time, then exec id) into a Ledger."""
     ledger = Ledger()
     for fill in sorted(fills, key=lambda f: (f.executed_at, f.exec_id)):
-        book = ledger.books.setdefault((fill.strategy, fill.con_id), Book())
+        book = ledger.books.setdefault((fill.account, fill.strategy, fill.con_id), Book())
         _apply(ledger, book, fill)
     return ledger
 
@@ -162,7 +167,7 @@ def _open(book: Book, fill: FillRecord, signed: float, per_share: float) -> None
     if book.trip is None:
         book.trip = RoundTrip(
             strategy=fill.strategy, con_id=fill.con_id, symbol=fill.symbol,
-            direction="long" if signed > 0 else "short", opened_at=fill.executed_at,
+            direction="long" if signed > 0 else "short", opened_at=fill.executed_at, account=fill.account,
         )  # fmt: skip
     book.lots.append(Lot(quantity=signed, price=fill.price, commission_per_share=per_share, opened_at=fill.executed_at))
     book.trip.quantity += abs(signed)

@@ -15,7 +15,7 @@ export const LIMITS = { doneOrders: 100, fills: 100, runs: 50, activity: 200, ch
 const MODE_SCOPED = new Set(["order.status", "fill.new", "position.update", "account.value", "pnl.update", "activity.new"]);
 const STATUS_POLL_MS = 5000;
 const RESYNC_MIN_MS = 1000;
-const ACCOUNT_KEY = "dashboard.account"; // localStorage: the account the page shows
+export const ACCOUNT_KEY = "dashboard.account"; // localStorage: the account the page shows
 
 export const state = {
   user: { username: "", is_staff: false },

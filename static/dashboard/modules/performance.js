@@ -7,7 +7,7 @@
  * draws times in it.
  */
 
-import { $, el, num, signClass, urls } from "./core.js";
+import { $, ACCOUNT_KEY, el, num, signClass, urls } from "./core.js";
 import { COLORS, axis, latestValue, padded, timeAxis, zoneTime, zoned } from "./charts.js";
 
 const ZONE = document.documentElement.dataset.zone;
@@ -48,8 +48,20 @@ function rangeDates(key) {
 
 function query() {
   const params = new URLSearchParams();
-  for (const name of ["since", "until"]) if ($(`perf-${name}`).value) params.set(name, $(`perf-${name}`).value);
+  for (const name of ["since", "until", "account"]) if ($(`perf-${name}`).value) params.set(name, $(`perf-${name}`).value);
   return params;
+}
+
+// The account the live page shows (its selector's choice, kept in localStorage), when this page lists it.
+function accountFromLivePage() {
+  let saved = "";
+  try {
+    saved = localStorage.getItem(ACCOUNT_KEY) || "";
+  } catch {
+    // storage refused: all accounts
+  }
+  const select = $("perf-account");
+  if ([...select.options].some((option) => option.value === saved)) select.value = saved;
 }
 
 // ----- loading -------------------------------------------------------------------------------------
@@ -213,5 +225,6 @@ window.addEventListener("resize", () => {
   }
 });
 
+accountFromLivePage();
 applyRange(document.querySelector("input[name=range]:checked").value);
 load();

@@ -18,6 +18,7 @@ from trading.api.responses import responses
 from trading.config import active_mode
 from trading.exports import csv_response, fields
 from trading.models import TradingMode
+from trading.performance.equity import CurrenciesDiffer
 from trading.performance.periods import Period
 from trading.performance.selectors import equity_points, performance_report, round_trips_list
 
@@ -28,6 +29,7 @@ MSG_RANGE = "`since` ({since}) is after `until` ({until}): give a range that sta
 
 class RangeQuery(Schema):
     mode: TradingMode | None = Field(None, description="Default: the active mode.")
+    account: Text | None = Field(None, description="One IB account. Default: every account of the mode, summed.")
     since: IsoDate | None = Field(None, description="First day (display zone), e.g. 2026-11-02.")
     until: IsoDate | None = Field(None, description="Last day (display zone), included.")
 
@@ -69,6 +71,7 @@ class PerformanceOut(Schema):
 
 
 class RoundTripOut(Schema):
+    account: str
     strategy: str
     symbol: str
     con_id: int
@@ -88,7 +91,7 @@ class StrategyRangeQuery(RangeQuery):
 
 PERIOD_COLUMNS = fields("start", "strategy", "realized", "unrealized", "commission", "trades", "wins", "losses")
 ROUND_TRIP_COLUMNS = fields(
-    "strategy", "symbol", "con_id", "direction", "opened_at", "closed_at", "quantity", "entry_price", "exit_price",
+    "account", "strategy", "symbol", "con_id", "direction", "opened_at", "closed_at", "quantity", "entry_price", "exit_price",
     "commission", "pnl", times=("opened_at", "closed_at"),
 )  # fmt: skip
 
@@ -105,7 +108,7 @@ class EquityOut(Schema):
 def _range(query: RangeQuery) -> dict:
     if query.since and query.until and query.since > query.until:
         raise ApiError(MSG_RANGE.format(since=query.since.isoformat(), until=query.until.isoformat()))
-    return {"mode": query.mode or active_mode(), "since": query.since, "until": query.until}
+    return {"mode": query.mode or active_mode(), "account": query.account or None, "since": query.since, "until": query.until}
 
 
 @router.get(
@@ -113,7 +116,10 @@ def _range(query: RangeQuery) -> dict:
     openapi_extra=CSV_OPENAPI,
 )  # fmt: skip
 def performance_get(request, query: Query[PerformanceQuery], output: Query[FormatQuery]):
-    report = performance_report(**_range(query), strategy=query.strategy, period=query.period)
+    try:
+        report = performance_report(**_range(query), strategy=query.strategy, period=query.period)
+    except CurrenciesDiffer as exc:
+        raise ApiError(str(exc)) from None
     if csv_wanted(request, output.format):  # the profit table (the metrics are in the JSON)
         return csv_response(rows=report["periods"], columns=PERIOD_COLUMNS, name=f"pnl-by-{query.period}", request=request)
     return report
@@ -132,4 +138,7 @@ def performance_round_trips(request, query: Query[StrategyRangeQuery], output: Q
 
 @router.get("/performance/equity", response=responses({200: EquityOut}, 400), summary="The equity curve (net liquidation)")
 def performance_equity(request, query: Query[RangeQuery]):
-    return equity_points(**_range(query))
+    try:
+        return equity_points(**_range(query))
+    except CurrenciesDiffer as exc:
+        raise ApiError(str(exc)) from None
