@@ -3,8 +3,9 @@
 `ibworker` runs the worker of the `default` IB connection (the environment, or --host/--port/--client-id);
 `ibworker --connection NAME` runs the worker of that connection's row (trading/connections/). Each
 worker's owner lease is keyed by its connection and client id, so two gateways may each have a client 1.
-Until runs are routed by account, intents run on the default connection's worker only: another
-connection's worker connects, reconciles, records and broadcasts, and runs the handlers.
+Every connection's worker loads the same extensions (worker_extensions): it runs the runs routed to its
+connection (by account), answers the order ticket for its accounts, and closes out its own phantom rows;
+every row it records carries its connection.
 """
 
 import asyncio
