@@ -7,7 +7,7 @@ import logging
 
 from django.db import transaction
 
-from trading.models import ActivityEntry
+from trading.models import DEFAULT_CONNECTION, ActivityEntry
 from trading.models.activity import Severity
 
 log = logging.getLogger("trading.activity")
@@ -41,15 +41,22 @@ def activity_entry(
     mode: str = "",
     strategy: str = "",
     run=None,
+    connection: str | None = None,
+    account: str | None = None,
     run_id: int | None = None,
     actor=None,
     payload: dict | None = None,
 ) -> ActivityEntry:
-    """An entry not yet saved (logged now): for `activity_record`, or for a bulk insert."""
+    """An entry not yet saved (logged now): for `activity_record`, or for a bulk insert.
+
+    `connection` and `account`: what the entry is about; not given, the run's (an entry of a run), else
+    the default connection and no account (a console-wide entry: a config change, a sign-in)."""
     entry = ActivityEntry(
         kind=kind,
         severity=severity,
         mode=mode,
+        connection=connection or getattr(run, "connection", "") or DEFAULT_CONNECTION,
+        account=account if account is not None else getattr(run, "account", "") or "",
         strategy=strategy,
         run_id=run.pk if run is not None else run_id,
         actor=actor,

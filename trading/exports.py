@@ -132,20 +132,20 @@ def csv_response(*, rows: Iterable, columns: Sequence[Column], name: str, reques
 # ----- the record lists' columns: the fields of the API's JSON items, times in the display zone -----------
 
 ORDER_COLUMNS = fields(
-    "id", "created_at", "mode", "account", "strategy", "action", "total_quantity", "symbol", "sec_type",
+    "id", "created_at", "mode", "account", "connection", "strategy", "action", "total_quantity", "symbol", "sec_type",
     "currency", "order_type", "lmt_price", "aux_price", "tif", "status", "filled", "remaining",
     "avg_fill_price", "order_id", "perm_id", "client_id", "order_ref", "run_id", "dry_run", "last_error",
     "updated_at",
     times=("created_at", "updated_at"),
 )  # fmt: skip
 FILL_COLUMNS = fields(
-    "id", "executed_at", "mode", "account", "strategy", "side", "shares", "symbol", "sec_type", "currency",
+    "id", "executed_at", "mode", "account", "connection", "strategy", "side", "shares", "symbol", "sec_type", "currency",
     "price", "commission", "commission_currency", "realized_pnl", "exec_id", "order_ref", "ib_order_id",
     times=("executed_at",),
 )  # fmt: skip
 FILL_COLUMNS = (*FILL_COLUMNS, Column("order", _reader("order_id")), *fields("run_id"))  # our order row, as in the JSON
 ACTIVITY_COLUMNS = (
-    *fields("id", "created_at", "kind", "severity", "mode", "strategy", "run_id", times=("created_at",)),
+    *fields("id", "created_at", "kind", "severity", "mode", "connection", "account", "strategy", "run_id", times=("created_at",)),
     Column("actor", username("actor")),
     *fields("message", "payload"),
 )

@@ -20,6 +20,7 @@ from trading.models import (
     ActivityEntry,
     ApiToken,
     Fill,
+    Holding,
     IBConnection,
     IntentRun,
     Order,
@@ -77,6 +78,7 @@ def order_list(
     since: datetime | None = None,
     until: datetime | None = None,
     account: str | None = None,
+    connection: str | None = None,
 ) -> QuerySet[Order]:
     """Orders of a mode; `status` is an IB status, `open` or `done`; dates filter on creation."""
     orders = Order.objects.filter(_in_mode(mode), _between("created_at", day=day, since=since, until=until))
@@ -94,6 +96,8 @@ def order_list(
         orders = orders.filter(run_id=run_id)
     if account:
         orders = orders.filter(account=account)
+    if connection:
+        orders = orders.filter(connection=connection)
     return orders
 
 
@@ -107,6 +111,7 @@ def fill_list(
     since: datetime | None = None,
     until: datetime | None = None,
     account: str | None = None,
+    connection: str | None = None,
 ) -> QuerySet[Fill]:
     """Executions of a mode, newest first; dates filter on the execution time."""
     fills = Fill.objects.filter(_in_mode(mode), _between("executed_at", day=day, since=since, until=until))
@@ -118,17 +123,43 @@ def fill_list(
         fills = fills.filter(run_id=run_id)
     if account:
         fills = fills.filter(account=account)
+    if connection:
+        fills = fills.filter(connection=connection)
     return fills
 
 
-def position_list(*, mode: str | None = None, account: str | None = None, symbol: str | None = None) -> QuerySet[Position]:
-    """The latest non-flat position per account and contract."""
+def position_list(
+    *, mode: str | None = None, account: str | None = None, symbol: str | None = None, connection: str | None = None
+) -> QuerySet[Position]:
+    """The latest non-flat position per connection, account and contract."""
     positions = Position.objects.filter(_in_mode(mode)).exclude(quantity=0)
     if account:
         positions = positions.filter(account=account)
+    if connection:
+        positions = positions.filter(connection=connection)
     if symbol:
         positions = positions.filter(symbol__iexact=symbol)
     return positions
+
+
+def holding_quantities(*, mode: str, account: str = "", strategies: list[str] | None = None) -> dict[str, dict[int, Decimal]]:
+    """What each strategy holds in one account: {strategy: {con_id: quantity}}, flat ones left out.
+
+    The account's rows count, and so do rows of no account: those were recorded before holdings were
+    kept per account (a console of one account); a blank `account` counts every account's."""
+    rows = Holding.objects.filter(mode=mode)
+    if account:
+        rows = rows.filter(account__in=[account, ""])
+    if strategies is not None:
+        rows = rows.filter(strategy__in=strategies)
+    held: dict[str, dict[int, Decimal]] = {}
+    for strategy, con_id, quantity in rows.values_list("strategy", "con_id", "quantity"):
+        by_contract = held.setdefault(strategy, {})
+        by_contract[con_id] = by_contract.get(con_id, Decimal(0)) + quantity
+    return {
+        strategy: {con_id: quantity for con_id, quantity in by_contract.items() if quantity}
+        for strategy, by_contract in held.items()
+    }
 
 
 def account_value_list(*, mode: str | None = None, account: str | None = None) -> QuerySet[AccountValue]:
@@ -146,6 +177,8 @@ def activity_list(
     day: date | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    account: str | None = None,
+    connection: str | None = None,
 ) -> QuerySet[ActivityEntry]:
     """The activity log, newest first; `mode` also keeps entries that belong to no mode (settings, worker)."""
     entries = ActivityEntry.objects.select_related("actor").filter(_between("created_at", day=day, since=since, until=until))
@@ -159,6 +192,10 @@ def activity_list(
         entries = entries.filter(strategy=strategy)
     if run_id is not None:
         entries = entries.filter(run_id=run_id)
+    if account:
+        entries = entries.filter(account=account)
+    if connection:
+        entries = entries.filter(connection=connection)
     return entries
 
 

@@ -20,8 +20,8 @@ def order_make(*, symbol="SPY", status=OrderStatus.SUBMITTED, strategy="", mode=
         strategy=strategy,
         action=fields.pop("action", "BUY"),
         total_quantity=Decimal(fields.pop("total_quantity", "10")),
-        order_id=next_id,
-        perm_id=next_id * 10,
+        order_id=fields.pop("order_id", next_id),
+        perm_id=fields.pop("perm_id", next_id * 10),
         con_id=fields.pop("con_id", 756733),
         **fields,
     )

@@ -194,6 +194,32 @@ def test_an_order_of_an_account_no_connection_trades_any_more_is_a_409(bob_api, 
     assert not IntentRun.objects.exists()
 
 
+def test_an_order_goes_to_its_own_connection_and_a_disabled_one_is_a_409(bob_api, live_worker):
+    _default_connection(mode="paper", accounts=["DU1"])
+    IBConnection.objects.create(name="desk2", host="10.0.0.2", port=4002, client_id=1, accounts=["DU2"])
+    order = order_make(account="DU2", client_id=1, connection="desk2")
+    assert runs.order_route(order) == runs.OrderRoute("DU2", "desk2"), "its own connection, named by its account"
+
+    IBConnection.objects.filter(name="desk2").update(enabled=False)
+    response = bob_api.delete(f"{URL}/{order.pk}")
+    assert response.status_code == 409
+    assert response.json()["detail"] == runs.ORDER_CONNECTION_GONE.format(pk=order.pk, connection="desk2")
+    assert not IntentRun.objects.exists()
+
+
+def test_an_order_whose_account_another_connection_trades_now_is_a_409(bob_api, live_worker):
+    # Recorded by the default connection's worker; DU2 is desk2's now: desk2's gateway never held it.
+    _default_connection(mode="paper", accounts=["DU1"])
+    IBConnection.objects.create(name="desk2", host="10.0.0.2", port=4002, client_id=1, accounts=["DU2"])
+    order = order_make(account="DU2")
+    response = bob_api.patch(f"{URL}/{order.pk}", {"limit_price": "1"}, content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == runs.ORDER_ACCOUNT_ELSEWHERE.format(
+        pk=order.pk, connection="default", account="DU2", other="desk2"
+    )
+    assert not IntentRun.objects.exists()
+
+
 def test_the_docs_show_the_order_body_with_its_fields(alice_api):
     schema = alice_api.get("/api/openapi.json").json()
     post = schema["paths"]["/api/orders"]["post"]

@@ -103,3 +103,41 @@ def test_activity_is_paginated_and_filtered_by_kind_and_strategy(bob_api, alice)
     assert config["actor"] == "alice" and config["mode"] == ""
     assert bob_api.get("/api/activity?strategy=macd&mode=paper").json()["count"] == 3
     assert bob_api.get("/api/activity?kind=nonsense").status_code == 422
+
+
+def test_orders_and_fills_filter_by_account_and_connection_and_show_them(bob_api):
+    # Two gateways, each with a client 1 handing out order id 7: two rows, told apart by their connection.
+    du1 = order_make(account="DU1", client_id=1, order_id=7, perm_id=70)
+    du2 = order_make(account="DU2", client_id=1, order_id=7, perm_id=70, connection="desk2")
+    fill_make(account="DU1", order=du1)
+    desk2_fill = fill_make(account="DU2", order=du2, connection="desk2")
+
+    def ids(url: str) -> list[int]:
+        return [item["id"] for item in bob_api.get(url).json()["items"]]
+
+    assert ids("/api/orders?connection=desk2") == [du2.pk]
+    assert ids("/api/orders?account=DU1") == [du1.pk]
+    assert ids("/api/orders?account=DU1&connection=desk2") == []
+    assert ids("/api/fills?connection=desk2") == [desk2_fill.pk] == ids("/api/fills?account=DU2")
+    shown = {item["id"]: item["connection"] for item in bob_api.get("/api/orders").json()["items"]}
+    assert shown == {du1.pk: "default", du2.pk: "desk2"}
+    assert bob_api.get("/api/fills?connection=desk2").json()["items"][0]["connection"] == "desk2"
+    csv = b"".join(bob_api.get("/api/orders?format=csv&connection=desk2").streaming_content).decode().splitlines()
+    assert csv[0].startswith("id,created_at") and ",DU2,desk2," in csv[1] and len(csv) == 2
+    assert bob_api.get("/api/orders?connection=bad name").status_code == 422
+
+
+def test_positions_filter_by_connection_and_activity_by_account_and_connection(bob_api):
+    position_make(account="DU1", symbol="SPY")
+    position_make(account="DU2", symbol="SPY", connection="desk2")
+    activity_record(kind=ActivityKind.FILL, message="fill at desk2", mode="paper", connection="desk2", account="DU2")
+    activity_record(kind=ActivityKind.FILL, message="fill at default", mode="paper", account="DU1")
+    activity_record(kind=ActivityKind.CONFIG_CHANGE, message="kill switch off")
+
+    positions = bob_api.get("/api/positions?connection=desk2").json()
+    assert [(p["account"], p["connection"]) for p in positions] == [("DU2", "desk2")]
+    assert [e["message"] for e in bob_api.get("/api/activity?connection=desk2").json()["items"]] == ["fill at desk2"]
+    [entry] = bob_api.get("/api/activity?account=DU1").json()["items"]
+    assert (entry["message"], entry["connection"], entry["account"]) == ("fill at default", "default", "DU1")
+    console_wide = bob_api.get("/api/activity?kind=config_change").json()["items"][0]
+    assert (console_wide["connection"], console_wide["account"]) == ("default", "")

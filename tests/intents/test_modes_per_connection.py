@@ -82,7 +82,8 @@ def test_a_live_connections_resting_order_is_cancelled_while_the_console_shows_p
         row = Order.objects.get(run=placed)
         assert row.mode == "live" and [o["order_id"] for o in paper_gateway.open_orders()] == [row.order_id]
 
-        assert order_open_get(row.pk) == row  # the API's check: open, and its connection trades live
+        order, route = order_open_get(row.pk)  # the API's check: open, and its connection trades live
+        assert (order, route.refusal) == (row, None)
         run = submit_and_wait("cancel_order", {"order": row.pk}, dry_run=False)
 
         assert run.status == RunStatus.SUCCEEDED, run.error

@@ -251,11 +251,11 @@ def test_the_api_takes_account_in_the_body_and_shows_it_on_the_run(alice_api):
 
 
 @pytest.mark.django_db
-def test_a_cancel_of_an_order_row_goes_to_the_account_that_order_belongs_to(alice, alice_api):
+def test_a_cancel_of_an_order_row_goes_to_the_connection_that_recorded_it(alice, alice_api):
     heartbeat("ibworker", ["DU1"])
     connection_add(name="desk2", host="10.0.0.2", port=4002, client_id=2, accounts=["DU2"])
     heartbeat("ibworker-desk2", ["DU2"])
-    order = order_make(account="DU2", client_id=2)
+    order = order_make(account="DU2", client_id=2, connection="desk2")
 
     response = alice_api.delete(f"/api/orders/{order.pk}")
 

@@ -77,8 +77,10 @@ def test_ibworker_connection_runs_that_rows_worker_against_its_own_paper_gateway
         "account": paper_gateway.account_id, "connection": "desk2", "name": "ibworker-desk2",
     }  # fmt: skip
     target.pop("host"), target.pop("mode")  # the harness connects to 127.0.0.1 in paper mode
-    extensions = worker_extensions("desk2")
-    assert {type(e).__name__ for e in extensions} == {"IntentExecutor", "EquityRecorder", "SessionRetention"}, "its own runs"
+    extensions = worker_extensions()
+    assert {type(e).__name__ for e in extensions} == {
+        "PhantomSweeper", "IntentExecutor", "OrderDesk", "EquityRecorder", "SessionRetention",
+    }, "every connection's worker runs them all, each over its own connection's rows"  # fmt: skip
 
     worker = WorkerThread(**target, var_dir=tmp_path, handler_paths=[], extensions=extensions).start()
     try:

@@ -6,6 +6,7 @@ import pytest
 
 from trading.models import ActivityEntry, ActivityKind, Fill, Holding, IntentRun, Order, Position
 from trading.orderref import order_ref_build
+from trading.selectors import holding_quantities
 from trading.worker.positions import PositionLedger, position_observe, position_verify
 from trading.worker.store import commission_record, fill_record, order_upsert
 
@@ -116,3 +117,36 @@ def test_a_flat_position_row_is_removed():
     position_observe(mode="paper", snap=position(5), ledger=ledger)
     position_observe(mode="paper", snap=position(0), ledger=ledger)
     assert not Position.objects.exists()
+
+
+def test_the_same_ib_order_id_on_two_connections_is_two_rows_each_with_its_own_fill():
+    # Two gateways, each with a client 1: IB's order id 7 (and permId 555) of one is not the other's.
+    order_upsert(mode="paper", snap=order_snap(perm_id=555))
+    order_upsert(mode="paper", snap=order_snap(perm_id=555, account="DU2"), connection="desk2")
+    fill_record(mode="paper", snap=fill_snap(exec_id="one"))
+    fill_record(mode="paper", snap=fill_snap(exec_id="two", account="DU2", shares="4"), connection="desk2")
+
+    rows = {row.connection: row for row in Order.objects.all()}
+    assert set(rows) == {"default", "desk2"} and rows["desk2"].account == "DU2"
+    assert {(f.connection, f.order_id, int(f.shares)) for f in Fill.objects.all()} == {
+        ("default", rows["default"].pk, 10), ("desk2", rows["desk2"].pk, 4),
+    }  # fmt: skip
+    entries = ActivityEntry.objects.filter(kind=ActivityKind.FILL)
+    assert {(e.connection, e.account) for e in entries} == {("default", "DU1"), ("desk2", "DU2")}
+
+
+def test_holdings_are_kept_per_account_and_counted_per_account():
+    ref = order_ref_build(owner="swing", run_id=1)
+    fill_record(mode="paper", snap=fill_snap(exec_id="a", order_ref=ref, shares="10"))
+    fill_record(mode="paper", snap=fill_snap(exec_id="b", order_ref=ref, shares="3", account="DU2"), connection="desk2")
+    # a holding recorded before holdings were per account (no account): it counts for every account
+    Holding.objects.create(mode="paper", strategy="swing", con_id=SPY["con_id"], symbol="SPY", quantity=1)
+
+    assert {(h.connection, h.account, int(h.quantity)) for h in Holding.objects.filter(strategy="swing")} == {
+        ("default", "DU1", 10), ("desk2", "DU2", 3), ("default", "", 1),
+    }  # fmt: skip
+    spy = SPY["con_id"]
+    assert holding_quantities(mode="paper", account="DU1") == {"swing": {spy: Decimal(11)}}
+    assert holding_quantities(mode="paper", account="DU2") == {"swing": {spy: Decimal(4)}}
+    assert holding_quantities(mode="paper") == {"swing": {spy: Decimal(14)}}
+    assert holding_quantities(mode="paper", account="DU2", strategies=["other"]) == {}

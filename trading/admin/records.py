@@ -30,7 +30,7 @@ from trading.models import (
 @admin.register(ActivityEntry)
 class ActivityEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = ("created_local", "kind", "severity", "mode", "strategy", "run_short", "actor", "message")
-    list_filter = ("kind", "severity", "mode", "strategy", "created_at")
+    list_filter = ("kind", "severity", "mode", "connection", "account", "strategy", "created_at")
     search_fields = ("message", "strategy")
     date_hierarchy = "created_at"
     list_select_related = ("run", "actor")
@@ -51,7 +51,7 @@ class OrderAdmin(CsvExportMixin, ReadOnlyAdmin):
         "created_local", "mode", "strategy", "order_text", "type_text", "status", "filled_text", "avg_price", "order_id", "run_short",
     )  # fmt: skip
     list_display_links = ("created_local", "order_text")
-    list_filter = ("mode", "status", "strategy", "action", "dry_run", "created_at")
+    list_filter = ("mode", "connection", "account", "status", "strategy", "action", "dry_run", "created_at")
     search_fields = ("symbol", "order_ref", "strategy", "=order_id", "=perm_id")
     date_hierarchy = "created_at"
     list_select_related = ("run",)
@@ -94,7 +94,7 @@ class FillAdmin(CsvExportMixin, ReadOnlyAdmin):
         "run_short",
     )
     list_display_links = ("executed_local", "fill_text")
-    list_filter = ("mode", "strategy", "side", "executed_at")
+    list_filter = ("mode", "connection", "account", "strategy", "side", "executed_at")
     search_fields = ("symbol", "exec_id", "order_ref", "strategy")
     date_hierarchy = "executed_at"
     list_select_related = ("order", "run")
@@ -143,35 +143,35 @@ class PositionAdmin(ReadOnlyAdmin):
         "unrealized_pnl",
         "updated_at",
     )
-    list_filter = ("mode", "account", "sec_type")
+    list_filter = ("mode", "connection", "account", "sec_type")
     search_fields = ("symbol",)
 
 
 @admin.register(Holding)
 class HoldingAdmin(ReadOnlyAdmin):
-    list_display = ("strategy", "symbol", "mode", "quantity", "avg_cost", "updated_at")
-    list_filter = ("mode", "strategy")
+    list_display = ("strategy", "symbol", "mode", "account", "quantity", "avg_cost", "updated_at")
+    list_filter = ("mode", "connection", "account", "strategy")
     search_fields = ("symbol", "strategy")
 
 
 @admin.register(AccountValue)
 class AccountValueAdmin(ReadOnlyAdmin):
     list_display = ("account", "tag", "currency", "value", "mode", "updated_at")
-    list_filter = ("mode", "account", "currency")
+    list_filter = ("mode", "connection", "account", "currency")
     search_fields = ("tag",)
 
 
 @admin.register(PositionSnapshot)
 class PositionSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("taken_at", "mode", "account", "source", "run")
-    list_filter = ("mode", "source", "taken_at")
+    list_filter = ("mode", "connection", "source", "taken_at")
     date_hierarchy = "taken_at"
 
 
 @admin.register(PortfolioSnapshot)
 class PortfolioSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("taken_at", "mode", "account", "net_liquidation", "available_funds", "buying_power", "run")
-    list_filter = ("mode", "taken_at")
+    list_filter = ("mode", "connection", "taken_at")
     date_hierarchy = "taken_at"
 
 

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator, StringConstraints
 
 from trading.models import ActivityKind, OrderStatus, RunSource, RunStatus, TradingMode
 from trading.models.activity import Severity
+from trading.models.connections import CONNECTION_NAME_PATTERN
 
 MAX_WAIT = 300.0  # seconds a request may wait for a run's outcome
 MAX_ID = 2**63 - 1
@@ -22,6 +23,9 @@ MAX_ID = 2**63 - 1
 Text = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ConnectionName = Annotated[str, StringConstraints(pattern=CONNECTION_NAME_PATTERN)]
+ACCOUNT = "Rows of this IB account."
+CONNECTION = "Rows recorded by this IB connection's worker (its name; `default`: the environment's)."
 
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -62,6 +66,8 @@ class OrderFilters(Schema):
     strategy: Text | None = None
     symbol: Text | None = None
     run_id: RowId | None = None
+    account: Text | None = Field(None, description=ACCOUNT)
+    connection: ConnectionName | None = Field(None, description=CONNECTION)
     day: IsoDate | None = Field(None, description="Created on this day (console time zone).")
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None
@@ -72,6 +78,8 @@ class FillFilters(Schema):
     strategy: Text | None = None
     symbol: Text | None = None
     run_id: RowId | None = None
+    account: Text | None = Field(None, description=ACCOUNT)
+    connection: ConnectionName | None = Field(None, description=CONNECTION)
     day: IsoDate | None = Field(None, description="Executed on this day (console time zone).")
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None
@@ -80,6 +88,7 @@ class FillFilters(Schema):
 class PositionFilters(Schema):
     mode: TradingMode | None = Field(None, description="Default: the active mode.")
     account: Text | None = None
+    connection: ConnectionName | None = Field(None, description=CONNECTION)
     symbol: Text | None = None
 
 
@@ -89,6 +98,8 @@ class ActivityFilters(Schema):
     severity: Severity | None = None
     strategy: Text | None = None
     run_id: RowId | None = None
+    account: Text | None = Field(None, description="Entries about this IB account.")
+    connection: ConnectionName | None = Field(None, description="Entries about this IB connection.")
     day: IsoDate | None = None
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None

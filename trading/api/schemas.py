@@ -208,6 +208,7 @@ class OrderOut(_FromRecord):
     id: int
     mode: str
     account: str
+    connection: str = Field(description="The IB connection whose worker placed or recorded it (its ids are that gateway's).")
     order_id: int
     perm_id: int
     client_id: int
@@ -249,6 +250,7 @@ class FillOut(_FromRecord):
     id: int
     mode: str
     account: str
+    connection: str = Field(description="The IB connection whose worker recorded it.")
     exec_id: str
     symbol: str
     sec_type: str
@@ -274,6 +276,7 @@ class PositionOut(_FromRecord):
     record_model: ClassVar[type] = Position
     mode: str
     account: str
+    connection: str = Field(description="The IB connection whose gateway reports it.")
     con_id: int
     symbol: str
     sec_type: str
@@ -298,6 +301,8 @@ class ActivityOut(_FromRecord):
     kind: str
     severity: str
     mode: str
+    connection: str = Field(description="The IB connection the entry is about (`default` for console-wide entries).")
+    account: str = Field(description="The IB account the entry is about (blank: none or unknown).")
     message: str
     strategy: str
     run_id: int | None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from trading.api.auth import Need, Principal, principal_allow, principal_from_token
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
-from trading.intents.runs import order_unreachable, run_await, run_submit
+from trading.intents.runs import OrderRoute, order_route, run_await, run_submit
 from trading.models import IntentRun, Order, OrderStatus, RunSource, RunStatus
 
 ORDER_NOT_FOUND = "order_not_found"
@@ -103,16 +103,16 @@ def order_get(order_id: int) -> Order:
     return order
 
 
-def order_open_get(order_id: int) -> Order:
-    """The order a change or cancel names: it exists (404), IB still works on it and a connection of its
-    mode and account reaches it (409)."""
+def order_open_get(order_id: int) -> tuple[Order, OrderRoute]:
+    """The order a change or cancel names, with its route: it exists (404), IB still works on it and its
+    own connection still reaches it, trading its mode and account (409; order_route)."""
     order = order_get(order_id)
     if order.status not in OrderStatus.open_values():
         raise OrderNotOpen(MSG_ORDER_NOT_OPEN.format(order_id=order.pk, symbol=order.symbol, status=order.status))
-    unreachable = order_unreachable(order)
-    if unreachable:
-        raise OrderNotOpen(unreachable)
-    return order
+    route = order_route(order)
+    if route.refusal:
+        raise OrderNotOpen(route.refusal)
+    return order, route
 
 
 def _reject_nul(value, loc: tuple = ()) -> None:

@@ -29,9 +29,9 @@ from trading.intents.runs import (
     WORKER_DOWN,
     IdempotencyConflict,
     IntentParamsInvalid,
+    OrderRoute,
     WorkerUnavailable,
-    order_account,
-    order_unreachable,
+    order_route,
     params_validate,
     run_account_resolve,
     run_submit,
@@ -102,11 +102,11 @@ def dashboard_intent_run(
 def dashboard_order_cancel(*, user, order: int, confirmed: bool = False, request_id: str = "") -> ActionOutcome:
     """Cancel one open order (by its row id) through the `cancel_order` intent, never as a dry run."""
     user = _current_user(user)
-    row = _open_order(order, not_open=ORDER_NOT_OPEN)
+    row, route = _open_order(order, not_open=ORDER_NOT_OPEN)
     _require_confirmation(dry_run=False, confirmed=confirmed)
     return _submit(
         user=user, intent="cancel_order", params={"orderId": row.order_id}, dry_run=False, request_id=request_id,
-        account=order_account(row),
+        account=route.account,
     )  # fmt: skip
 
 
@@ -115,12 +115,10 @@ def dashboard_order_modify(*, user, order: int, changes: dict, confirmed: bool =
     `modify_order` intent, never as a dry run; the same checks as a cancel. `changes` holds only the
     fields the page sent (`modify_order`'s schema validates them: a bad one is `params_invalid`)."""
     user = _current_user(user)
-    row = _open_order(order, not_open=ORDER_NOT_OPEN_TO_MODIFY)
+    row, route = _open_order(order, not_open=ORDER_NOT_OPEN_TO_MODIFY)
     _require_confirmation(dry_run=False, confirmed=confirmed)
     params = {"order": row.pk, **{name: changes[name] for name in MODIFY_FIELDS if changes.get(name) is not None}}
-    return _submit(
-        user=user, intent="modify_order", params=params, dry_run=False, request_id=request_id, account=order_account(row)
-    )
+    return _submit(user=user, intent="modify_order", params=params, dry_run=False, request_id=request_id, account=route.account)
 
 
 def order_quote_command(*, user, symbol, sec_type=None, exchange=None, currency=None, request_id: str = "", account=None) -> dict:
@@ -200,8 +198,9 @@ def dashboard_switch_set(*, user, switch: str, on: bool, account: str | None = N
     return ActionOutcome(message=SWITCH_SET.format(label=label, state=state, rows=rows, in_force=in_force), events=events)
 
 
-def _open_order(order, *, not_open: str) -> Order:
-    """The order row, if it is open, known to IB and reachable (order_unreachable); ActionRefused otherwise."""
+def _open_order(order, *, not_open: str) -> tuple[Order, OrderRoute]:
+    """The order row, if it is open, known to IB and reachable, with its route (order_route);
+    ActionRefused otherwise."""
     row = Order.objects.filter(pk=order).first() if isinstance(order, int) and not isinstance(order, bool) else None
     if row is None:
         raise ActionRefused("order_unknown", ORDER_UNKNOWN.format(pk=order))
@@ -209,10 +208,10 @@ def _open_order(order, *, not_open: str) -> Order:
         raise ActionRefused("order_not_open", not_open.format(pk=row.pk, symbol=row.symbol, status=row.status))
     if row.order_id <= 0:
         raise ActionRefused("order_not_open", ORDER_NO_IB_ID.format(pk=row.pk))
-    unreachable = order_unreachable(row)
-    if unreachable:
-        raise ActionRefused("order_not_open", unreachable)
-    return row
+    route = order_route(row)
+    if route.refusal:
+        raise ActionRefused("order_not_open", route.refusal)
+    return row, route
 
 
 def _request_id_check(request_id: str) -> None:

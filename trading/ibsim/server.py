@@ -57,7 +57,7 @@ def next_boundary(now: float, seconds: float) -> float:
 
 def _id_ranges(seed: int, account_id: str) -> dict:
     """Where this gateway's execIds and permIds start. IB's are unique across accounts, and the console
-    stores them so (one Fill per execId, one Order per permId and mode); several paper gateways — one per
+    stores them so (one Fill per execId; an order row per permId of its connection); several paper gateways — one per
     account, as `up` runs for several connections — must not make the same ones. The default account
     keeps the historical ranges; another account gets a prefix and a block of a million permIds of its own."""
     if account_id == GatewayConfig.account_id:

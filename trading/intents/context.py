@@ -15,7 +15,7 @@ from typing import Any
 
 from trading.activity import activity_record
 from trading.config import EffectiveConfig, effective_config
-from trading.models import ActivityKind, IntentRun
+from trading.models import DEFAULT_CONNECTION, ActivityKind, IntentRun
 
 log = logging.getLogger("trading.intents")
 
@@ -53,6 +53,12 @@ class IntentContext:
         return self.config.mode
 
     @property
+    def connection(self) -> str:
+        """The IB connection whose worker runs the body: the order rows it writes carry it (IB's order
+        ids are only unique on one gateway); with no worker, the run's."""
+        return getattr(self.worker, "connection", None) or getattr(self.run, "connection", "") or DEFAULT_CONNECTION
+
+    @property
     def account(self) -> str:
         """The run's account (the submission path chose it); a run of no account: the configured one, or
         the gateway's first, as before accounts were routed."""
@@ -72,7 +78,7 @@ class IntentContext:
         self.notes.append(message)
         await self.db(
             activity_record, kind=kind, message=f"run #{self.run.pk} {self.run.intent}: {message}", mode=self.mode,
-            strategy=strategy, run=self.run, payload=payload or {},
+            connection=self.connection, strategy=strategy, run=self.run, payload=payload or {},
         )  # fmt: skip
 
     async def flush_records(self) -> None:

@@ -30,8 +30,8 @@ import asyncio
 from trading.iblib import Contract
 from trading.intents.context import IntentContext, IntentPartial
 from trading.intents.trade_wait import trades_wait
-from trading.models import Holding
 from trading.orderref import order_ref_parse
+from trading.selectors import holding_quantities
 
 CANCEL_WAIT = 15.0
 ORDERS_WAIT = 10.0
@@ -207,18 +207,17 @@ async def flatten_targets(ctx: IntentContext, *, owner: str, strategies: list[st
     positions = [p for p in ctx.ib.positions(ctx.account) if p.position]
     if not strategies:
         return [(contract_routable(p.contract), float(p.position), owner) for p in positions]
-    holdings = await ctx.db(lambda: list(Holding.objects.filter(mode=ctx.mode, strategy__in=strategies).exclude(quantity=0)))
+    holdings = await ctx.db(holding_quantities, mode=ctx.mode, account=ctx.account, strategies=strategies)
     held = {p.contract.conId: p for p in positions}
     targets = []
-    for holding in holdings:
+    for strategy, con_id, quantity in [(s, c, float(q)) for s, by_contract in holdings.items() for c, q in by_contract.items()]:
         # Never close more than IB says is there, nor flip the position.
-        quantity = float(holding.quantity)
-        position = held.get(holding.con_id)
+        position = held.get(con_id)
         actual = float(position.position) if position else 0.0
         if actual == 0 or (actual > 0) != (quantity > 0):
             continue
         quantity = min(abs(quantity), abs(actual)) * (1 if quantity > 0 else -1)
-        targets.append((contract_routable(position.contract), quantity, holding.strategy))
+        targets.append((contract_routable(position.contract), quantity, strategy))
     return targets
 
 

@@ -55,6 +55,7 @@ def _order_row(ctx, contract, order: Order, owner: str, status: str, reason: str
     refused = status in (OrderStatus.REFUSED, OrderStatus.NOT_SENT)
     return OrderRow(
         mode=ctx.mode,
+        connection=ctx.connection,
         account=order.account or "",
         client_id=ctx.ib.client.clientId if status == OrderStatus.PENDING_SUBMIT else 0,
         order_id=order.orderId if status == OrderStatus.PENDING_SUBMIT else 0,
@@ -93,6 +94,8 @@ def _order_entry(ctx, row: OrderRow, order: Order, owner: str, status: str, reas
         severity=Severity.WARNING if refused else Severity.INFO,
         message=text + (f" — {reason}" if reason else ""),
         mode=ctx.mode,
+        connection=row.connection,
+        account=row.account,
         strategy=owner,
         run=ctx.run,
         payload=payload,
@@ -111,7 +114,8 @@ def order_not_sent(row_id: int, reason: str, status: str = OrderStatus.NOT_SENT)
     said = "not sent" if status == OrderStatus.NOT_SENT else "refused"
     activity_record(
         kind=ActivityKind.ORDER_REFUSED, severity=Severity.ERROR, message=f"{said}: {reason}", mode=row.mode,
-        strategy=row.strategy, run=row.run, payload={"order": row.pk, "order_ref": row.order_ref, "reason": reason},
+        connection=row.connection, account=row.account, strategy=row.strategy, run=row.run,
+        payload={"order": row.pk, "order_ref": row.order_ref, "reason": reason},
     )  # fmt: skip
 
 
@@ -131,7 +135,7 @@ def modify_record(ctx, row: OrderRow, order: Order, *, reason: str = "") -> None
         kind=ActivityKind.ORDER_REFUSED if reason else ActivityKind.ORDER,
         severity=Severity.WARNING if reason else Severity.INFO,
         message=f"{verb}: order {row.order_id} to {change}" + (f" — {reason}" if reason else ""),
-        mode=row.mode, strategy=row.strategy, run=ctx.run,
+        mode=row.mode, connection=row.connection, account=row.account, strategy=row.strategy, run=ctx.run,
         payload={"order": row.pk, "order_ref": row.order_ref, "modify": True, "reason": reason},
     )  # fmt: skip
 

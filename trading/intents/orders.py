@@ -542,8 +542,11 @@ class OrderGateway:
         return {**result, "status": trade.orderStatus.status}
 
     def _working_trade(self, row, row_id: int):
-        ib = self.ctx.ib
-        if row is None or row.mode != self.ctx.mode or not row.order_id or row.client_id != ib.client.clientId:
+        ctx = self.ctx
+        ib = ctx.ib
+        # only a row of this connection: another gateway's order id names another order here, or none
+        mine = row is not None and (row.mode, row.connection, row.client_id) == (ctx.mode, ctx.connection, ib.client.clientId)
+        if not mine or not row.order_id:
             raise IntentError(NOT_WORKING.format(order=row_id))
         for trade in ib.openTrades():
             if trade.order.orderId == row.order_id and trade.order.clientId == row.client_id:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -45,6 +46,14 @@ ORDER_OTHER_MODE = (
     "no {mode} connection reaches it"
 )
 ORDER_ACCOUNT_GONE = "order #{pk} is for account {account}, which no enabled connection trades now"
+ORDER_CONNECTION_GONE = (
+    "order #{pk} was placed through connection {connection}, which is disabled or gone: only its worker reaches it"
+)
+ORDER_ACCOUNT_ELSEWHERE = (
+    "order #{pk} was placed through connection {connection}, but account {account} is traded through {other} now: "
+    "only {connection}'s worker reaches it"
+)
+ORDER_CONNECTION_NO_ACCOUNT = "order #{pk} was placed through connection {connection}, which trades no known account now"
 ACCOUNTS_NONE = "no account is known (no enabled connection lists one and no worker has reported any)"
 KEY_REUSED = "idempotency key {key!r} was used for a different request (run #{run_id}: {intent} {params})"
 EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down); it will not run late"
@@ -127,28 +136,46 @@ def accounts_known() -> dict[str, str]:
     return known
 
 
-def order_account(order) -> str | None:
-    """The account a change or cancel of this order row runs for: the row's, when several accounts are
-    known (with one or none the default is the same), so it reaches the worker that placed it."""
-    known = accounts_known()
-    return order.account if len(known) > 1 and order.account in known else None
+@dataclass(frozen=True)
+class OrderRoute:
+    """Where a change or cancel of an order row goes: `account` for run_submit (None: let it choose, the
+    order's connection being the one it would choose), the order's `connection`, and `refusal` (why
+    nothing can reach the order; None when the route is open)."""
+
+    account: str | None
+    connection: str
+    refusal: str | None = None
 
 
-def order_unreachable(order) -> str | None:
-    """Why a change or cancel of this order row cannot reach the gateway that holds it, or None.
+def order_route(order) -> OrderRoute:
+    """The route of a change or cancel of this order row: to the worker of the connection that placed it
+    (its IB order id means that order only on that gateway), refused when that connection is gone or
+    disabled, no longer trades the order's account (gone, or now another connection's), or trades
+    another mode (a paper order's id on a live gateway names another order, or none)."""
+    from trading.models import IBConnection
 
-    The run goes where order_account sends it; that connection must trade the order's mode (a paper
-    order's IB id on a live gateway names another order, or none) and its account must still be traded."""
+    connection = order.connection
+    row = IBConnection.objects.filter(name=connection).first()
+    if (row is None and connection != DEFAULT_CONNECTION) or (row is not None and not row.enabled):
+        return OrderRoute(None, connection, ORDER_CONNECTION_GONE.format(pk=order.pk, connection=connection))
     known = accounts_known()
     if order.account and known and order.account not in known:
-        return ORDER_ACCOUNT_GONE.format(pk=order.pk, account=order.account)
-    connection = known[order.account] if order.account in known else DEFAULT_CONNECTION
-    if len(known) == 1:
-        [connection] = known.values()
-    mode = _connection_mode(connection) or effective_config().mode
+        return OrderRoute(None, connection, ORDER_ACCOUNT_GONE.format(pk=order.pk, account=order.account))
+    owner = known.get(order.account) if order.account else None
+    if owner is not None and owner != connection:
+        moved = ORDER_ACCOUNT_ELSEWHERE.format(pk=order.pk, connection=connection, account=order.account, other=owner)
+        return OrderRoute(None, connection, moved)
+    mine = [account for account, its in known.items() if its == connection]
+    if not mine and (known or connection != DEFAULT_CONNECTION):  # run_submit could not send it there
+        return OrderRoute(None, connection, ORDER_CONNECTION_NO_ACCOUNT.format(pk=order.pk, connection=connection))
+    mode = row.mode if row is not None else effective_config().mode
     if mode != order.mode:
-        return ORDER_OTHER_MODE.format(pk=order.pk, mode=order.mode, connection=connection, other=mode)
-    return None
+        other_mode = ORDER_OTHER_MODE.format(pk=order.pk, mode=order.mode, connection=connection, other=mode)
+        return OrderRoute(None, connection, other_mode)
+    # Several accounts known: name one of the connection's (the order's own when known), so run_submit
+    # sends the run to this connection; one or none: run_submit's default is this connection already.
+    account = (order.account if owner else mine[0]) if len(known) > 1 else None
+    return OrderRoute(account, connection)
 
 
 def run_account_resolve(intent: str, account: str | None, *, required: bool = True) -> tuple[str, str]:

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from trading.models.connections import DEFAULT_CONNECTION
+
 
 class ActivityKind(models.TextChoices):
     INTENT_RUN = "intent_run", "Intent run"
@@ -34,6 +36,10 @@ class ActivityEntry(models.Model):
     kind = models.CharField(max_length=32, choices=ActivityKind.choices, db_index=True)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.INFO)
     mode = models.CharField(max_length=10, blank=True, db_index=True)
+    connection = models.CharField(
+        max_length=40, default=DEFAULT_CONNECTION, db_index=True, help_text="The IB connection the entry is about."
+    )
+    account = models.CharField(max_length=32, blank=True, db_index=True)
     strategy = models.CharField(max_length=64, blank=True, db_index=True)
     run = models.ForeignKey("trading.IntentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="activity")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from trading.models.records import connection_field
+
 
 class EquityResolution(models.TextChoices):
     MINUTE = "minute", "Minute (recent days)"
@@ -13,6 +15,7 @@ class EquitySnapshot(models.Model):
     than EQUITY_MINUTE_DAYS, one per display-zone day is kept (trading/performance/equity.py)."""
 
     mode = models.CharField(max_length=10)
+    connection = connection_field()
     account = models.CharField(max_length=32, blank=True)
     taken_at = models.DateTimeField(db_index=True)
     net_liquidation = models.DecimalField(max_digits=18, decimal_places=2)

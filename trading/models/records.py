@@ -3,6 +3,15 @@
 from django.db import models
 from django.db.models import Q
 
+from trading.models.connections import DEFAULT_CONNECTION
+
+
+def connection_field() -> models.CharField:
+    """The IB connection whose worker recorded the row (its gateway's ids are only unique there)."""
+    return models.CharField(
+        max_length=40, default=DEFAULT_CONNECTION, db_index=True, help_text="The IB connection whose worker recorded it."
+    )
+
 
 class OrderAction(models.TextChoices):
     BUY = "BUY", "Buy"
@@ -56,6 +65,7 @@ class Order(ContractFields):
     """A live mirror of one IB order (the seed's `openOrders`), or a planned/refused one that never left."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32, blank=True)
     client_id = models.IntegerField(default=0)
     order_id = models.IntegerField(default=0)
@@ -89,9 +99,16 @@ class Order(ContractFields):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["mode", "perm_id"], condition=Q(perm_id__gt=0), name="order_perm_id_unique"),
+            # IB's ids are a gateway's: two gateways may each have a client 1 and hand out the same ids. The
+            # mode stays in the key: the default connection follows TRADING_MODE, a paper gateway one day and
+            # a live one the next.
             models.UniqueConstraint(
-                fields=["mode", "client_id", "order_id"], condition=Q(order_id__gt=0), name="order_client_order_id_unique"
+                fields=["mode", "connection", "perm_id"], condition=Q(perm_id__gt=0), name="order_connection_perm_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["mode", "connection", "client_id", "order_id"],
+                condition=Q(order_id__gt=0),
+                name="order_connection_client_order_id_unique",
             ),
         ]
 
@@ -104,6 +121,7 @@ class Fill(ContractFields):
 
     exec_id = models.CharField(max_length=64, unique=True)
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32, blank=True)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="fills")
     ib_order_id = models.IntegerField(default=0, help_text="IB's orderId (the `order` link is ours).")
@@ -132,6 +150,7 @@ class Position(ContractFields):
     """The latest position per account and contract, as IB reports it (position/portfolio events)."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32)
     quantity = models.DecimalField(max_digits=18, decimal_places=4)
     avg_cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
@@ -143,16 +162,20 @@ class Position(ContractFields):
 
     class Meta:
         ordering = ["symbol"]
-        constraints = [models.UniqueConstraint(fields=["mode", "account", "con_id"], name="position_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["mode", "connection", "account", "con_id"], name="position_connection_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.quantity:g}"
 
 
 class Holding(ContractFields):
-    """What one strategy holds (`positions/{mode}/holdings/{strategy}`), from fills attributed by orderRef."""
+    """What one strategy holds in one account (`positions/{mode}/holdings/{strategy}`), from fills attributed by orderRef."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
+    account = models.CharField(max_length=32, blank=True, db_index=True)
     strategy = models.CharField(max_length=64, db_index=True)
     quantity = models.DecimalField(max_digits=18, decimal_places=4, default=0)
     avg_cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
@@ -160,7 +183,11 @@ class Holding(ContractFields):
 
     class Meta:
         ordering = ["strategy", "symbol"]
-        constraints = [models.UniqueConstraint(fields=["mode", "strategy", "con_id"], name="holding_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mode", "connection", "account", "strategy", "con_id"], name="holding_connection_account_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.strategy}: {self.symbol} {self.quantity:g}"
@@ -170,6 +197,7 @@ class AccountValue(models.Model):
     """The latest value of one account tag (NetLiquidation, CashBalance per currency, …)."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32)
     tag = models.CharField(max_length=64)
     currency = models.CharField(max_length=8, blank=True)
@@ -178,7 +206,11 @@ class AccountValue(models.Model):
 
     class Meta:
         ordering = ["account", "tag", "currency"]
-        constraints = [models.UniqueConstraint(fields=["mode", "account", "tag", "currency"], name="account_value_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mode", "connection", "account", "tag", "currency"], name="account_value_connection_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.tag} {self.currency} = {self.value}"
@@ -188,6 +220,7 @@ class PositionSnapshot(models.Model):
     """Every position at one moment (`positions/{mode}/holdings/all_positions`)."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32, blank=True)
     source = models.CharField(max_length=32, help_text="What took it: reconnect, trade_reconciliation, …")
     positions = models.JSONField(default=list)
@@ -202,6 +235,7 @@ class PortfolioSnapshot(models.Model):
     """Net liquidation, funds, holdings and open orders at one moment (the seed's latest_portfolio)."""
 
     mode = models.CharField(max_length=10, db_index=True)
+    connection = connection_field()
     account = models.CharField(max_length=32, blank=True)
     net_liquidation = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     available_funds = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)

@@ -20,21 +20,25 @@ from django.conf import settings
 from django.utils import timezone
 
 from trading.clock import day_bounds, local_day
-from trading.models import EquityResolution, EquitySnapshot
+from trading.models import DEFAULT_CONNECTION, EquityResolution, EquitySnapshot
 
 
-def equity_record(*, mode: str, snap: dict) -> list:
+def equity_record(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list:
     """On the recorder thread: one snapshot row (no live event: the page draws pnl.update itself)."""
-    EquitySnapshot.objects.create(mode=mode, **snap)
+    EquitySnapshot.objects.create(mode=mode, connection=connection, **snap)
     return []
 
 
-def equity_compact(*, mode: str, now: dt.datetime | None = None, minute_days: int | None = None) -> list:
-    """Keep one row per account and display-zone day (its last) for the days before the last `minute_days` days."""
+def equity_compact(
+    *, mode: str, now: dt.datetime | None = None, minute_days: int | None = None, connection: str = DEFAULT_CONNECTION
+) -> list:
+    """Keep one row per account and display-zone day (its last) for the days before the last `minute_days`
+    days, of one connection's rows (each worker compacts its own)."""
     now = now or timezone.now()
     days = settings.EQUITY_MINUTE_DAYS if minute_days is None else minute_days
     cut, _ = day_bounds(local_day(now) - dt.timedelta(days=days - 1))
-    old = EquitySnapshot.objects.filter(mode=mode, taken_at__lt=cut, resolution=EquityResolution.MINUTE)
+    rows = EquitySnapshot.objects.filter(mode=mode, connection=connection)
+    old = rows.filter(taken_at__lt=cut, resolution=EquityResolution.MINUTE)
     last_of_day: dict[tuple[str, dt.date], int] = {}
     for pk, account, taken_at in old.order_by("taken_at", "id").values_list("pk", "account", "taken_at"):
         last_of_day[(account, local_day(taken_at))] = pk
@@ -42,9 +46,8 @@ def equity_compact(*, mode: str, now: dt.datetime | None = None, minute_days: in
     # A day compacted before may get a late minute row (a worker's clock): its day row stays the day's.
     for account, day in list(last_of_day):
         start, end = day_bounds(day)
-        if EquitySnapshot.objects.filter(
-            mode=mode, account=account, resolution=EquityResolution.DAY, taken_at__gte=start, taken_at__lt=end
-        ).exists():
+        day_row = rows.filter(account=account, resolution=EquityResolution.DAY, taken_at__gte=start, taken_at__lt=end)
+        if day_row.exists():
             keep.discard(last_of_day[(account, day)])
     old.exclude(pk__in=keep).delete()
     EquitySnapshot.objects.filter(pk__in=keep).update(resolution=EquityResolution.DAY)

@@ -101,7 +101,7 @@ class EquityRecorder:
                 await asyncio.sleep(NOT_SYNCED_POLL)
                 continue
             if time.monotonic() - compacted >= self.compact_every:
-                worker.recorder.submit(equity_compact, mode=worker.mode)
+                worker.recorder.submit(equity_compact, mode=worker.mode, connection=worker.connection)
                 compacted = time.monotonic()
             self.record(worker, "minute")
             await asyncio.sleep(self.interval)  # the cadence itself, not synchronisation
@@ -120,5 +120,5 @@ class EquityRecorder:
         if snap is None:
             return
         snap.update(taken_at=timezone.now(), reason=reason)
-        worker.recorder.submit(equity_record, mode=worker.mode, snap=snap)
+        worker.recorder.submit(equity_record, mode=worker.mode, connection=worker.connection, snap=snap)
         self.recorded += 1

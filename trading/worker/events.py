@@ -10,6 +10,7 @@ import asyncio
 
 from django.utils import timezone
 
+from trading.models import DEFAULT_CONNECTION
 from trading.worker.positions import PositionLedger, position_observe, position_verify
 from trading.worker.snapshots import (
     account_value_snapshot,
@@ -51,7 +52,9 @@ class EventRouter:
         # reqPnL / reqPnLSingle: trading.worker.pnl
 
     def _submit(self, apply, on_done=None, coalesce_key=None, merge=None, **kwargs) -> None:
-        self.worker.recorder.submit(apply, on_done, coalesce_key=coalesce_key, merge=merge, mode=self.mode, **kwargs)
+        self.worker.recorder.submit(
+            apply, on_done, coalesce_key=coalesce_key, merge=merge, mode=self.mode, connection=self.worker.connection, **kwargs
+        )
 
     def _touch(self) -> bool:
         self.last_event_at = timezone.now()
@@ -103,8 +106,8 @@ class EventRouter:
             self._submit(account_value_upsert, coalesce_key=("account-value", *key), merge=account_values_upsert, snap=snap)
 
 
-def fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger):
-    events, new = fill_record(mode=mode, snap=snap)
+def fill_and_ledger(*, mode: str, snap: dict, ledger: PositionLedger, connection: str = DEFAULT_CONNECTION):
+    events, new = fill_record(mode=mode, snap=snap, connection=connection)
     if new:
         ledger.fill_seen(snap)
     return events, new

@@ -18,6 +18,8 @@ so it is ordered with every IB event for the same row and never overwrites a sta
 
 The report is frozen at connect: a trade this connection places later is not evidence about an older
 row (IB may hand an id it never received out again). Rows this connection writes are not suspects.
+Every connection's worker runs it, over its own connection's rows only: another gateway's report says
+nothing about orders it never held (two gateways may each have a client 1 with the same order ids).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from trading.live import live_event
-from trading.models import ActivityKind, Order, OrderStatus
+from trading.models import DEFAULT_CONNECTION, ActivityKind, Order, OrderStatus
 from trading.models.activity import Severity
 from trading.worker.store import activity_write, order_event
 
@@ -59,7 +61,9 @@ class PhantomSweeper:
         # IB's nextValidId is above the ids it received, not above the ones it never got: without this
         # a new order could take a phantom's id and IB's answers would land on the phantom's row.
         try:
-            highest = await worker.db(order_id_highest, mode=worker.mode, client_id=worker.ib.client.clientId)
+            highest = await worker.db(
+                order_id_highest, mode=worker.mode, connection=worker.connection, client_id=worker.ib.client.clientId
+            )
             worker.ib.client.updateReqId(highest + 1)
         except Exception as exc:  # the database may be down: never fail the connect over this
             log.warning("next order id not checked against recorded orders: %s: %s", type(exc).__name__, exc)
@@ -88,7 +92,7 @@ class PhantomSweeper:
         handed: set[int] = set()  # each row is judged once per connection
         while worker.synced:
             suspects = await worker.db(
-                phantom_suspects, mode=worker.mode, client_id=client_id, before=connected_at,
+                phantom_suspects, mode=worker.mode, connection=worker.connection, client_id=client_id, before=connected_at,
                 order_ids=order_ids, perm_ids=perm_ids,
             )  # fmt: skip
             suspects = [(pk, created) for pk, created in suspects if pk not in handed]
@@ -102,14 +106,16 @@ class PhantomSweeper:
                 continue
             handed.update(due)
             worker.recorder.submit(
-                phantoms_close, mode=worker.mode, row_ids=due, order_ids=order_ids, perm_ids=perm_ids,
+                phantoms_close, mode=worker.mode, connection=worker.connection, row_ids=due, order_ids=order_ids,
+                perm_ids=perm_ids,
                 connected=connected_at.isoformat(timespec="seconds"),
             )  # fmt: skip
             await worker.recorder.written_through()
 
 
-def order_id_highest(*, mode: str, client_id: int) -> int:
-    return Order.objects.filter(mode=mode, client_id=client_id).aggregate(top=Max("order_id"))["top"] or 0
+def order_id_highest(*, mode: str, client_id: int, connection: str = DEFAULT_CONNECTION) -> int:
+    rows = Order.objects.filter(mode=mode, connection=connection, client_id=client_id)
+    return rows.aggregate(top=Max("order_id"))["top"] or 0
 
 
 def reported_orders(trades, client_id: int) -> tuple[set[int], set[int]]:
@@ -126,21 +132,41 @@ def _unknown(row: Order, order_ids: set[int], perm_ids: set[int]) -> bool:
 
 
 def phantom_suspects(
-    *, mode: str, client_id: int, before: dt.datetime, order_ids: set[int], perm_ids: set[int]
+    *,
+    mode: str,
+    client_id: int,
+    before: dt.datetime,
+    order_ids: set[int],
+    perm_ids: set[int],
+    connection: str = DEFAULT_CONNECTION,
 ) -> list[tuple[int, dt.datetime]]:
-    """(row id, created_at) of open rows of this client written before the connect that IB did not report."""
+    """(row id, created_at) of this connection's open rows of this client written before the connect that
+    IB did not report."""
     rows = Order.objects.filter(
-        mode=mode, client_id=client_id, status__in=OrderStatus.open_values(), dry_run=False, created_at__lt=before
+        mode=mode,
+        connection=connection,
+        client_id=client_id,
+        status__in=OrderStatus.open_values(),
+        dry_run=False,
+        created_at__lt=before,
     )
     return [(row.pk, row.created_at) for row in rows if _unknown(row, order_ids, perm_ids)]
 
 
-def phantoms_close(*, mode: str, row_ids: list[int], order_ids: set[int], perm_ids: set[int], connected: str) -> list[dict]:
+def phantoms_close(
+    *,
+    mode: str,
+    row_ids: list[int],
+    order_ids: set[int],
+    perm_ids: set[int],
+    connected: str,
+    connection: str = DEFAULT_CONNECTION,
+) -> list[dict]:
     """On the recorder thread: each row still open and still unknown becomes UnknownToIB, with a reason.
 
     The IB order id is cleared (it stays in the reason): IB may hand an id it never received out again."""
     events = []
-    for row in Order.objects.filter(pk__in=row_ids, status__in=OrderStatus.open_values()):
+    for row in Order.objects.filter(pk__in=row_ids, connection=connection, status__in=OrderStatus.open_values()):
         if not _unknown(row, order_ids, perm_ids):
             continue
         reason = UNKNOWN_TO_IB.format(
@@ -153,7 +179,8 @@ def phantoms_close(*, mode: str, row_ids: list[int], order_ids: set[int], perm_i
         row.refresh_from_db()
         events.append(live_event("order.status", order_event(row), mode=mode))
         events += activity_write(
-            mode=mode, kind=ActivityKind.ORDER, message=f"closed out: {reason}", severity=Severity.WARNING,
+            mode=mode, connection=connection, account=row.account, kind=ActivityKind.ORDER, message=f"closed out: {reason}",
+            severity=Severity.WARNING,
             payload={"order": row.pk, "order_ref": row.order_ref, "status": row.status, "reason": reason},
         )  # fmt: skip
         log.warning("order row #%s closed out: %s", row.pk, reason)

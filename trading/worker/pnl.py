@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from trading.live import live_event
+from trading.models import DEFAULT_CONNECTION
 from trading.selectors import PNL_CURRENCY, PNL_TAGS
 from trading.worker.snapshots import number, pnl_snapshot
 from trading.worker.store import account_values_upsert, position_event, position_find
@@ -44,10 +45,14 @@ def pnl_single_snapshot(item) -> dict:
     }
 
 
-def pnl_account_record(*, mode: str, snap: dict) -> list[dict]:
+def pnl_account_record(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
     """reqPnL's figures as account values; the `pnl.update` event (with `at`) for the page."""
     items = [
-        {"mode": mode, "snap": {"account": snap["account"], "tag": tag, "currency": PNL_CURRENCY, "value": snap[field]}}
+        {
+            "mode": mode,
+            "connection": connection,
+            "snap": {"account": snap["account"], "tag": tag, "currency": PNL_CURRENCY, "value": snap[field]},
+        }
         for field, tag in PNL_TAGS.items()
         if snap.get(field) is not None
     ]
@@ -60,9 +65,9 @@ def pnl_account_merge(*, items: list[dict]) -> list[dict]:
     return [event for item in items for event in pnl_account_record(**item)]
 
 
-def position_pnl_record(*, mode: str, snap: dict) -> list[dict]:
+def position_pnl_record(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
     """reqPnLSingle's figures onto the position's row; nothing if the row is gone (flat) or IB sent no value."""
-    position = position_find(mode=mode, account=snap["account"], con_id=snap["con_id"])
+    position = position_find(mode=mode, connection=connection, account=snap["account"], con_id=snap["con_id"])
     if position is None or snap["unrealized_pnl"] is None:
         return []
     position.unrealized_pnl = Decimal(snap["unrealized_pnl"])
@@ -178,7 +183,10 @@ class PnlStreams:
 
     def _submit(self, apply, merge, key, snap) -> None:
         if self.worker.synced:
-            self.worker.recorder.submit(apply, coalesce_key=key, merge=merge, mode=self.worker.mode, snap=snap)
+            worker = self.worker
+            worker.recorder.submit(
+                apply, coalesce_key=key, merge=merge, mode=worker.mode, connection=worker.connection, snap=snap
+            )
 
     def _on_pnl(self, pnl) -> None:
         snap = {**pnl_snapshot(pnl), "at": timezone.now().isoformat()}

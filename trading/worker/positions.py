@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trading.live import live_event
-from trading.models import ActivityKind
+from trading.models import DEFAULT_CONNECTION, ActivityKind
 from trading.models.activity import Severity
 from trading.orderref import order_ref_parse
 from trading.worker.store import activity_write, position_find, position_upsert
@@ -47,15 +47,17 @@ class PositionLedger:
             self.pending[key] += signed
 
 
-def position_observe(*, mode: str, snap: dict, ledger: PositionLedger) -> tuple[list[dict], bool]:
+def position_observe(
+    *, mode: str, snap: dict, ledger: PositionLedger, connection: str = DEFAULT_CONNECTION
+) -> tuple[list[dict], bool]:
     """Record a position report; returns (events, needs_verify) — True when part of the move is unexplained."""
     key = (snap["account"], snap["con_id"])
-    row = position_find(mode=mode, account=snap["account"], con_id=snap["con_id"])
+    row = position_find(mode=mode, connection=connection, account=snap["account"], con_id=snap["con_id"])
     old = row.quantity if row else Decimal(0)
     new = Decimal(snap["quantity"])
     unexplained = new - old - ledger.pending.pop(key, Decimal(0))
     ledger.symbols[key] = snap["symbol"]
-    events = position_upsert(mode=mode, snap=snap)
+    events = position_upsert(mode=mode, snap=snap, connection=connection)
     if unexplained != 0:
         ledger.suspects[key] = ledger.suspects.get(key, Decimal(0)) + unexplained
         if ledger.suspects[key] == 0:
@@ -65,19 +67,26 @@ def position_observe(*, mode: str, snap: dict, ledger: PositionLedger) -> tuple[
     return events, False
 
 
-def position_verify(*, mode: str, key: Key, ledger: PositionLedger, context: str = "live") -> list[dict]:
+def position_verify(
+    *, mode: str, key: Key, ledger: PositionLedger, context: str = "live", connection: str = DEFAULT_CONNECTION
+) -> list[dict]:
     """After the grace period: a suspect still unexplained is an external position change."""
     delta = ledger.suspects.pop(key, Decimal(0))
     if delta == 0:
         return []
-    return external_change_record(mode=mode, key=key, delta=delta, symbol=ledger.symbols.get(key, "?"), context=context)
+    symbol = ledger.symbols.get(key, "?")
+    return external_change_record(mode=mode, connection=connection, key=key, delta=delta, symbol=symbol, context=context)
 
 
-def external_change_record(*, mode: str, key: Key, delta: Decimal, symbol: str, context: str) -> list[dict]:
+def external_change_record(
+    *, mode: str, key: Key, delta: Decimal, symbol: str, context: str, connection: str = DEFAULT_CONNECTION
+) -> list[dict]:
     account, con_id = key
     payload = {"account": account, "con_id": con_id, "symbol": symbol, "delta": str(delta), "context": context}
     events = activity_write(
         mode=mode,
+        connection=connection,
+        account=account,
         kind=ActivityKind.EXTERNAL_POSITION_CHANGE,
         severity=Severity.WARNING,
         message=f"external position change: {symbol} {delta:+f} in {account} with no fill of ours behind it ({context})",

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Q
 
-from trading.models import Fill, Order
+from trading.models import DEFAULT_CONNECTION, Fill, Order
 
 log = logging.getLogger("trading.worker.retention")
 
@@ -106,7 +106,11 @@ class SessionRetention:
         if trades or fills:
             await worker.recorder.written_through()  # their events are in the database (or dead-lettered)
             recorded_orders, recorded_fills = await worker.db(
-                recorded, mode=worker.mode, trades=[_trade_ids(t) for t in trades], exec_ids=[f.execution.execId for f in fills]
+                recorded,
+                mode=worker.mode,
+                connection=worker.connection,
+                trades=[_trade_ids(t) for t in trades],
+                exec_ids=[f.execution.execId for f in fills],
             )
             fills_before = len(wrapper.fills)  # no await from here on: nothing arrives while dropping
             for trade in trades:
@@ -144,9 +148,7 @@ class SessionRetention:
         over = max(0, len(done) - self.most)
         trades = [trade for n, (since, trade) in enumerate(done) if n < over or now - since >= self.window]
         working = {t.order.permId for t in wrapper.trades.values() if not t.isDone() and t.order.permId}
-        letting_go = [
-            f for f in list(wrapper.fills.values()) if f.execution.permId not in working and f.commissionReport.execId
-        ]
+        letting_go = [f for f in list(wrapper.fills.values()) if f.execution.permId not in working and f.commissionReport.execId]
         letting_go.sort(key=lambda f: _aware(f.time))
         over = max(0, len(letting_go) - self.most)
         fills = [f for n, f in enumerate(letting_go) if n < over or _aware(f.time) <= cutoff]
@@ -176,7 +178,9 @@ def _trade_recorded(trade, recorded_orders: set) -> bool:
     )
 
 
-def recorded(*, mode: str, trades: list[tuple[int, int, int, str]], exec_ids: list[str]) -> tuple[set, set]:
+def recorded(
+    *, mode: str, trades: list[tuple[int, int, int, str]], exec_ids: list[str], connection: str = DEFAULT_CONNECTION
+) -> tuple[set, set]:
     """What the database holds: {(permId, status), (clientId, orderId, status)} of order rows, and the
     execIds of fill rows whose commission is recorded."""
     orders: set = set()
@@ -184,7 +188,9 @@ def recorded(*, mode: str, trades: list[tuple[int, int, int, str]], exec_ids: li
         chunk = trades[i : i + CHUNK]
         perm_ids = [t[0] for t in chunk if t[0]]
         order_ids = [t[2] for t in chunk if t[2] > 0]
-        rows = Order.objects.filter(mode=mode, dry_run=False).filter(Q(perm_id__in=perm_ids) | Q(order_id__in=order_ids))
+        rows = Order.objects.filter(mode=mode, connection=connection, dry_run=False).filter(
+            Q(perm_id__in=perm_ids) | Q(order_id__in=order_ids)
+        )
         for perm_id, client_id, order_id, status in rows.values_list("perm_id", "client_id", "order_id", "status"):
             if perm_id:
                 orders.add((perm_id, status))
@@ -192,7 +198,9 @@ def recorded(*, mode: str, trades: list[tuple[int, int, int, str]], exec_ids: li
                 orders.add((client_id, order_id, status))
     fills: set = set()
     for i in range(0, len(exec_ids), CHUNK):
-        rows = Fill.objects.filter(mode=mode, exec_id__in=exec_ids[i : i + CHUNK], commission__isnull=False)
+        rows = Fill.objects.filter(
+            mode=mode, connection=connection, exec_id__in=exec_ids[i : i + CHUNK], commission__isnull=False
+        )
         fills.update(rows.values_list("exec_id", flat=True))
     return orders, fills
 

@@ -92,6 +92,7 @@ class IBWorker:
         self.options = options
         self.ib = ib or IB()
         self.mode = options.mode
+        self.connection = options.connection  # the IB connection's name: every row it records carries it
         self.state = State.STARTING
         self.synced = False  # reconciled and swept: runs may be claimed
         # IB's events are recorded from the reconcile's snapshot on (not from `synced`: events between the
@@ -410,6 +411,7 @@ class IBWorker:
             reconcile_apply,
             on_done=self._reconciled,
             mode=self.mode,
+            connection=self.connection,
             ledger=self.ledger,
             trades=[trade_snapshot(t) for t in ib.trades()],
             fills=[fill_snapshot(f) for f in ib.fills()],
@@ -496,7 +498,10 @@ class IBWorker:
     # ----- state, activity, heartbeat ----------------------------------------------------------
 
     def _activity(self, kind: str, message: str, severity: str = Severity.INFO, payload: dict | None = None) -> None:
-        self.recorder.submit(activity_write, mode=self.mode, kind=kind, message=message, severity=severity, payload=payload)
+        self.recorder.submit(
+            activity_write, mode=self.mode, connection=self.connection, account=self.options.account, kind=kind,
+            message=message, severity=severity, payload=payload,
+        )  # fmt: skip
 
     def _set_state(self, state: str) -> None:
         self.state = state

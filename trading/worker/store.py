@@ -2,7 +2,10 @@
 
 Each function takes a snapshot (trading.worker.snapshots) and returns the live events to broadcast
 once the batch commits. They are idempotent: replaying an event (a reconnect re-sends open orders and
-today's executions) updates rows to IB's truth and never stores a fill twice.
+today's executions) updates rows to IB's truth and never stores a fill twice. Each takes the name of
+the IB connection whose worker writes (`connection`, "default" when not given): IB's order ids, permIds
+and positions are a gateway's, so rows are found and written by connection (two gateways may each have
+a client 1 handing out the same order ids).
 
 The recorder runs a burst of events in one transaction inside `batch_scope`: the orders, fills,
 positions and runs the batch names are read in a few queries up front and every row read or written
@@ -25,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from trading.activity import activity_entry, activity_notify
 from trading.live import live_event
 from trading.models import (
+    DEFAULT_CONNECTION,
     AccountValue,
     ActivityEntry,
     ActivityKind,
@@ -76,6 +80,7 @@ def order_event(value: Order) -> dict:
         "run_id": value.run_id,
         "last_error": value.last_error,
         "account": value.account,
+        "connection": value.connection,
     }
 
 
@@ -87,8 +92,9 @@ MISSING = None  # a cached None: the row is known not to exist
 class BatchCache:
     """Rows one recorder transaction has read or written, by key; `None` = known not to exist.
 
-    Keys: ("order-perm", mode, perm_id), ("order-id", mode, client_id, order_id), ("fill", exec_id),
-    ("position", mode, account, con_id), ("holding", mode, strategy, con_id), ("run", run_id).
+    Keys: ("order-perm", mode, connection, perm_id), ("order-id", mode, connection, client_id, order_id),
+    ("fill", exec_id), ("position", mode, connection, account, con_id), ("holding", mode, connection, account,
+    strategy, con_id), ("run", run_id).
     Only the recorder's thread writes orders (after the order gateway's first insert, committed before
     IB hears of the order), fills, positions and holdings, so what the batch read stays true until it ends.
     """
@@ -112,7 +118,7 @@ class BatchCache:
 
     def holding_changed(self, holding: Holding) -> None:
         if self.deferred:
-            self.holdings[(holding.mode, holding.strategy, holding.con_id)] = holding
+            self.holdings[_holding_key(holding)] = holding
         else:
             holding.save()
 
@@ -137,9 +143,9 @@ class BatchCache:
 
     def remember_order(self, order: Order) -> None:
         if order.perm_id:
-            self.rows[("order-perm", order.mode, order.perm_id)] = order
+            self.rows[("order-perm", order.mode, order.connection, order.perm_id)] = order
         if order.order_id > 0:
-            self.rows[("order-id", order.mode, order.client_id, order.order_id)] = order
+            self.rows[("order-id", order.mode, order.connection, order.client_id, order.order_id)] = order
 
     def prefetch(self, items: list[dict]) -> None:
         """Read what a batch of ops (their kwargs) will look up: a query per table, not one per event."""
@@ -148,22 +154,25 @@ class BatchCache:
             mode, snap = kwargs.get("mode"), kwargs.get("snap")
             if not mode or not isinstance(snap, dict):
                 continue
+            scope = (mode, kwargs.get("connection", DEFAULT_CONNECTION))
             if snap.get("perm_id"):
-                perms.add((mode, snap["perm_id"]))
+                perms.add((*scope, snap["perm_id"]))
             order_id = snap.get("ib_order_id", snap.get("order_id"))
             if order_id and order_id > 0 and "client_id" in snap:
-                order_ids.add((mode, snap["client_id"], order_id))
+                order_ids.add((*scope, snap["client_id"], order_id))
             if snap.get("exec_id"):
                 exec_ids.add(snap["exec_id"])
             if "quantity" in snap and "con_id" in snap and "account" in snap:
-                positions.add((mode, snap["account"], snap["con_id"]))
+                positions.add((*scope, snap["account"], snap["con_id"]))
             ref = order_ref_parse(snap.get("order_ref") or "")
             if ref is not None:
                 run_ids.add(ref.run_id)
         if perms or order_ids:
             for key in [("order-perm", *k) for k in perms] + [("order-id", *k) for k in order_ids]:
                 self.rows.setdefault(key, MISSING)
-            match = _any_of(("mode",), "perm_id", perms) | _any_of(("mode", "client_id"), "order_id", order_ids)
+            match = _any_of(("mode", "connection"), "perm_id", perms) | _any_of(
+                ("mode", "connection", "client_id"), "order_id", order_ids
+            )
             for order in Order.objects.filter(match):
                 self.remember_order(order)
         if exec_ids:
@@ -174,12 +183,16 @@ class BatchCache:
         if positions:
             for key in positions:
                 self.rows.setdefault(("position", *key), MISSING)
-            for position in Position.objects.filter(_any_of(("mode", "account"), "con_id", positions)):
-                self.rows[("position", position.mode, position.account, position.con_id)] = position
+            for position in Position.objects.filter(_any_of(("mode", "connection", "account"), "con_id", positions)):
+                self.rows[("position", position.mode, position.connection, position.account, position.con_id)] = position
         if run_ids:
             found = set(IntentRun.objects.filter(pk__in=run_ids).values_list("pk", flat=True))
             for run_id in run_ids:
                 self.rows[("run", run_id)] = run_id in found
+
+
+def _holding_key(holding: Holding) -> tuple:
+    return ("holding", holding.mode, holding.connection, holding.account, holding.strategy, holding.con_id)
 
 
 def _any_of(fields: tuple[str, ...], last: str, keys: set[tuple]) -> Q:
@@ -223,25 +236,25 @@ def batch_scope(items: list[dict], *, lease=None) -> Iterator[BatchCache]:
 # ----- orders and fills --------------------------------------------------------------------------
 
 
-def _find_order(mode: str, snap: dict) -> Order | None:
-    cache = _cache()
+def _find_order(mode: str, connection: str, snap: dict) -> Order | None:
+    cache, rows = _cache(), Order.objects.filter(mode=mode, connection=connection)
     if snap["perm_id"]:
         found = cache.lookup(
-            ("order-perm", mode, snap["perm_id"]), lambda: Order.objects.filter(mode=mode, perm_id=snap["perm_id"]).first()
+            ("order-perm", mode, connection, snap["perm_id"]), lambda: rows.filter(perm_id=snap["perm_id"]).first()
         )
         if found:
             return found
     if snap["order_id"] > 0:
         return cache.lookup(
-            ("order-id", mode, snap["client_id"], snap["order_id"]),
-            lambda: Order.objects.filter(mode=mode, client_id=snap["client_id"], order_id=snap["order_id"]).first(),
+            ("order-id", mode, connection, snap["client_id"], snap["order_id"]),
+            lambda: rows.filter(client_id=snap["client_id"], order_id=snap["order_id"]).first(),
         )
     if snap.get("order_ref") and order_ref_parse(snap["order_ref"]) is not None:
         # A completed order comes back with permId only. If the worker died between writing the row
         # and IB's first answer, the row has no permId yet: find it by its tag, contract and size.
         return (
-            Order.objects.filter(
-                mode=mode, perm_id=0, order_ref=snap["order_ref"], con_id=snap["con_id"], action=snap["action"],
+            rows.filter(
+                perm_id=0, order_ref=snap["order_ref"], con_id=snap["con_id"], action=snap["action"],
                 total_quantity=Decimal(snap["total_quantity"]),
             )
             .exclude(status__in=[OrderStatus.PLANNED, OrderStatus.REFUSED])
@@ -260,13 +273,13 @@ def _attribution(order_ref: str) -> tuple[int | None, str]:
     return (ref.run_id if exists else None), ref.owner
 
 
-def order_upsert(*, mode: str, snap: dict) -> list[dict]:
+def order_upsert(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
     """Mirror one IB order (openOrder/orderStatus) to its row, creating it for orders placed elsewhere."""
-    order = _find_order(mode, snap)
+    order = _find_order(mode, connection, snap)
     created = order is None
     if created:
         run_id, strategy = _attribution(snap["order_ref"])
-        order = Order(mode=mode, run_id=run_id, strategy=strategy)
+        order = Order(mode=mode, connection=connection, run_id=run_id, strategy=strategy)
     before = order.status
     for field in ORDER_FIELDS:
         value = snap[field]
@@ -297,6 +310,8 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
             message=f"{verb}: {order.action} {order.total_quantity:f} {order.symbol} {order.order_type}"
             f" (order {order.order_id}, {order.status})",
             mode=mode,
+            connection=connection,
+            account=order.account,
             strategy=order.strategy,
             run_id=order.run_id,
             payload={"order": order.pk, "perm_id": order.perm_id, "status": order.status, "error": order.last_error},
@@ -305,7 +320,7 @@ def order_upsert(*, mode: str, snap: dict) -> list[dict]:
     return events
 
 
-def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
+def fill_record(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> tuple[list[dict], bool]:
     """Store one execution exactly once; returns (events, was_new). A replay only fills in commission."""
     cache = _cache()
     existing = _find_fill(cache, snap["exec_id"])
@@ -313,7 +328,8 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
         if existing.commission is None and snap["commission"] is not None:
             _apply_commission(existing, snap)
         return [], False
-    order = _find_order(mode, {"perm_id": snap["perm_id"], "order_id": snap["ib_order_id"], "client_id": snap["client_id"]})
+    ids = {"perm_id": snap["perm_id"], "order_id": snap["ib_order_id"], "client_id": snap["client_id"]}
+    order = _find_order(mode, connection, ids)
     if order is not None and not order.perm_id and snap["perm_id"]:
         Order.objects.filter(pk=order.pk).update(perm_id=snap["perm_id"])  # the execution tells us
         order.perm_id = snap["perm_id"]
@@ -321,6 +337,7 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
     run_id, strategy = _attribution(snap["order_ref"])
     fill = Fill.objects.create(
         mode=mode,
+        connection=connection,
         order=order,
         run_id=run_id or (order.run_id if order else None),
         strategy=strategy or (order.strategy if order else ""),
@@ -340,6 +357,8 @@ def fill_record(*, mode: str, snap: dict) -> tuple[list[dict], bool]:
         kind=ActivityKind.FILL,
         message=f"fill: {fill.side} {fill.shares:f} {fill.symbol} @ {fill.price:f} (exec {fill.exec_id})",
         mode=mode,
+        connection=connection,
+        account=fill.account,
         strategy=fill.strategy,
         run_id=fill.run_id,
         payload={"fill": fill.pk, "exec_id": fill.exec_id, "order": fill.order_id},
@@ -351,7 +370,7 @@ def _find_fill(cache: BatchCache, exec_id: str) -> Fill | None:
     return cache.lookup(("fill", exec_id), lambda: Fill.objects.filter(exec_id=exec_id).first())
 
 
-def commission_record(*, mode: str, snap: dict) -> list[dict]:
+def commission_record(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
     fill = _find_fill(_cache(), snap["exec_id"])
     if fill is None:
         return []  # the execution row comes first; a replay after reconnect fills this in
@@ -380,17 +399,21 @@ def fill_event(fill: Fill) -> dict:
         "strategy": fill.strategy,
         "order": fill.order_id,
         "account": fill.account,
+        "connection": fill.connection,
         "run_id": fill.run_id,
     }
 
 
 def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
-    """A strategy's holding moves with its fills; the average cost follows the position's opening side."""
+    """A strategy's holding (in the fill's account, at the fill's connection) moves with its fills; the
+    average cost follows the position's opening side."""
     cache = _cache()
     holding = cache.lookup(
-        ("holding", mode, fill.strategy, fill.con_id),
+        ("holding", mode, fill.connection, fill.account, fill.strategy, fill.con_id),
         lambda: Holding.objects.get_or_create(
             mode=mode,
+            connection=fill.connection,
+            account=fill.account,
             strategy=fill.strategy,
             con_id=fill.con_id,
             defaults={"symbol": fill.symbol, "sec_type": fill.sec_type, "exchange": fill.exchange, "currency": fill.currency},
@@ -407,18 +430,18 @@ def holding_apply_fill(*, mode: str, fill: Fill) -> Holding:
     return holding
 
 
-def position_upsert(*, mode: str, snap: dict) -> list[dict]:
-    """The latest position per account and contract; a flat position's row is removed."""
+def position_upsert(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
+    """The latest position per connection, account and contract; a flat position's row is removed."""
     cache, quantity = _cache(), Decimal(snap["quantity"])
-    key = ("position", mode, snap["account"], snap["con_id"])
-    position = position_find(mode=mode, account=snap["account"], con_id=snap["con_id"])
+    key = ("position", mode, connection, snap["account"], snap["con_id"])
+    position = position_find(mode=mode, connection=connection, account=snap["account"], con_id=snap["con_id"])
     if quantity == 0:
         if position is not None:
             position.delete()
         cache.rows[key] = MISSING
-        return [live_event("position.update", {**snap, "quantity": "0"}, mode=mode)]
+        return [live_event("position.update", {**snap, "quantity": "0", "connection": connection}, mode=mode)]
     if position is None:
-        position = Position(mode=mode, account=snap["account"], con_id=snap["con_id"])
+        position = Position(mode=mode, connection=connection, account=snap["account"], con_id=snap["con_id"])
     for name in ("symbol", "sec_type", "exchange", "currency", "local_symbol"):
         setattr(position, name, snap[name])
     position.quantity = quantity
@@ -431,15 +454,17 @@ def position_upsert(*, mode: str, snap: dict) -> list[dict]:
     return [live_event("position.update", position_event(position), mode=mode)]
 
 
-def position_find(*, mode: str, account: str, con_id: int) -> Position | None:
+def position_find(*, mode: str, account: str, con_id: int, connection: str = DEFAULT_CONNECTION) -> Position | None:
     return _cache().lookup(
-        ("position", mode, account, con_id), lambda: Position.objects.filter(mode=mode, account=account, con_id=con_id).first()
+        ("position", mode, connection, account, con_id),
+        lambda: Position.objects.filter(mode=mode, connection=connection, account=account, con_id=con_id).first(),
     )
 
 
 def position_event(position: Position) -> dict:
     return {
         "account": position.account,
+        "connection": position.connection,
         "con_id": position.con_id,
         "symbol": position.symbol,
         "sec_type": position.sec_type,
@@ -454,23 +479,24 @@ def position_event(position: Position) -> dict:
     }
 
 
-def account_value_upsert(*, mode: str, snap: dict) -> list[dict]:
-    return account_values_upsert(items=[{"mode": mode, "snap": snap}])
+def account_value_upsert(*, mode: str, snap: dict, connection: str = DEFAULT_CONNECTION) -> list[dict]:
+    return account_values_upsert(items=[{"mode": mode, "snap": snap, "connection": connection}])
 
 
 def account_values_upsert(*, items: list[dict]) -> list[dict]:
     """Many account values in one statement (an account update re-sends dozens at once); last one wins."""
     rows = {}
     for item in items:
-        snap = item["snap"]
-        key = (item["mode"], snap["account"], snap["tag"], snap["currency"])
+        snap, connection = item["snap"], item.get("connection", DEFAULT_CONNECTION)
+        key = (item["mode"], connection, snap["account"], snap["tag"], snap["currency"])
         rows[key] = AccountValue(
-            mode=item["mode"], account=snap["account"], tag=snap["tag"], currency=snap["currency"], value=snap["value"]
-        )
+            mode=item["mode"], connection=connection, account=snap["account"], tag=snap["tag"], currency=snap["currency"],
+            value=snap["value"],
+        )  # fmt: skip
     AccountValue.objects.bulk_create(
         rows.values(),
         update_conflicts=True,
-        unique_fields=["mode", "account", "tag", "currency"],
+        unique_fields=["mode", "connection", "account", "tag", "currency"],
         update_fields=["value", "updated_at"],
     )
     return [live_event("account.value", item["snap"], mode=item["mode"]) for item in items]
@@ -486,6 +512,8 @@ def activity_event(entry) -> dict:
             "message": entry.message,
             "strategy": entry.strategy,
             "run_id": entry.run_id,
+            "connection": entry.connection,
+            "account": entry.account,
             "payload": entry.payload,
         },
         mode=entry.mode,
@@ -493,6 +521,17 @@ def activity_event(entry) -> dict:
     )
 
 
-def activity_write(*, mode: str, kind: str, message: str, severity: str = Severity.INFO, payload=None) -> list[dict]:
-    entry = activity_entry(kind=kind, message=message, severity=severity, mode=mode, payload=payload or {})
+def activity_write(
+    *,
+    mode: str,
+    kind: str,
+    message: str,
+    severity: str = Severity.INFO,
+    payload=None,
+    connection: str = DEFAULT_CONNECTION,
+    account: str = "",
+) -> list[dict]:
+    entry = activity_entry(
+        kind=kind, message=message, severity=severity, mode=mode, payload=payload or {}, connection=connection, account=account
+    )
     return [_cache().activity_add(entry)]

@@ -17,7 +17,7 @@ from trading.api.responses import responses
 from trading.api.routers.intents import IdempotencyKey
 from trading.api.schemas import OrderChangeIn, OrderIn, OrderOut, OrderRunOut
 from trading.api.submission import Submitted, intent_submit, order_get, order_open_get
-from trading.intents.runs import order_account
+from trading.intents.runs import OrderRoute
 
 router = Router(tags=["orders"])
 
@@ -64,8 +64,8 @@ def order_modify(
     order_id: int = Path(..., ge=1, le=MAX_ID, description=ORDER_ID),
     idempotency_key: Key = None,
 ):
-    order = order_open_get(order_id)
-    params = {"order": order.pk, **change.as_params(), **_account_of(order)}
+    order, route = order_open_get(order_id)
+    params = {"order": order.pk, **change.as_params(), **_account_of(route)}
     submitted = intent_submit(
         principal=request.auth, intent=MODIFY, params=params, idempotency_key=idempotency_key, wait=query.wait
     )
@@ -88,8 +88,8 @@ def order_cancel(
     order_id: int = Path(..., ge=1, le=MAX_ID, description=ORDER_ID),
     idempotency_key: Key = None,
 ):
-    order = order_open_get(order_id)
-    params = {"order": order.pk, "dryRun": False, **_account_of(order)}
+    order, route = order_open_get(order_id)
+    params = {"order": order.pk, "dryRun": False, **_account_of(route)}
     submitted = intent_submit(
         principal=request.auth, intent=CANCEL, params=params, idempotency_key=idempotency_key, wait=query.wait
     )
@@ -102,7 +102,7 @@ def _answer(submitted: Submitted, orders: list) -> Status:
     return Status(submitted.status_code, {"run": submitted.run, "orders": orders})
 
 
-def _account_of(order) -> dict:
-    """A change or cancel goes to the worker of the order's account (several accounts known)."""
-    account = order_account(order)
-    return {"account": account} if account else {}
+def _account_of(route: OrderRoute) -> dict:
+    """A change or cancel goes to the worker of the order's own connection (order_route names one of its
+    accounts when several are known)."""
+    return {"account": route.account} if route.account else {}

@@ -43,6 +43,7 @@ from trading.intents.registry import intent_register
 from trading.intents.strategy import strategies_unknown, target_latest
 from trading.intents.trade_wait import trades_wait
 from trading.models import AllocationDecision, Holding, Strategy, TargetStatus
+from trading.selectors import holding_quantities
 from trading.worker.snapshots import contract_fields
 
 DEFAULT_FRESH_MINUTES = 180  # the seed's default
@@ -70,7 +71,7 @@ class Allocation(Intent):
         await ctx.flush_records()  # holdings reflect every fill seen so far
         strategies = await ctx.db(
             allocation_inputs, mode=ctx.mode, selected=params.strategies, include_dry_runs=ctx.dry_run,
-            fresh_minutes=params.fresh_minutes, now=timezone.now(),
+            fresh_minutes=params.fresh_minutes, now=timezone.now(), account=ctx.account,
         )  # fmt: skip
         contracts = await _contracts_of_targets(ctx, strategies)
         await ctx.ib.reqAllOpenOrdersAsync()
@@ -130,12 +131,20 @@ class Allocation(Intent):
 
 
 def allocation_inputs(
-    *, mode: str, selected: list[str] | None, include_dry_runs: bool, fresh_minutes: int, now: dt.datetime
+    *,
+    mode: str,
+    selected: list[str] | None,
+    include_dry_runs: bool,
+    fresh_minutes: int,
+    now: dt.datetime,
+    account: str = "",
 ) -> list[StrategyInput]:
-    """Every strategy with its status, its newest target (when fresh) and its recorded holdings."""
-    holdings: dict[str, dict[int, float]] = {}
-    for holding in Holding.objects.filter(mode=mode).exclude(quantity=0):
-        holdings.setdefault(holding.strategy, {})[holding.con_id] = float(holding.quantity)
+    """Every strategy with its status, its newest target (when fresh) and its recorded holdings in the
+    run's account."""
+    holdings = {
+        strategy: {con_id: float(quantity) for con_id, quantity in held.items()}
+        for strategy, held in holding_quantities(mode=mode, account=account).items()
+    }
     inputs = []
     for strategy in Strategy.objects.order_by("strategy_id"):
         item = StrategyInput(strategy.strategy_id, FRESH, holdings=holdings.get(strategy.strategy_id, {}))

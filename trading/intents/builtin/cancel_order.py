@@ -49,7 +49,8 @@ async def _open_trade(ctx, params):
         if trade is None:
             raise IntentError(NOT_OPEN.format(order_id=params.order_id))
         return trade
-    row = await ctx.db(lambda: OrderRow.objects.filter(pk=params.order, mode=ctx.mode).first())
+    # only this connection's row: another gateway's order id names another order here, or none
+    row = await ctx.db(lambda: OrderRow.objects.filter(pk=params.order, mode=ctx.mode, connection=ctx.connection).first())
     trade = None
     if row is not None and row.order_id and row.client_id == ib.client.clientId:
         trade = next((t for t in ib.openTrades() if (t.order.clientId, t.order.orderId) == (row.client_id, row.order_id)), None)

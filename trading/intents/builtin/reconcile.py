@@ -34,6 +34,7 @@ class Reconcile(Intent):
         snapshot = await ctx.db(
             PortfolioSnapshot.objects.create,
             mode=ctx.mode,
+            connection=ctx.connection,
             account=ctx.account,
             net_liquidation=_money(account.number("NetLiquidation")),
             available_funds=_money(account.number("AvailableFunds")),

@@ -27,7 +27,7 @@ from django.db.models import Q
 from trading.activity import activity_record
 from trading.intents.base import Intent, IntentParams
 from trading.intents.registry import intent_register
-from trading.models import ActivityKind, Order, OrderStatus, PositionSnapshot
+from trading.models import DEFAULT_CONNECTION, ActivityKind, Order, OrderStatus, PositionSnapshot
 from trading.models.activity import Severity
 from trading.worker.snapshots import fill_snapshot, position_snapshot
 
@@ -56,6 +56,7 @@ class TradeReconciliation(Intent):
         snapshot = await ctx.db(
             PositionSnapshot.objects.create,
             mode=ctx.mode,
+            connection=ctx.connection,
             account=ctx.account,
             source="trade_reconciliation",
             positions=[position_snapshot(p) for p in positions],
@@ -64,6 +65,7 @@ class TradeReconciliation(Intent):
         audit = await ctx.db(
             orders_audit,
             mode=ctx.mode,
+            connection=ctx.connection,
             executions=[fill_snapshot(f) for f in fills],
             statuses=_statuses([*completed, *working]),
             since=trading_day_start(),
@@ -107,14 +109,23 @@ def trading_day_start(now: dt.datetime | None = None) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def orders_audit(*, mode: str, executions: list[dict], statuses: dict, since: dt.datetime, apply: bool, run=None) -> dict:
+def orders_audit(
+    *,
+    mode: str,
+    executions: list[dict],
+    statuses: dict,
+    since: dt.datetime,
+    apply: bool,
+    run=None,
+    connection: str = DEFAULT_CONNECTION,
+) -> dict:
     by_perm, by_ids = defaultdict(list), defaultdict(list)
     for execution in executions:
         if execution["perm_id"]:
             by_perm[execution["perm_id"]].append(execution)
         by_ids[(execution["client_id"], execution["ib_order_id"])].append(execution)
     rows = (
-        Order.objects.filter(mode=mode, dry_run=False)
+        Order.objects.filter(mode=mode, connection=connection, dry_run=False)
         .exclude(status__in=UNRECORDED)
         .filter(Q(created_at__gte=since) | Q(perm_id__in=list(by_perm)))
     )
@@ -188,6 +199,8 @@ def _apply(row: Order, changes: dict, *, mode: str, run) -> None:
         severity=Severity.WARNING,
         message=f"order #{row.pk} ({row.action} {row.total_quantity:f} {row.symbol}, IB order {row.order_id}) corrected from IB: {summary}",
         mode=mode,
+        connection=row.connection,
+        account=row.account,
         strategy=row.strategy,
         run=run,
         payload={"order": row.pk, "perm_id": row.perm_id, "changes": changes},

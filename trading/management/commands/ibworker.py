@@ -3,8 +3,10 @@
 `ibworker` runs the worker of the `default` IB connection (the environment, or --host/--port/--client-id);
 `ibworker --connection NAME` runs the worker of that connection's row (trading/connections/). Each
 worker's owner lease is keyed by its connection and client id, so two gateways may each have a client 1.
-Every worker connects, reconciles, records and broadcasts, runs the handlers, and executes the runs
-routed to its connection (by the account they name; trading/intents/runs.py::run_account_resolve).
+Every connection's worker loads the same extensions (worker_extensions): it executes the runs routed to
+its connection (by the account they name; trading/intents/runs.py::run_account_resolve), answers the
+order ticket for its accounts, and closes out its own phantom rows; every row it records carries its
+connection.
 """
 
 import asyncio
@@ -121,25 +123,23 @@ class Command(BaseCommand):
         }
 
     async def _run(self, worker: IBWorker) -> int:
-        for extension in worker_extensions(worker.options.connection):
+        for extension in worker_extensions():
             worker.extensions.append(extension)
         return await worker.run()
 
 
-def worker_extensions(connection: str = DEFAULT_CONNECTION) -> list:
+def worker_extensions() -> list:
     """Extensions the worker loads: phantom order rows closed out after a reconnect (first: it fixes the
     next order id before any run can place an order), intent execution, the order ticket's quotes and
     previews, the equity snapshots, letting go of ib_insync's recorded done orders, fills and unused tickers.
 
-    Another connection's worker executes the runs of its own connection (they are routed by account:
-    run_claim takes only those) and records; the order ticket's quotes and previews and the phantom
-    close-out stay with the default connection's worker until orders are keyed by connection."""
+    Every connection's worker loads them all: it executes the runs of its own connection (they are
+    routed by account: run_claim takes only those), answers the order ticket for its accounts, and closes
+    out only its own connection's phantom rows (order rows are keyed by connection)."""
     from trading.intents.desk import OrderDesk
     from trading.intents.executor import IntentExecutor
     from trading.worker.equity import EquityRecorder
     from trading.worker.phantoms import PhantomSweeper
     from trading.worker.retention import SessionRetention
 
-    if connection != DEFAULT_CONNECTION:
-        return [IntentExecutor(), EquityRecorder(), SessionRetention()]
     return [PhantomSweeper(), IntentExecutor(), OrderDesk(), EquityRecorder(), SessionRetention()]

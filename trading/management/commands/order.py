@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.management.base import CommandError
 
-from trading.intents.runs import order_account, run_wait
+from trading.intents.runs import order_route, run_wait
 from trading.management.commands.runintent import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -93,7 +93,7 @@ class Command(RunIntentCommand):
             intent, params = self._change_params(verb, words, options)
             if verb == "cancel" and dry_run is None:
                 dry_run, decided = False, "a cancel is live unless --dry-run"  # it only reduces risk
-        account = options.get("account") or (order_account(self._changed) if verb in ("modify", "cancel") else None)
+        account = options.get("account") or (self._route.account if verb in ("modify", "cancel") else None)
         run, intent_cls = self._submit(intent, params, dry_run, idempotency_key, account=account)
         mode = "dry run: nothing is sent" if run.dry_run else "live: sent to IB"
         self.stdout.write(f"run #{run.pk} {intent}: {mode} ({decided})")
@@ -136,7 +136,9 @@ class Command(RunIntentCommand):
             raise CommandError(NO_ORDER.format(pk=words[0]), returncode=EXIT_BAD_INPUT)
         if order.status not in OrderStatus.open_values():
             raise CommandError(NOT_OPEN.format(pk=order.pk, symbol=order.symbol, status=order.status), returncode=EXIT_BAD_INPUT)
-        self._changed = order  # its account routes the change (order_account)
+        self._route = order_route(order)  # the change goes to the order's own connection, or nowhere
+        if self._route.refusal:
+            raise CommandError(self._route.refusal, returncode=EXIT_BAD_INPUT)
         if verb == "cancel":
             return CANCEL, {"order": order.pk}
         changes = {name: options[option] for option, name in MODIFY_OPTIONS.items() if options.get(option) is not None}
