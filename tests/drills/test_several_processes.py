@@ -110,20 +110,22 @@ def order(web, token: str, key: str, **fields) -> dict:
 
 def fills_on(web, token: str, account: str) -> list[str]:
     """The execIds of `account`'s fills that `web` lists."""
-    status, body = api(web, "GET", "/api/fills?limit=500", token)
+    status, body = api(web, "GET", f"/api/fills?limit=500&account={account}", token)
     assert status == 200, body
-    return [fill["exec_id"] for fill in body["items"] if fill["account"] == account]
+    assert {fill["account"] for fill in body["items"]} <= {account}, body
+    return [fill["exec_id"] for fill in body["items"]]
 
 
 @pytest.fixture
 def second_account(tmp_path):
-    """DU2: a gateway of its own, connection `desk2` listing DU2, and its worker process; started on demand."""
+    """DU2: a gateway of its own, connection `desk2` listing DU2 (client id 1 too, as a second IB login would
+    have it), and its worker process; started on demand."""
     with run_in_thread(**{**TEST_DEFAULTS, "seed": 2, "tick_interval": 0}, account_id="DU2") as gateway:
         started: list[Worker] = []
 
         def start() -> tuple:
             gateway.set_price("SPY", 100.0)
-            connection_add(name="desk2", host="127.0.0.1", port=gateway.port, client_id=2, accounts=["DU2"])
+            connection_add(name="desk2", host="127.0.0.1", port=gateway.port, client_id=1, accounts=["DU2"])
             worker = Worker(None, tmp_path / "desk2", "--connection", "desk2")
             started.append(worker)
             wait_until(worker.connected, timeout=30, what="desk2's worker connected")
@@ -215,6 +217,8 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
             )
             run = await asyncio.to_thread(IntentRun.objects.get, pk=via_b_du2["run"]["id"])
             assert (run.account, run.connection) == ("DU2", "desk2")
+            du2_order = await asyncio.to_thread(lambda: run.orders.get())
+            assert (du2_order.connection, du2_order.account, du2_order.client_id) == ("desk2", "DU2", 1)
             du2_exec_ids = lambda: sorted(e["exec_id"] for e in du2_gateway.executions())  # noqa: E731
             await asyncio.to_thread(wait_until, lambda: len(du2_exec_ids()) == 1, what="the fill at DU2's gateway")
             assert [(e["side"], e["shares"]) for e in du2_gateway.executions()] == [("BOT", 6.0)]
@@ -265,7 +269,7 @@ def test_webs_clusters_and_workers_on_separate_hosts_share_only_the_database_and
             await asyncio.to_thread(
                 wait_until, standby.connected, timeout=TAKEOVER_DEADLINE, what="the standby connected and reconciled"
             )
-            lease = await asyncio.to_thread(lambda: WorkerLease.objects.get(client_id=1))  # desk2's is client 2
+            lease = await asyncio.to_thread(lambda: WorkerLease.objects.get(connection="default", client_id=1))
             assert (lease.token, lease.owner.endswith(f":{standby.pid}")) == (2, True)
 
             # 4. Posted after the takeover: runs on the standby (lease token 2); web A shows every fill once.
