@@ -34,6 +34,11 @@ def test_the_api_sets_the_zone_and_refuses_a_bad_one_with_422(alice_api, bob_api
     assert response.status_code == 200 and response.json()["display_time_zone"] == "Asia/Tokyo"
     assert bob_api.post_json("/api/config/display-time-zone", {"display_time_zone": "UTC"}).status_code == 403
 
+    # Empty (listed in the schema's enum): back to the DISPLAY_TIME_ZONE environment variable's zone.
+    response = alice_api.post_json("/api/config/display-time-zone", {"display_time_zone": ""})
+    assert response.status_code == 200, response.content
+    assert bob_api.get("/api/config").json()["display_time_zone"] == "America/New_York"
+
 
 def test_the_api_day_filter_cuts_at_display_zone_midnight(bob_api):
     before_midnight = datetime(2026, 11, 2, 4, 59, tzinfo=UTC)  # 23:59 EST, Nov 1

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.api.factories import account_value_make, fill_make, order_make, position_make, run_make
 from trading.activity import activity_record
@@ -99,7 +99,11 @@ def fuzz_operation(operation, *, headers: dict, statuses: dict[str, int]) -> int
         # Nothing finishes runs here, so a wait would only ever time out (504, tested in test_intents).
         if case.query and case.query.get("wait"):
             case.query["wait"] = 0
-        response = case.call_and_validate(headers=headers, excluded_checks=excluded)
+        # A negative case may make a query parameter an object; the WSGI client sends its Python repr
+        # ("{'…': -370}"), which is a valid string of a text parameter: accepting it is right.
+        objects_in_query = any(isinstance(value, dict) for value in (case.query or {}).values())
+        checks_off = excluded + [negative_data_rejection] if objects_in_query else excluded
+        response = case.call_and_validate(headers=headers, excluded_checks=checks_off)
         sent += 1
         statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
 

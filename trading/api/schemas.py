@@ -408,8 +408,9 @@ class DisplayTimeZoneIn(Schema):
     # model, so a bad one is a 422 that says what a zone name looks like rather than listing 600 of them.
     display_time_zone: str = Field(
         max_length=64,
-        description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC.",
-        json_schema_extra={"enum": TIME_ZONES},
+        description="An IANA time zone name, e.g. America/New_York, Europe/London, UTC; empty: the DISPLAY_TIME_ZONE "
+        "environment variable's.",
+        json_schema_extra={"enum": ["", *TIME_ZONES]},
     )
 
 
