@@ -15,6 +15,7 @@ run; nothing is enqueued before commit.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import time
@@ -117,23 +118,53 @@ def split_account(params: dict, account: str | None) -> tuple[dict, str | None]:
     return params, account or None
 
 
-def accounts_known() -> dict[str, str]:
+class Routing:
+    """What a submission routes by, read once (two queries): every IBConnection row and the heartbeat
+    of each one's worker (and of the default connection's). `run_submit` resolves the account, the
+    connection's mode and whether its worker is connected from this one read, instead of reading the
+    connection and the heartbeat again at each step."""
+
+    def __init__(self) -> None:
+        from trading.models import IBConnection, WorkerHeartbeat
+        from trading.worker.health import worker_name
+
+        self.connections = {row.name: row for row in IBConnection.objects.order_by("name")}
+        names = {worker_name(name) for name in (*self.connections, DEFAULT_CONNECTION)}
+        self.heartbeats = {row.name: row for row in WorkerHeartbeat.objects.filter(name__in=names)}
+
+    def accounts(self) -> dict[str, str]:
+        """`accounts_known`, from this read."""
+        from trading.worker.health import worker_name
+
+        known: dict[str, str] = {}
+        for row in self.connections.values():
+            if not row.enabled:
+                continue
+            beat = self.heartbeats.get(worker_name(row.name))
+            listed = row.accounts or ((beat.details if beat is not None else None) or {}).get("accounts") or []
+            for account in listed:
+                known.setdefault(str(account), row.name)
+        return known
+
+    def mode(self, connection: str) -> str | None:
+        """`_connection_mode`, from this read."""
+        row = self.connections.get(connection)
+        return row.mode if row is not None else None
+
+    def worker_state(self, connection: str) -> dict:
+        """`heartbeat_state` of the connection's worker, from this read."""
+        from trading.worker.health import heartbeat_row_state, worker_name
+
+        return heartbeat_row_state(self.heartbeats.get(worker_name(connection)))
+
+
+def accounts_known(routing: Routing | None = None) -> dict[str, str]:
     """Every account a run may name → the connection that owns it, in connection-name order.
 
     A connection's accounts are those its row lists (what it may trade) or, with none listed, those its
     worker last reported in its heartbeat (what its gateway manages). Disabled connections own none;
-    an account two connections claim belongs to the first (by name)."""
-    from trading.models import IBConnection, WorkerHeartbeat
-    from trading.worker.health import worker_name
-
-    rows = list(IBConnection.objects.filter(enabled=True).order_by("name"))
-    reported = dict(WorkerHeartbeat.objects.filter(name__in=[worker_name(r.name) for r in rows]).values_list("name", "details"))
-    known: dict[str, str] = {}
-    for row in rows:
-        listed = row.accounts or (reported.get(worker_name(row.name)) or {}).get("accounts") or []
-        for account in listed:
-            known.setdefault(str(account), row.name)
-    return known
+    an account two connections claim belongs to the first (by name). `routing`: read already."""
+    return (routing or Routing()).accounts()
 
 
 @dataclass(frozen=True)
@@ -178,12 +209,14 @@ def order_route(order) -> OrderRoute:
     return OrderRoute(account, connection)
 
 
-def run_account_resolve(intent: str, account: str | None, *, required: bool = True) -> tuple[str, str]:
+def run_account_resolve(
+    intent: str, account: str | None, *, required: bool = True, routing: Routing | None = None
+) -> tuple[str, str]:
     """(account, connection) of a new run. None given: the only known account; none known: "" on the
     default connection (exactly as before accounts were routed); several: refused, listing them (unless
     not `required`: an intent that does not reach IB runs on the default connection). A named account
     must be known. Refusals are IntentParamsInvalid on `account` (a 422, exit 2)."""
-    known = accounts_known()
+    known = accounts_known(routing)
     listed = ", ".join(known) or "none"
     if account is None:
         if not known:
@@ -226,18 +259,20 @@ def run_submit(
         if existing is not None:
             dry_run = effective_config(existing.mode or None).dry_run_default if dry_run is None else dry_run
             return _same_request(existing, intent, clean, dry_run, account), False
-    account, connection = run_account_resolve(intent, account, required=intent_cls.requires_ib)
+    routing = Routing()  # the connections and their workers' heartbeats, read once for the steps below
+    account, connection = run_account_resolve(intent, account, required=intent_cls.requires_ib, routing=routing)
     # The run trades under its connection's mode (a paper and a live connection side by side), and its
     # account's rows; the console's active mode only chooses what the dashboard shows by default.
-    config = effective_config(_connection_mode(connection), account=account or None)
+    config = effective_config(routing.mode(connection), account=account or None)
     if dry_run is None:
         dry_run = config.dry_run_default
     if check_worker and intent_cls.requires_ib:
-        _require_worker(connection, account)
+        _require_worker(connection, account, routing=routing)
     now = timezone.now()
     try:
         with transaction.atomic():
             run = IntentRun.objects.create(
+                task_id=q2_task_id(),  # chosen now, so the row is written once (run_enqueue)
                 intent=intent,
                 params=clean,
                 dry_run=dry_run,
@@ -287,11 +322,9 @@ def _same_request(existing: IntentRun, intent: str, params: dict, dry_run: bool,
     return existing
 
 
-def _require_worker(connection: str = DEFAULT_CONNECTION, account: str = "") -> None:
+def _require_worker(connection: str = DEFAULT_CONNECTION, account: str = "", *, routing: Routing | None = None) -> None:
     """The worker of the run's connection is connected (its heartbeat is fresh and says so), or nothing is queued."""
-    from trading.worker.health import heartbeat_state, worker_name
-
-    state = heartbeat_state(worker_name(connection))
+    state = (routing or Routing()).worker_state(connection)
     if not state["connected"]:
         reason = state["reason"] or "the worker is up but not connected to the gateway"
         if connection == DEFAULT_CONNECTION:
@@ -303,12 +336,13 @@ def accounts_ready(intent: str) -> list[str]:
     """Every known account, each checked as run_submit would (its worker connected when the intent needs
     IB): for `--all-accounts`, which submits one run per account only when none would be refused."""
     intent_cls = intent_get(intent)
-    known = accounts_known()
+    routing = Routing()
+    known = accounts_known(routing)
     if not known:
         raise IntentParamsInvalid(intent, [{"loc": ["account"], "msg": ACCOUNTS_NONE, "type": "account"}])
     if intent_cls.requires_ib:
         for account, connection in known.items():
-            _require_worker(connection, account)
+            _require_worker(connection, account, routing=routing)
     return list(known)
 
 
@@ -319,15 +353,19 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
     the commit instead of after the q2 cluster has picked the task from its broker. The q2 task stays
     the durable path: it mirrors the run's outcome (retries, schedules, the task record) and hands the
     run over again if the worker missed the first message. The claim is at-most-once (run_claim), so
-    two hand-offs of one run execute it once; the start deadline holds for both.
+    two hand-offs of one run execute it once; the start deadline holds for both. The task is told
+    whether the direct hand-off went out (`handed`): then it keeps off the database while the worker
+    claims and runs the run (tasks.intent_task).
 
     The task names the run by id *and* creation time, so a task left in the broker from another
     database (a restored backup, a flushed test database reusing ids) never waits on the wrong run.
+    Its q2 id is the one the run row was inserted with (`q2_task_id`, given to q2 through its
+    `pre_enqueue` signal), so the row is not written again for it while the worker claims the run.
 
     The run is committed before this runs, so a broker that is down must not turn into an error for
     the caller (a 500 for a run that then executes: a retry without a key would make a second run).
     The worker's sweep claims queued runs from the database by itself; the failed hand-off is logged
-    and recorded, and the run is answered as queued.
+    and recorded (and the task id no task carries is cleared), and the run is answered as queued.
     """
     import logging
 
@@ -335,35 +373,71 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
 
     from trading.live import worker_command_send
 
+    handed = True
     try:
         worker_command_send({"type": "run.execute", "run_id": run.pk}, connection=run.connection)
     except Exception as exc:  # Redis down: the q2 task (or the sweep) hands it over instead
+        handed = False
         logging.getLogger("trading.intents").warning("run #%s not handed to the worker directly: %s", run.pk, exc)
     task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
+    _q2_hook()
+    chosen = _TASK_ID.set(run.task_id or None)
     try:
-        task_id = async_task(
+        async_task(
             "trading.intents.tasks.intent_task",
             run.pk,
             run.created_at.isoformat(),
+            handed,
             task_name=f"intent-run-{run.pk}",
             q_options={"timeout": task_timeout, "broker": q2_broker()},
         )
     except Exception as exc:  # the broker (Redis) is down or refused the task
         reason = f"{type(exc).__name__}: {exc}"[:200]
         logging.getLogger("trading.intents").warning("run #%s not handed to the task queue: %s", run.pk, reason)
-        activity_record(
-            kind=ActivityKind.INTENT_RUN,
-            severity=Severity.WARNING,
-            message=(
-                f"run #{run.pk} {run.intent}: the task queue is unreachable ({reason}); it stays queued and "
-                "the worker's sweep picks it up from the database"
-            ),
-            mode=run.mode,
-            run=run,
-            payload={"enqueue_error": reason},
-        )
-        return
-    IntentRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
+        with transaction.atomic():
+            IntentRun.objects.filter(pk=run.pk).update(task_id="")
+            run.task_id = ""
+            activity_record(
+                kind=ActivityKind.INTENT_RUN,
+                severity=Severity.WARNING,
+                message=(
+                    f"run #{run.pk} {run.intent}: the task queue is unreachable ({reason}); it stays queued and "
+                    "the worker's sweep picks it up from the database"
+                ),
+                mode=run.mode,
+                run=run,
+                payload={"enqueue_error": reason},
+            )
+    finally:
+        _TASK_ID.reset(chosen)
+
+
+_TASK_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("q2_task_id", default=None)
+_Q2_HOOKED = False
+
+
+def q2_task_id() -> str:
+    """A new django-q2 task id (django-q2's own generator), chosen before the run row is inserted."""
+    from django_q.humanhash import uuid
+
+    return uuid()[1]
+
+
+def _q2_hook() -> None:
+    """Connect `_q2_task_id_give` to django-q2's `pre_enqueue` once per process."""
+    global _Q2_HOOKED
+    if not _Q2_HOOKED:
+        from django_q.signals import pre_enqueue
+
+        pre_enqueue.connect(_q2_task_id_give, dispatch_uid="trading.intents.runs.q2_task_id")
+        _Q2_HOOKED = True
+
+
+def _q2_task_id_give(sender, task: dict, **kwargs) -> None:
+    """`async_task` draws an id of its own; the task `run_enqueue` is enqueuing takes the run row's."""
+    task_id = _TASK_ID.get()
+    if task_id:
+        task["id"] = task_id
 
 
 _BROKERS: dict[tuple, object] = {}

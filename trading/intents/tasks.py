@@ -8,6 +8,7 @@ a hand-off lost while it restarted is still picked up before the run's start dea
 from __future__ import annotations
 
 import logging
+from time import monotonic, sleep
 
 from trading.intents.registry import intent_get
 from trading.intents.runs import run_await, run_expire
@@ -25,7 +26,20 @@ class StaleTask(RuntimeError):
     pass
 
 
-def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
+HANDED_GRACE = 1.0  # seconds a task whose run went to the worker directly gives the worker to claim it
+HANDED_POLL = 0.25  # between its reads meanwhile
+
+
+def intent_task(run_id: int, created_at: str | None = None, handed: bool = False) -> dict | None:
+    """Mirror the run's outcome; hand the run to the worker unless it has it.
+
+    `handed`: the submission handed the run to the worker directly (runs.run_enqueue), which claims
+    it within milliseconds, about when the cluster starts this task. The task then stays off the
+    database for the first HANDED_POLL (on SQLite every reader takes the file's lock the worker's
+    claim and outcome commits need) and checks every HANDED_POLL, up to HANDED_GRACE, whether the run
+    was claimed; only a run still queued after that is handed over again."""
+    if handed:
+        _claim_wait(run_id)
     run = IntentRun.objects.filter(pk=run_id).first()
     if run is None or (created_at is not None and run.created_at.isoformat() != created_at):
         raise StaleTask(f"run #{run_id} created at {created_at} no longer exists; this task is stale and does nothing")
@@ -44,6 +58,14 @@ def intent_task(run_id: int, created_at: str | None = None) -> dict | None:
         run_expire(run_id)
         run.refresh_from_db()
     return _outcome(run)
+
+
+def _claim_wait(run_id: int) -> None:
+    deadline = monotonic() + HANDED_GRACE
+    while monotonic() < deadline:
+        sleep(min(HANDED_POLL, max(0.0, deadline - monotonic())))
+        if not IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).exists():
+            return
 
 
 def _outcome(run: IntentRun) -> dict | None:

@@ -100,8 +100,12 @@ def _heartbeat_rows_write(*, name: str, fields: dict, handler_stats: list[dict])
 
 def heartbeat_state(name: str = "ibworker", *, max_age: int | None = None) -> dict:
     """What readers (API, dashboard, `up`) know about the worker: alive means a fresh heartbeat."""
+    return heartbeat_row_state(WorkerHeartbeat.objects.filter(name=name).first(), max_age=max_age)
+
+
+def heartbeat_row_state(row: WorkerHeartbeat | None, *, max_age: int | None = None) -> dict:
+    """`heartbeat_state` of a heartbeat row read already (None: the worker has never run)."""
     max_age = max_age or settings.WORKER_HEARTBEAT_MAX_AGE
-    row = WorkerHeartbeat.objects.filter(name=name).first()
     if row is None:
         return {"alive": False, "connected": False, "reason": "the IB worker has never run"}
     age = (timezone.now() - row.updated_at).total_seconds()
