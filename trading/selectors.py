@@ -44,8 +44,10 @@ NOTHING = Q(pk__in=[])
 
 
 def _clamped(moment: datetime) -> datetime:
+    """The moment within the bounds, in UTC: Python takes offsets up to ±23:59, PostgreSQL only up to
+    ±15:59 (a larger one fails the query)."""
     aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment, display_zone())
-    return min(max(aware, EARLIEST), LATEST)
+    return min(max(aware, EARLIEST), LATEST).astimezone(UTC)
 
 
 def _between(field: str, *, day: date | None, since: datetime | None, until: datetime | None) -> Q:
