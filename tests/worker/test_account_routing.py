@@ -48,10 +48,12 @@ def api_orders(gateway) -> list[dict]:
     return [o for o in gateway.orders() if o["client_id"]]
 
 
-def worker_start(*, port: int, var_dir, connection: str = "default", **options) -> WorkerThread:
+def worker_start(*, port: int, var_dir, connection: str = "default", extensions=None, **options) -> WorkerThread:
+    """A worker thread of `connection` (executing runs, unless other `extensions` are given), returned once
+    its heartbeat says connected and names its gateway's accounts."""
     worker = WorkerThread(
         port=port, var_dir=var_dir, connection=connection, handler_paths=[],
-        extensions=[IntentExecutor(sweep_interval=0.1)], **options,
+        extensions=extensions or [IntentExecutor(sweep_interval=0.1)], **options,
     ).start()  # fmt: skip
     worker.wait_connected()
     # its heartbeat says connected and names its gateway's accounts: what the submission path reads

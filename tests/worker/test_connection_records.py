@@ -6,6 +6,7 @@ one gateway closes out only that connection's phantom rows."""
 import pytest
 
 from tests.harness import WorkerThread, wait_until
+from tests.worker.test_account_routing import worker_start as routing_worker_start
 from trading.config import config_update
 from trading.connections.services import connection_add
 from trading.ibsim.testing import TEST_DEFAULTS, run_in_thread
@@ -25,7 +26,6 @@ from trading.models import (
     RunSource,
     RunStatus,
 )
-from trading.worker.health import heartbeat_state, worker_name
 from trading.worker.phantoms import PhantomSweeper
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -34,16 +34,9 @@ AGE = 1.0  # the phantom age of these workers (PHANTOM_AGE is a minute)
 
 
 def worker_start(*, port: int, var_dir, connection: str, **options) -> WorkerThread:
-    worker = WorkerThread(
-        port=port, var_dir=var_dir, connection=connection, client_id=1, handler_paths=[],
-        extensions=[PhantomSweeper(age=AGE), IntentExecutor(sweep_interval=0.1)], **options,
-    ).start()  # fmt: skip
-    worker.wait_connected()
-    wait_until(
-        lambda: heartbeat_state(worker_name(connection))["details"].get("accounts"),
-        what=f"the {connection} worker's heartbeat naming its accounts",
-    )
-    return worker
+    """A worker on client id 1 that also closes out phantom rows after AGE seconds."""
+    extensions = [PhantomSweeper(age=AGE), IntentExecutor(sweep_interval=0.1)]
+    return routing_worker_start(port=port, var_dir=var_dir, connection=connection, client_id=1, extensions=extensions, **options)
 
 
 @pytest.fixture

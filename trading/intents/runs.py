@@ -183,13 +183,12 @@ def order_route(order) -> OrderRoute:
     (its IB order id means that order only on that gateway), refused when that connection is gone or
     disabled, no longer trades the order's account (gone, or now another connection's), or trades
     another mode (a paper order's id on a live gateway names another order, or none)."""
-    from trading.models import IBConnection
-
     connection = order.connection
-    row = IBConnection.objects.filter(name=connection).first()
+    routing = Routing()  # the connections and heartbeats, read once for every check below
+    row = routing.connections.get(connection)
     if (row is None and connection != DEFAULT_CONNECTION) or (row is not None and not row.enabled):
         return OrderRoute(None, connection, ORDER_CONNECTION_GONE.format(pk=order.pk, connection=connection))
-    known = accounts_known()
+    known = accounts_known(routing)
     if order.account and known and order.account not in known:
         return OrderRoute(None, connection, ORDER_ACCOUNT_GONE.format(pk=order.pk, account=order.account))
     owner = known.get(order.account) if order.account else None
