@@ -106,6 +106,47 @@ async def worker_request(command: dict, *, timeout: float, connection: str = "de
     return reply.get("answer") if isinstance(reply, dict) else None
 
 
+def reply_channel_new() -> str:
+    """A new reply channel's name, for sync code that will hand it to the worker (run_submit's `reply_to`).
+
+    Channel layers make the name without I/O (an `async def` that never awaits), so the coroutine is
+    run to its end here; a thread hop to an event loop (asgiref's async_to_sync) would add a millisecond
+    or more to every waiting API call. A layer that does await for it is asked through async_to_sync."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    coroutine = layer.new_channel()
+    try:
+        coroutine.send(None)
+    except StopIteration as made:
+        return made.value
+    coroutine.close()
+    return async_to_sync(layer.new_channel)()
+
+
+def worker_reply_receive(reply_to: str, *, timeout: float) -> dict | None:
+    """From sync code: the worker's one answer on `reply_to` (a command sent with it), or None when none
+    came within `timeout` or Redis is down, as `worker_request` answers."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async def receive() -> dict | None:
+        try:
+            reply = await asyncio.wait_for(get_channel_layer().receive(reply_to), timeout)
+        except (TimeoutError, OSError, ConnectionError):
+            return None
+        except Exception as exc:  # channels_redis wraps Redis outages in its own types
+            if type(exc).__module__.startswith(("redis", "channels")):
+                return None
+            raise
+        return reply.get("answer") if isinstance(reply, dict) else None
+
+    return async_to_sync(receive)()
+
+
 async def worker_reply(command: dict, answer: dict) -> None:
     """The worker's side of `worker_request`: send `answer` to the command's reply channel."""
     from channels.layers import get_channel_layer

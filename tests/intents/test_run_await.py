@@ -56,6 +56,7 @@ class Waiter(threading.Thread):
     def __init__(self, run_id: int, timeout: float):
         super().__init__(daemon=True)
         self.run_id, self.timeout = run_id, timeout
+        self.reply_to: str | None = None  # the channel the run's hand-off asked the worker to answer on
         self.outcome: IntentRun | None = None
         self.seconds: float | None = None
 
@@ -64,7 +65,7 @@ class Waiter(threading.Thread):
 
         started = time.monotonic()
         try:
-            self.outcome = run_await(self.run_id, timeout=self.timeout)
+            self.outcome = run_await(self.run_id, timeout=self.timeout, reply_to=self.reply_to)
         finally:
             self.seconds = time.monotonic() - started
             connection.close()
@@ -101,6 +102,39 @@ def test_the_waiter_is_woken_by_the_worker_once_the_run_is_done_not_by_polling(c
     assert waiter.outcome.result["went"] is True
     assert waiter.seconds < 20, f"took {waiter.seconds:.1f}s: woken by its own read, not the worker"
     assert polls == [], "fell back to polling although the worker answered"
+
+
+def test_a_waiter_whose_hand_off_carried_its_reply_channel_asks_nothing_and_is_woken_once_done(
+    console_worker, monkeypatch, polls
+):
+    """The API's wait: run_submit's hand-off carries the reply channel, so the worker answers there
+    without a `run.wait` request, and only once the run is done."""
+    from trading import live
+
+    monkeypatch.setattr(runs, "WAIT_SLICE", 30.0)
+    asked = []
+
+    async def counted(command, *, timeout, connection="default"):
+        asked.append(command)
+        return None
+
+    monkeypatch.setattr(live, "worker_request", counted)
+    reply_to = live.reply_channel_new()
+    run, _ = run_submit(
+        intent="test_await_gate", dry_run=False, source=RunSource.API, check_worker=False, reply_to=reply_to, reply_within=60
+    )
+    waiter = Waiter(run.pk, timeout=60)
+    waiter.reply_to = reply_to
+    waiter.start()
+    wait_until(lambda: run.pk in console_worker.extensions[0]._waiters, what="the worker to hold the hand-off's reply")
+    assert waiter.is_alive(), "the waiter returned while the run was still executing"
+
+    go(console_worker, run)
+    waiter.join(20)
+
+    assert waiter.outcome is not None and waiter.outcome.status == RunStatus.SUCCEEDED, waiter.outcome
+    assert waiter.seconds < 20, f"took {waiter.seconds:.1f}s: woken by its own read, not the worker"
+    assert asked == [] and polls == [], "asked the worker, or polled, although the hand-off asked for the answer"
 
 
 def test_a_lost_answer_costs_one_slice_and_the_waiter_still_gets_the_outcome(console_worker, monkeypatch, polls):

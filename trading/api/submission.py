@@ -15,6 +15,7 @@ from trading.api.auth import Need, Principal, principal_allow, principal_from_to
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
 from trading.intents.runs import OrderRoute, order_route, run_await, run_submit
+from trading.live import reply_channel_new
 from trading.models import IntentRun, Order, OrderStatus, RunSource, RunStatus
 
 ORDER_NOT_FOUND = "order_not_found"
@@ -59,19 +60,23 @@ def intent_submit(
     source: str | None = None,
     namespace: str = API_NAMESPACE,
 ) -> Submitted:
-    """Submit through `run_submit`; with `wait`, wait for the outcome (the worker says when it is done:
-    `run_await`) and raise WaitTimedOut (504) if it is late."""
+    """Submit through `run_submit`; with `wait`, wait for the outcome (the worker says when it is done, on
+    the reply channel the hand-off carried: `run_await`) and raise WaitTimedOut (504) if it is late."""
     params = params or {}
     _reject_nul(params)
+    reply_to = reply_channel_new() if wait else None  # the hand-off itself asks the worker to answer there
     run, created = run_submit(
         intent=intent,
         params=params,
         source=source or principal.source,
         requested_by=principal.user,
         idempotency_key=idempotency_key_for(namespace, principal.user, idempotency_key),
+        reply_to=reply_to,
+        reply_within=wait or 0.0,
     )
     if wait and run.status not in RunStatus.final_values():
-        submitted, run = run, run_await(run.pk, timeout=wait, connection=run.connection)
+        reply_to = reply_to if created else None  # a repeated key: no hand-off was sent, so no answer is coming
+        submitted, run = run, run_await(run.pk, timeout=wait, connection=run.connection, reply_to=reply_to)
         if run.requested_by_id == submitted.requested_by_id:
             run.requested_by = submitted.requested_by  # the caller, known already: no query for its name
         if run.status not in RunStatus.final_values():

@@ -41,6 +41,9 @@ class Intent:
     # Sends orders that only reduce risk, so the kill switch does not stop it (close_all, cancels).
     allowed_when_killed: ClassVar[bool] = False
     places_orders: ClassVar[bool] = False
+    # Reads and changes nothing (no orders, no settings, no records of its own): its body may start before
+    # the claim, which is then recorded with the outcome in one commit (executor: `_run_then_claim`).
+    reads_only: ClassVar[bool] = False
 
     async def run(self, ctx, params: IntentParams) -> dict[str, Any]:
         raise NotImplementedError

@@ -7,6 +7,10 @@ one at a time; read-only ones run alongside. A run is claimed only with the work
 any run, runs whose worker is gone (their token is not a live one) become `interrupted`, with the
 orders found again through their orderRef. A run finalised elsewhere while its body runs (by a
 newer owner's sweep, by an operator) has its body cancelled: it must not keep placing orders.
+
+An intent that reads only (`reads_only`: `summary`) runs its body first and is claimed with its outcome
+in one commit (`run_claim_finish`): one commit less between a request and its answer. Its body changes
+nothing (it gets no order gateway), so a body whose claim then fails is simply dropped.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import asyncio
 import logging
 import traceback
 
+from django.utils import timezone
+
 from trading.config import effective_config
 from trading.intents.context import IntentContext, IntentError, IntentPartial
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
-from trading.intents.runs import RUN_WAIT, run_claim, run_finish, run_interrupt_orphans
+from trading.intents.runs import RUN_WAIT, run_claim, run_claim_finish, run_finish, run_interrupt_orphans
 from trading.live import live_event, worker_reply, worker_request_expired
 from trading.models import IntentRun, RunStatus
 
@@ -27,6 +33,7 @@ log = logging.getLogger("trading.intents.executor")
 
 SWEEP_INTERVAL = 2.0
 TIMED_OUT = "timed out after {seconds:.0f}s"
+READS_ONLY = "intent {intent} reads only (reads_only): it cannot place, change or cancel orders"
 
 
 class IntentExecutor:
@@ -71,9 +78,11 @@ class IntentExecutor:
 
     async def on_command(self, message: dict) -> None:
         """Commands from the worker's channel: `run.execute` (the submission's and the q2 task's
-        hand-off), `run.wait` (a waiter's request to hear when a run is done: `runs.run_await`)."""
+        hand-off; with a `reply_to` when its submitter waits for the outcome), `run.wait` (a waiter's request to hear when a run is done: `runs.run_await`)."""
         if message.get("type") == "run.execute":
             self.submit(int(message["run_id"]))
+            if "reply_to" in message:  # the submitter waits: answer it as a `run.wait` request
+                await self._wait_register(message)
         elif message.get("type") == RUN_WAIT:
             await self._wait_register(message)
 
@@ -150,7 +159,11 @@ class IntentExecutor:
             if intent_cls.places_orders:
                 async with self.order_lock:
                     await self._claim_and_run(run, intent_cls)
-            elif config is not None:  # claimed with the fetch
+            elif config is None:  # not claimed (not claimable, for a reads_only one): nothing to run
+                pass
+            elif intent_cls.reads_only:
+                await self._run_then_claim(run, intent_cls, config)
+            else:  # claimed with the fetch
                 await self._run_claimed(run, intent_cls, config)
         except Exception:
             log.exception("run #%s could not be executed", run_id)
@@ -180,7 +193,23 @@ class IntentExecutor:
         finally:
             self._claimed.pop(run.pk, None)
             self._finalised_elsewhere.discard(run.pk)
-        finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error)
+        finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error, run=run)
+        self._publish(finished)
+
+    async def _run_then_claim(self, run: IntentRun, intent_cls, config) -> None:
+        """A `reads_only` run: its body, then the claim and the outcome in one commit (run_claim_finish).
+        The run stays queued while the body reads; a run another worker recorded meanwhile, or one that
+        expired, keeps that, and this body's outcome is dropped."""
+        started_at = timezone.now()
+        status, result, error = await self.run_body(run, intent_cls, config)
+        lease = self.worker.lease
+        finished = await self.worker.db(
+            run_claim_finish, run, started_at=started_at, client_id=lease.client_id, token=lease.token,
+            connection=lease.connection, status=status, result=result, error=error,
+        )  # fmt: skip
+        if finished is None:
+            log.info("run #%s %s: not claimed after its body (recorded elsewhere or expired); its outcome is dropped", run.pk, run.intent)
+            return
         self._publish(finished)
 
     async def run_body(self, run: IntentRun, intent_cls, config=None) -> tuple[str, dict | None, str]:
@@ -189,7 +218,10 @@ class IntentExecutor:
         if config is None:
             config = await worker.db(run_config, run, mode=worker.mode, default_account=worker.options.account)
         ctx = IntentContext(ib=worker.ib, run=run, config=config, worker=worker)
-        ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
+        if intent_cls.reads_only:
+            ctx.orders = NoOrders(intent_cls.name)
+        else:
+            ctx.orders = OrderGateway(ctx, allowed_when_killed=intent_cls.allowed_when_killed)
         intent = intent_cls()
         try:
             params = intent_cls.Params.model_validate(run.params)
@@ -227,13 +259,30 @@ class IntentExecutor:
         self.worker.broadcaster.publish(live_event("run.update", payload, mode=run.mode))
 
 
+class NoOrders:
+    """The order gateway of a `reads_only` run: it has no orders and refuses every order call."""
+
+    def __init__(self, intent: str):
+        self.intent = intent
+        self.placed: list = []
+
+    def __getattr__(self, name: str):
+        raise IntentError(READS_ONLY.format(intent=self.intent))
+
+
 def _fetch_and_claim(run_id: int, lease, *, mode: str, default_account: str = "") -> tuple[IntentRun, object | None]:
     """On the worker's database thread, in one hop: the run; for an intent that places no orders, also
     its claim and the settings it runs with (returned; None when not claimed). An order-placing run is
-    claimed later, once it holds the order lock (`_claim_and_run`). The claim is `run_claim` either way."""
+    claimed later, once it holds the order lock (`_claim_and_run`). The claim is `run_claim` either way,
+    except for a `reads_only` intent: it is claimed with its outcome (`run_claim_finish`), and its
+    settings are returned only while the run could still be claimed."""
     run = IntentRun.objects.get(pk=run_id)
-    if intent_get(run.intent).places_orders:
+    intent_cls = intent_get(run.intent)
+    if intent_cls.places_orders:
         return run, None
+    if intent_cls.reads_only:
+        claimable = run.status == RunStatus.QUEUED and run.start_deadline > timezone.now() and run.connection == lease.connection
+        return run, run_config(run, mode=mode, default_account=default_account) if claimable else None
     if not run_claim(run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
         return run, None  # someone else has it, it expired, or this worker no longer owns the client id
     return run, run_config(run, mode=mode, default_account=default_account)

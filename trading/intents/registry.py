@@ -67,6 +67,8 @@ def intent_register(cls: type[Intent]) -> type[Intent]:
     name = getattr(cls, "name", None)
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"intent {cls.__qualname__} needs a `name` of letters, digits and underscores")
+    if getattr(cls, "reads_only", False) and getattr(cls, "places_orders", False):
+        raise ValueError(f"intent {name!r} cannot both read only and place orders (reads_only, places_orders)")
     existing = _registry.get(name)
     if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(f"intent name {name!r} is taken by {existing.__module__}.{existing.__qualname__}")

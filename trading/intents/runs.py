@@ -6,7 +6,8 @@ calls `run_submit`, and the worker moves runs through the states below with cond
        └── not started by start_deadline ──▶ expired (never executes late)
 
 Invariants: a run executes at most once (the claim is an UPDATE … WHERE status='queued' whose row
-count decides); only the live owner of the client id claims (the same UPDATE requires its lease
+count decides; an intent that reads only may run its body first and claim with its outcome, in one
+commit: `run_claim_finish`, which records at most one outcome and drops any other body's); only the live owner of the client id claims (the same UPDATE requires its lease
 token to be current and unexpired, and stamps it on the run as `lease_token`); `interrupted` only
 for a run whose worker is gone (its `lease_token` is not a live lease's); a final status is never
 overwritten, nor reported as another in the activity log; the same idempotency key returns the same
@@ -61,7 +62,7 @@ EXPIRED = "not started within {seconds:.0f}s of submission (worker busy or down)
 INTERRUPTED = "the IB worker stopped while this run was executing"
 ALREADY_FINAL = "its body ended {outcome} after the run was already {status}; it stays {status}"
 
-__all__ = ["IntentNotFound", "run_submit", "run_claim", "run_finish", "run_expire", "run_wait", "run_await"]
+__all__ = ["IntentNotFound", "run_submit", "run_claim", "run_claim_finish", "run_finish", "run_expire", "run_wait", "run_await"]
 
 
 class IntentParamsInvalid(ValueError):
@@ -244,11 +245,15 @@ def run_submit(
     idempotency_key: str | None = None,
     check_worker: bool = True,
     account: str | None = None,
+    reply_to: str | None = None,
+    reply_within: float = 0.0,
 ) -> tuple[IntentRun, bool]:
     """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run.
 
     `account` (or `account` in the params): the IB account it trades; the run goes to the worker of
-    the connection that owns it (run_account_resolve)."""
+    the connection that owns it (run_account_resolve). `reply_to` (a channel: live.reply_channel_new):
+    the hand-off asks the worker to answer there once the run is done, for `reply_within` seconds
+    (`run_await`'s `reply_to`): a waiting caller needs no `run.wait` request of its own."""
     intent_cls = intent_get(intent)
     params, dry_run = split_dry_run(params or {}, dry_run)
     params, account = split_account(params, account)
@@ -294,7 +299,8 @@ def run_submit(
                 actor=run.requested_by,
                 payload={"params": clean, "source": source, **({"account": account} if account else {})},
             )
-            transaction.on_commit(lambda: run_enqueue(run, intent_cls))
+            reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
+            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
@@ -345,8 +351,10 @@ def accounts_ready(intent: str) -> list[str]:
     return list(known)
 
 
-def run_enqueue(run: IntentRun, intent_cls) -> None:
+def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None) -> None:
     """Hand the run to the worker (after commit): directly over its channel, and as a django-q2 task.
+    `reply` (`reply_to` and `deadline`): the worker answers there once the run is done, as it answers a
+    `run.wait` request.
 
     The direct hand-off is the fast path: the connected worker claims the run a few milliseconds after
     the commit instead of after the q2 cluster has picked the task from its broker. The q2 task stays
@@ -374,7 +382,7 @@ def run_enqueue(run: IntentRun, intent_cls) -> None:
 
     handed = True
     try:
-        worker_command_send({"type": "run.execute", "run_id": run.pk}, connection=run.connection)
+        worker_command_send({"type": "run.execute", "run_id": run.pk, **(reply or {})}, connection=run.connection)
     except Exception as exc:  # Redis down: the q2 task (or the sweep) hands it over instead
         handed = False
         logging.getLogger("trading.intents").warning("run #%s not handed to the worker directly: %s", run.pk, exc)
@@ -488,19 +496,52 @@ def run_expire(run_id: int) -> bool:
     return bool(updated)
 
 
-def run_finish(run_id: int, *, status: str, result: dict | None = None, error: str = "") -> IntentRun:
+def run_finish(
+    run_id: int, *, status: str, result: dict | None = None, error: str = "", run: IntentRun | None = None
+) -> IntentRun:
     """Record a running run's outcome. A run already final (interrupted by a sweep, say) keeps its
     status, and the log says the body ended late — never "succeeded" for a run that is not. The
-    outcome and its log entry are one commit: a waiter hears of it one commit sooner."""
+    outcome and its log entry are one commit: a waiter hears of it one commit sooner. `run`: the
+    caller's copy of the row, updated in place when the outcome is recorded (no read back)."""
     with transaction.atomic():
-        return _run_finish_record(run_id, status=status, result=result, error=error)
+        now = timezone.now()
+        finished = IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=status, result=result, error=error[:10000], finished_at=now
+        )
+        if finished and run is not None:
+            run.status, run.result, run.error, run.finished_at = status, result, error[:10000], now
+        else:
+            run = IntentRun.objects.get(pk=run_id)
+        _outcome_record(run, status=status, error=error, finished=bool(finished))
+        return run
 
 
-def _run_finish_record(run_id: int, *, status: str, result: dict | None, error: str) -> IntentRun:
-    finished = IntentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=status, result=result, error=error[:10000], finished_at=timezone.now()
-    )
-    run = IntentRun.objects.get(pk=run_id)
+def run_claim_finish(
+    run: IntentRun, *, started_at, client_id: int, token: int, connection: str, status: str, result: dict | None, error: str = ""
+) -> IntentRun | None:
+    """`run_claim` and `run_finish` in one commit, for a run of an intent that reads only (`reads_only`)
+    whose body ran from `started_at` before it was claimed. The claim's conditions are run_claim's, as of
+    `started_at`: still queued, started before its deadline, this worker's connection, and its live lease.
+    None when they do not hold (another worker recorded it, it expired, the lease is gone): nothing is
+    written for this body, whose outcome is dropped; a run past its deadline becomes expired."""
+    with transaction.atomic():
+        now = timezone.now()
+        claimable = IntentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED, start_deadline__gt=started_at, connection=connection)
+        claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection))).update(
+            status=status, started_at=started_at, finished_at=now, lease_token=token, result=result, error=error[:10000]
+        )
+        if claimed:
+            run.status, run.started_at, run.finished_at, run.lease_token = status, started_at, now, token
+            run.result, run.error = result, error[:10000]
+            _outcome_record(run, status=status, error=error, finished=True)
+            return run
+    run_expire(run.pk)
+    return None
+
+
+def _outcome_record(run: IntentRun, *, status: str, error: str, finished: bool) -> None:
+    """The activity entry of a body's outcome: the outcome when it was recorded (`finished`), else that
+    the run was already final."""
     outcome = "succeeded" if status == RunStatus.SUCCEEDED else f"{status}: {error.splitlines()[0] if error else ''}"
     name = f"run #{run.pk} {run.intent}{' (dry run)' if run.dry_run else ''}"
     if finished:
@@ -511,7 +552,6 @@ def _run_finish_record(run_id: int, *, status: str, result: dict | None, error: 
         message = f"{name}: " + ALREADY_FINAL.format(outcome=f"({outcome.rstrip(': ')})", status=run.status)
         payload = {"status": run.status, "body_status": status, "body_error": error[:2000]}
     activity_record(kind=ActivityKind.INTENT_RUN, severity=severity, message=message, mode=run.mode, run=run, payload=payload)
-    return run
 
 
 def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED, connection: str = DEFAULT_CONNECTION) -> list[IntentRun]:
@@ -578,7 +618,9 @@ RUN_WAIT = "run.wait"  # a waiter asks the worker (trading.live.worker_request) 
 WAIT_SLICE = 0.5  # seconds a waiter listens for the worker's word before it reads the run itself
 
 
-def run_await(run_id: int, *, timeout: float, poll: float = 0.1, connection: str = DEFAULT_CONNECTION) -> IntentRun:
+def run_await(
+    run_id: int, *, timeout: float, poll: float = 0.1, connection: str = DEFAULT_CONNECTION, reply_to: str | None = None
+) -> IntentRun:
     """`run_wait`, woken by the worker instead of polling: for callers in sync code (the API, q2 tasks).
 
     Asks the worker of the run's `connection` over its channel (`worker_request`, command `run.wait`) to
@@ -588,10 +630,13 @@ def run_await(run_id: int, *, timeout: float, poll: float = 0.1, connection: str
     the waiter asks again, so a lost answer delays the result by at most WAIT_SLICE and never loses it.
     An answer for a run that is not final (the worker does not have it: not connected yet, another
     worker claimed it), or a request that fails at once (Redis down), turns the rest of the wait into
-    `run_wait`'s polling. Expiry at the start deadline holds as in `run_wait` (every read goes through it)."""
+    `run_wait`'s polling. Expiry at the start deadline holds as in `run_wait` (every read goes through it).
+
+    `reply_to`: the run's hand-off already asked the worker to answer on this channel (run_submit's
+    `reply_to`): the first slice listens there instead of asking."""
     from asgiref.sync import async_to_sync
 
-    from trading.live import worker_request
+    from trading.live import worker_reply_receive, worker_request
 
     deadline = time.monotonic() + timeout
     while True:
@@ -601,7 +646,11 @@ def run_await(run_id: int, *, timeout: float, poll: float = 0.1, connection: str
         listen = min(WAIT_SLICE, remaining)
         asked = time.monotonic()
         try:
-            answer = async_to_sync(worker_request)({"type": RUN_WAIT, "run_id": run_id}, timeout=listen, connection=connection)
+            if reply_to:
+                answer, reply_to = worker_reply_receive(reply_to, timeout=listen), None
+            else:
+                command = {"type": RUN_WAIT, "run_id": run_id}
+                answer = async_to_sync(worker_request)(command, timeout=listen, connection=connection)
         except RuntimeError:  # another event loop of this process receives on the channel layer: poll
             answer = None
         failed = answer is None and time.monotonic() - asked < listen * 0.9  # refused, not timed out

@@ -25,6 +25,7 @@ class Summary(Intent):
     name = "summary"
     description = "Account summary, portfolio, open trades and today's fills. Places nothing."
     timeout = 30.0
+    reads_only = True  # claimed with its outcome: one commit less on the way to the answer
 
     class Params(IntentParams):
         pass
