@@ -87,7 +87,6 @@ async def worker_request(command: dict, *, timeout: float, connection: str = "de
     Returns the answer's `answer` dict, or None when none came within `timeout` (the worker is down,
     Redis is down, or the worker is slow). The command carries its `deadline` (epoch seconds), so a
     worker that picks it up late drops it instead of answering nobody."""
-    import asyncio
     import time
 
     from channels.layers import get_channel_layer
@@ -96,7 +95,23 @@ async def worker_request(command: dict, *, timeout: float, connection: str = "de
     try:
         reply_to = await layer.new_channel()
         await layer.send(worker_channel(connection), {**command, "reply_to": reply_to, "deadline": time.time() + timeout})
-        reply = await asyncio.wait_for(layer.receive(reply_to), timeout)
+    except (OSError, ConnectionError):
+        return None
+    except Exception as exc:  # channels_redis wraps Redis outages in its own types
+        if type(exc).__module__.startswith(("redis", "channels")):
+            return None
+        raise
+    return await _answer_receive(reply_to, timeout)
+
+
+async def _answer_receive(reply_to: str, timeout: float) -> dict | None:
+    """The worker's one answer on `reply_to`, or None when none came within `timeout` or Redis is down."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    try:
+        reply = await asyncio.wait_for(get_channel_layer().receive(reply_to), timeout)
     except (TimeoutError, OSError, ConnectionError):
         return None
     except Exception as exc:  # channels_redis wraps Redis outages in its own types
@@ -128,23 +143,9 @@ def reply_channel_new() -> str:
 def worker_reply_receive(reply_to: str, *, timeout: float) -> dict | None:
     """From sync code: the worker's one answer on `reply_to` (a command sent with it), or None when none
     came within `timeout` or Redis is down, as `worker_request` answers."""
-    import asyncio
-
     from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
 
-    async def receive() -> dict | None:
-        try:
-            reply = await asyncio.wait_for(get_channel_layer().receive(reply_to), timeout)
-        except (TimeoutError, OSError, ConnectionError):
-            return None
-        except Exception as exc:  # channels_redis wraps Redis outages in its own types
-            if type(exc).__module__.startswith(("redis", "channels")):
-                return None
-            raise
-        return reply.get("answer") if isinstance(reply, dict) else None
-
-    return async_to_sync(receive)()
+    return async_to_sync(_answer_receive)(reply_to, timeout)
 
 
 async def worker_reply(command: dict, answer: dict) -> None:
