@@ -177,6 +177,17 @@ def test_a_trader_quotes_previews_sends_modifies_and_cancels_from_the_ticket(
     resting.locator("button.modify").click()
     page.fill(f"#order-{row_id}-price", "1.5")
     page.fill(f"#order-{row_id}-quantity", "4")
+    # A resync (the page saw a gap in the pushes) redraws the tables from a snapshot: the edit in
+    # progress, its typed values and the keyboard focus survive it.
+    snapshots = page.evaluate("window.dashboardStats.snapshots")
+    page.focus(f"#order-{row_id}-price")
+    page.evaluate(  # the page's own core module (same URL, same instance): its resync, as a gap would start it
+        "import(new URL('modules/core.js', document.querySelector('script[type=module]').src)).then((c) => c.resync())"
+    )
+    page.wait_for_function(f"window.dashboardStats.snapshots > {snapshots}")
+    expect(page.locator(f"#order-{row_id}-price")).to_be_focused()
+    expect(page.locator(f"#order-{row_id}-price")).to_have_value("1.5")
+    expect(page.locator(f"#order-{row_id}-quantity")).to_have_value("4")
     page.press(f"#order-{row_id}-price", "Enter")
     if supported("order.modify"):
         wait_until(lambda: IntentRun.objects.filter(intent="modify_order").exists(), what="the modify run")

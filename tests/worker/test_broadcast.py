@@ -58,3 +58,46 @@ async def test_a_push_refused_by_a_full_web_process_queue_is_counted_not_silent(
 
     assert broadcaster.dropped == 2
     assert "live push refused" in caplog.text
+
+
+class GatedLayer(RedisChannelLayer):
+    """A layer whose first group_send waits at a gate, as a slow Redis round trip would."""
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def group_send(self, group, message):
+        self.calls += 1
+        if self.calls == 1:
+            await self.gate.wait()
+        await super().group_send(group, message)
+
+
+async def test_the_send_and_flush_loops_push_in_seq_order_even_when_a_push_is_slow():
+    # An order event's push is slow; meanwhile the flush loop has a heartbeat to push. Were the two
+    # interleaved, the heartbeat (seq 2) would reach the page before the order event (seq 1): a gap
+    # the page takes for a lost push, and resyncs for (rebuilding its tables under a trader's edit).
+    layer = GatedLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    broadcaster, channel = await started(layer)
+    broadcaster.flush_interval = 0.01
+    broadcaster.publish(live_event("order.status", {"id": 1}, mode="paper"))
+    broadcaster.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while layer.calls == 0 and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        broadcaster.publish(live_event("worker.heartbeat", {"account": "DU1"}, mode="paper"))
+        while broadcaster.latest and loop.time() < deadline:  # the flush loop has taken the heartbeat
+            await asyncio.sleep(0.005)
+        layer.gate.set()
+        first = await asyncio.wait_for(layer.receive(channel), timeout=10)
+        second = await asyncio.wait_for(layer.receive(channel), timeout=10)
+    finally:
+        await broadcaster.stop()
+        await layer.group_discard(broadcaster.group, channel)
+
+    received = [(e["seq"], e["type"]) for m in (first, second) for e in m["events"]]
+    assert received == [(1, "order.status"), (2, "worker.heartbeat")]

@@ -75,6 +75,9 @@ class Broadcaster:
         self.seq = 0
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
+        # The send and flush loops both send: numbering and pushing under one lock keeps the pushes in
+        # `seq` order (two interleaved group_sends could land out of order, and a page would resync for nothing).
+        self._send_lock = asyncio.Lock()
 
     def publish(self, event: dict) -> None:
         """Queue an event for the group (non-blocking; callable from the loop only)."""
@@ -137,6 +140,10 @@ class Broadcaster:
     async def _send(self, events: list[dict]) -> None:
         if self.layer is None or not events:
             return
+        async with self._send_lock:
+            await self._push(events)
+
+    async def _push(self, events: list[dict]) -> None:
         numbered = []
         for event in events:
             self.seq += 1

@@ -219,10 +219,13 @@ $("orders").addEventListener("keydown", (event) => {
 });
 
 on("snapshot", (p) => {
+  // A resync (or another account's snapshot) replaces the orders but keeps the rows it still shows, so
+  // the keyboard focus and an inline edit in progress survive it; rows it no longer has are dropped.
+  const fresh = new Set(p.orders.map((order) => order.id));
+  for (const id of state.orders.keys()) if (!fresh.has(id)) dirty.add(id);
+  for (const id of state.cancelling) if (!fresh.has(id)) state.cancelling.delete(id);
+  if (editing && !fresh.has(editing.id)) editing = null;
   state.orders.clear();
-  table.clear();
-  dirty.clear();
-  editing = null;
   p.orders.forEach(setOrder);
 });
 on("order.status", setOrder);
