@@ -222,11 +222,9 @@ class Stack:
                      what=f"the worker to connect (log: {log})")  # fmt: skip
         return process
 
-    def start_web(self) -> None:
+    def start_web(self, app: str = "console.asgi:application") -> None:
         self.web_port = free_port()
-        self.start(
-            "web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port), "console.asgi:application"]
-        )
+        self.start("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port), app])
         wait_for(self._web_answers, timeout=60, what=f"the web process (log: {self.dir / 'web.log'})")
 
     def _web_answers(self) -> bool:

@@ -2,7 +2,7 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 # The web process serves each request in a thread of its own: a PostgreSQL connection pool saves a new
@@ -12,7 +12,10 @@ _pool_default = "DB_POOL" not in os.environ
 if _pool_default:
     os.environ["DB_POOL"] = "true"
 try:
-    django_asgi_app = get_asgi_application()
+    django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application, with our handler
+    from console.handler import SyncChainASGIHandler
+
+    django_asgi_app = SyncChainASGIHandler()
 finally:
     if _pool_default:
         del os.environ["DB_POOL"]

@@ -76,8 +76,10 @@ def intent_submit(
     )
     if wait and run.status not in RunStatus.final_values():
         reply_to = reply_to if created else None  # a repeated key: no hand-off was sent, so no answer is coming
-        submitted, run = run, run_await(run.pk, timeout=wait, connection=run.connection, reply_to=reply_to)
-        if run.requested_by_id == submitted.requested_by_id:
+        submitted = run
+        # A created run is the caller's own copy: the worker's answer carries the outcome it recorded.
+        run = run_await(run.pk, timeout=wait, connection=run.connection, reply_to=reply_to, submitted=run if created else None)
+        if run is not submitted and run.requested_by_id == submitted.requested_by_id:
             run.requested_by = submitted.requested_by  # the caller, known already: no query for its name
         if run.status not in RunStatus.final_values():
             raise WaitTimedOut(

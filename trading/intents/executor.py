@@ -25,7 +25,7 @@ from trading.config import effective_config
 from trading.intents.context import IntentContext, IntentError, IntentPartial
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
-from trading.intents.runs import RUN_WAIT, run_claim, run_claim_finish, run_finish, run_interrupt_orphans
+from trading.intents.runs import RUN_WAIT, run_claim, run_claim_finish, run_finish, run_interrupt_orphans, run_outcome_dump
 from trading.live import live_event, worker_reply, worker_request_expired
 from trading.models import IntentRun, RunStatus
 
@@ -99,11 +99,16 @@ class IntentExecutor:
             return
         await self._wait_answer(message, run_id)
 
-    async def _wait_answer(self, message: dict, run_id: int) -> None:
+    async def _wait_answer(self, message: dict, run_id: int, outcome: dict | None = None) -> None:
+        """`outcome` (run_outcome_dump): the outcome this worker has just committed, so the waiter need
+        not read the row back."""
         if worker_request_expired(message):
             return
+        answer = {"run_id": run_id, "executing": run_id in self.in_progress}
+        if outcome is not None:
+            answer["outcome"] = outcome
         try:
-            await worker_reply(message, {"run_id": run_id, "executing": run_id in self.in_progress})
+            await worker_reply(message, answer)
         except Exception as exc:  # the waiter reads the run itself at the end of its slice
             log.warning("run #%s: the waiter was not told: %s: %s", run_id, type(exc).__name__, exc)
 
@@ -149,37 +154,43 @@ class IntentExecutor:
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, run_id: int) -> None:
+        finished = None  # the run as this worker recorded its outcome: its waiters are sent it
         try:
             lease = self.worker.lease
-            run, config = await self.worker.db(
+            run, config = await self.worker.db_guarded(  # its claim is conditioned on the live lease
                 _fetch_and_claim, run_id, lease, mode=self.worker.mode, default_account=self.worker.options.account
             )
             intent_cls = intent_get(run.intent)
             self.in_progress[run_id] = run.intent
             if intent_cls.places_orders:
                 async with self.order_lock:
-                    await self._claim_and_run(run, intent_cls)
+                    finished = await self._claim_and_run(run, intent_cls)
             elif config is None:  # not claimed (not claimable, for a reads_only one): nothing to run
                 pass
             elif intent_cls.reads_only:
-                await self._run_then_claim(run, intent_cls, config)
+                finished = await self._run_then_claim(run, intent_cls, config)
             else:  # claimed with the fetch
-                await self._run_claimed(run, intent_cls, config)
+                finished = await self._run_claimed(run, intent_cls, config)
         except Exception:
             log.exception("run #%s could not be executed", run_id)
         finally:
             self.in_progress.pop(run_id, None)
             # After the outcome's commit (run_finish above), or a claim that did not happen.
+            outcome = run_outcome_dump(finished) if finished is not None else None
             for message in self._waiters.pop(run_id, []):
-                await self._wait_answer(message, run_id)
+                await self._wait_answer(message, run_id, outcome)
 
-    async def _claim_and_run(self, run: IntentRun, intent_cls) -> None:
+    async def _claim_and_run(self, run: IntentRun, intent_cls) -> IntentRun | None:
         lease = self.worker.lease
-        if not await self.worker.db(run_claim, run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
-            return  # someone else has it, it expired, or this worker no longer owns the client id: at most once
-        await self._run_claimed(run, intent_cls)
+        claimed = await self.worker.db(
+            run_claim, run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection, run=run
+        )
+        if not claimed:
+            return None  # someone else has it, it expired, or this worker no longer owns the client id: at most once
+        return await self._run_claimed(run, intent_cls)
 
-    async def _run_claimed(self, run: IntentRun, intent_cls, config=None) -> None:
+    async def _run_claimed(self, run: IntentRun, intent_cls, config=None) -> IntentRun:
+        """The claimed run's body, then its outcome recorded; returns the run as recorded."""
         run.status = RunStatus.RUNNING
         self._claimed[run.pk] = asyncio.current_task()
         self._publish(run)
@@ -195,22 +206,24 @@ class IntentExecutor:
             self._finalised_elsewhere.discard(run.pk)
         finished = await self.worker.db(run_finish, run.pk, status=status, result=result, error=error, run=run)
         self._publish(finished)
+        return finished
 
-    async def _run_then_claim(self, run: IntentRun, intent_cls, config) -> None:
+    async def _run_then_claim(self, run: IntentRun, intent_cls, config) -> IntentRun | None:
         """A `reads_only` run: its body, then the claim and the outcome in one commit (run_claim_finish).
         The run stays queued while the body reads; a run another worker recorded meanwhile, or one that
         expired, keeps that, and this body's outcome is dropped."""
         started_at = timezone.now()
         status, result, error = await self.run_body(run, intent_cls, config)
         lease = self.worker.lease
-        finished = await self.worker.db(
+        finished = await self.worker.db_guarded(  # its UPDATE is conditioned on the live lease
             run_claim_finish, run, started_at=started_at, client_id=lease.client_id, token=lease.token,
             connection=lease.connection, status=status, result=result, error=error,
         )  # fmt: skip
         if finished is None:
             log.info("run #%s %s: not claimed after its body (recorded elsewhere or expired); its outcome is dropped", run.pk, run.intent)
-            return
+            return None
         self._publish(finished)
+        return finished
 
     async def run_body(self, run: IntentRun, intent_cls, config=None) -> tuple[str, dict | None, str]:
         """The intent's body with the settings read after the claim (`config`, when read with it)."""
@@ -283,7 +296,7 @@ def _fetch_and_claim(run_id: int, lease, *, mode: str, default_account: str = ""
     if intent_cls.reads_only:
         claimable = run.status == RunStatus.QUEUED and run.start_deadline > timezone.now() and run.connection == lease.connection
         return run, run_config(run, mode=mode, default_account=default_account) if claimable else None
-    if not run_claim(run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection):
+    if not run_claim(run.pk, client_id=lease.client_id, token=lease.token, connection=lease.connection, run=run):
         return run, None  # someone else has it, it expired, or this worker no longer owns the client id
     return run, run_config(run, mode=mode, default_account=default_account)
 

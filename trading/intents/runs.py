@@ -462,10 +462,13 @@ def q2_broker():
     return broker
 
 
-def run_claim(run_id: int, *, client_id: int, token: int, connection: str = DEFAULT_CONNECTION) -> bool:
+def run_claim(
+    run_id: int, *, client_id: int, token: int, connection: str = DEFAULT_CONNECTION, run: IntentRun | None = None
+) -> bool:
     """Atomically move a queued, unexpired run of this worker's connection to running, for the worker
     whose lease `token` is live; True for exactly one caller, ever. The run carries the token: the
-    orphan sweep spares it. A run of another connection (another account's gateway) is never claimed."""
+    orphan sweep spares it. A run of another connection (another account's gateway) is never claimed.
+    `run`: the caller's copy of the row, updated in place when claimed."""
     now = timezone.now()
     claimable = IntentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, start_deadline__gt=now, connection=connection)
     claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection))).update(
@@ -473,6 +476,8 @@ def run_claim(run_id: int, *, client_id: int, token: int, connection: str = DEFA
     )
     if not claimed:
         run_expire(run_id)
+    elif run is not None:
+        run.status, run.started_at, run.lease_token = RunStatus.RUNNING, now, token
     return bool(claimed)
 
 
@@ -615,11 +620,47 @@ def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
 
 
 RUN_WAIT = "run.wait"  # a waiter asks the worker (trading.live.worker_request) to say when a run is done
+OUTCOME_FIELDS = ("status", "result", "error", "started_at", "finished_at", "lease_token")  # what finishing a run writes
 WAIT_SLICE = 0.5  # seconds a waiter listens for the worker's word before it reads the run itself
 
 
+def run_outcome_dump(run: IntentRun) -> dict | None:
+    """A final run's outcome as the worker's answer carries it (JSON types: channel layers pack no
+    datetimes), read back by `run_outcome_apply`; None for a run not final, or one whose result does not
+    survive JSON (it could not have been stored either)."""
+    if run.status not in RunStatus.final_values():
+        return None
+    try:
+        result = json.loads(json.dumps(run.result))  # as a read of the JSON column gives it back
+    except (TypeError, ValueError):
+        return None
+    outcome = {name: getattr(run, name) for name in OUTCOME_FIELDS}
+    outcome["result"] = result
+    for name in ("started_at", "finished_at"):
+        outcome[name] = outcome[name].isoformat() if outcome[name] else None
+    return outcome
+
+
+def run_outcome_apply(run: IntentRun, outcome: dict) -> IntentRun:
+    """`run` (the submitter's copy of the row it inserted) with the recorded outcome `outcome`."""
+    from datetime import datetime
+
+    for name in OUTCOME_FIELDS:
+        value = outcome.get(name)
+        if name in ("started_at", "finished_at") and value:
+            value = datetime.fromisoformat(value)
+        setattr(run, name, value)
+    return run
+
+
 def run_await(
-    run_id: int, *, timeout: float, poll: float = 0.1, connection: str = DEFAULT_CONNECTION, reply_to: str | None = None
+    run_id: int,
+    *,
+    timeout: float,
+    poll: float = 0.1,
+    connection: str = DEFAULT_CONNECTION,
+    reply_to: str | None = None,
+    submitted: IntentRun | None = None,
 ) -> IntentRun:
     """`run_wait`, woken by the worker instead of polling: for callers in sync code (the API, q2 tasks).
 
@@ -633,7 +674,9 @@ def run_await(
     `run_wait`'s polling. Expiry at the start deadline holds as in `run_wait` (every read goes through it).
 
     `reply_to`: the run's hand-off already asked the worker to answer on this channel (run_submit's
-    `reply_to`): the first slice listens there instead of asking."""
+    `reply_to`): the first slice listens there instead of asking. `submitted`: the caller's copy of the
+    run as inserted; the worker that recorded the outcome sends it with its answer, after the commit
+    (`run_outcome_dump`), and it is applied to this copy instead of reading the row back."""
     from asgiref.sync import async_to_sync
 
     from trading.live import worker_reply_receive, worker_request
@@ -654,6 +697,9 @@ def run_await(
         except RuntimeError:  # another event loop of this process receives on the channel layer: poll
             answer = None
         failed = answer is None and time.monotonic() - asked < listen * 0.9  # refused, not timed out
+        outcome = answer.get("outcome") if isinstance(answer, dict) and answer.get("run_id") == run_id else None
+        if submitted is not None and submitted.pk == run_id and isinstance(outcome, dict):
+            return run_outcome_apply(submitted, outcome)
         run = run_wait(run_id, timeout=0)
         if run.status in RunStatus.final_values():
             return run
