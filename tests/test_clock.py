@@ -130,3 +130,21 @@ def test_the_dashboards_status_names_the_zone():
 
     zone_set("Asia/Tokyo")
     assert status_build()["time_zone"] == "Asia/Tokyo"
+
+
+def test_a_page_reads_the_zone_fresh_and_an_api_call_may_use_the_zone_remembered_for_a_few_seconds(rf):
+    """A change saved by another process (no `display_zone_forget` here): the next page shows it at once;
+    an API call, which does not pay a query for the zone each time, sees it within CACHE_SECONDS."""
+    from django.utils import timezone
+
+    from trading.clock import DisplayZoneMiddleware
+
+    seen = []
+    middleware = DisplayZoneMiddleware(lambda request: seen.append(timezone.get_current_timezone()))
+    middleware(rf.get("/api/orders"))
+    TradingConfig.objects.filter(scope=ConfigScope.COMMON).update(display_time_zone="Asia/Tokyo")  # another process
+    middleware(rf.get("/api/orders"))
+    middleware(rf.get("/admin/trading/order/"))
+    middleware(rf.get("/api/orders"))  # the page's fresh read is remembered for the API too
+    assert seen == [NEW_YORK, NEW_YORK, TOKYO, TOKYO]
+    assert timezone.get_current_timezone() == timezone.get_default_timezone()  # each request's zone ends with it

@@ -7,8 +7,9 @@ when that is blank or the settings table is not there yet (before `migrate`).
 
 Reading the zone costs one small query, so it is remembered for `CACHE_SECONDS`:
 - a change saved through `config_update` or the admin forgets it at once in that process;
-- `DisplayZoneMiddleware` re-reads it at the start of every web request, so pages never lag;
-- other processes (the worker, the q2 cluster) see a change within `CACHE_SECONDS`.
+- `DisplayZoneMiddleware` re-reads it at the start of every page request, so pages never lag;
+- API requests (`/api/`), and other processes (the worker, the q2 cluster), see a change made in another
+  process within `CACHE_SECONDS`: a script's calls do not pay a query each for a setting that seldom changes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 CACHE_SECONDS = 10.0
+API_PREFIX = "/api/"
 _cached: tuple[ZoneInfo, float] | None = None  # (zone, monotonic time it was read)
 
 
@@ -90,13 +92,14 @@ def local_text(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> st
 
 
 class DisplayZoneMiddleware:
-    """Every web request renders times in the display zone (Django's current time zone), read fresh."""
+    """Every web request renders times in the display zone (Django's current time zone): read fresh for
+    a page, remembered for up to CACHE_SECONDS for an API call (see the module docstring)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        timezone.activate(display_zone(fresh=True))
+        timezone.activate(display_zone(fresh=not request.path_info.startswith(API_PREFIX)))
         try:
             return self.get_response(request)
         finally:

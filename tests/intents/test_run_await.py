@@ -57,6 +57,7 @@ class Waiter(threading.Thread):
         super().__init__(daemon=True)
         self.run_id, self.timeout = run_id, timeout
         self.reply_to: str | None = None  # the channel the run's hand-off asked the worker to answer on
+        self.submitted: IntentRun | None = None  # the submitter's copy of the run, for the answer's outcome
         self.outcome: IntentRun | None = None
         self.seconds: float | None = None
 
@@ -65,7 +66,7 @@ class Waiter(threading.Thread):
 
         started = time.monotonic()
         try:
-            self.outcome = run_await(self.run_id, timeout=self.timeout, reply_to=self.reply_to)
+            self.outcome = run_await(self.run_id, timeout=self.timeout, reply_to=self.reply_to, submitted=self.submitted)
         finally:
             self.seconds = time.monotonic() - started
             connection.close()
@@ -135,6 +136,34 @@ def test_a_waiter_whose_hand_off_carried_its_reply_channel_asks_nothing_and_is_w
     assert waiter.outcome is not None and waiter.outcome.status == RunStatus.SUCCEEDED, waiter.outcome
     assert waiter.seconds < 20, f"took {waiter.seconds:.1f}s: woken by its own read, not the worker"
     assert asked == [] and polls == [], "asked the worker, or polled, although the hand-off asked for the answer"
+
+
+def test_the_workers_answer_carries_the_outcome_it_committed_so_the_waiter_reads_nothing_back(console_worker, monkeypatch):
+    """The API's wait with its own copy of the run: the answer carries what the worker recorded, applied
+    to that copy, equal field for field to the row; the run is not read back."""
+    from trading import live
+
+    monkeypatch.setattr(runs, "WAIT_SLICE", 30.0)
+    reads = []
+    run_wait = runs.run_wait
+    monkeypatch.setattr(runs, "run_wait", lambda run_id, **kw: reads.append(run_id) or run_wait(run_id, **kw))
+    reply_to = live.reply_channel_new()
+    run, _ = run_submit(
+        intent="test_await_gate", dry_run=False, source=RunSource.API, check_worker=False, reply_to=reply_to, reply_within=60
+    )
+    waiter = Waiter(run.pk, timeout=60)
+    waiter.reply_to, waiter.submitted = reply_to, run
+    waiter.start()
+    wait_until(lambda: run.pk in console_worker.extensions[0]._waiters, what="the worker to hold the hand-off's reply")
+    go(console_worker, run)
+    waiter.join(20)
+
+    assert waiter.outcome is run, "the waiter did not answer with its own copy"
+    assert reads == [], "read the run back although the answer carried its outcome"
+    row = IntentRun.objects.get(pk=run.pk)
+    for name in runs.OUTCOME_FIELDS + ("id", "intent", "params", "created_at", "start_deadline", "account", "connection"):
+        assert getattr(run, name) == getattr(row, name), name
+    assert run.status == RunStatus.SUCCEEDED and run.result["went"] is True and run.started_at <= run.finished_at
 
 
 def test_a_lost_answer_costs_one_slice_and_the_waiter_still_gets_the_outcome(console_worker, monkeypatch, polls):
