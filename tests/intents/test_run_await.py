@@ -246,3 +246,18 @@ def test_two_hand_offs_of_a_run_that_places_no_orders_claim_it_once(console_work
     go(console_worker, run)
     wait_until(lambda: IntentRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED, what="the run to finish")
     assert BODIES.count(run.pk) == 1
+
+
+def test_an_outcome_goes_in_the_answer_only_when_final_and_small_enough():
+    from datetime import UTC, datetime
+
+    run = IntentRun(pk=7, status=RunStatus.SUCCEEDED, result={"rows": [1, 2]}, error="", lease_token=3,
+                    started_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC), finished_at=datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC))  # fmt: skip
+    outcome = runs.run_outcome_dump(run)
+    copy = runs.run_outcome_apply(IntentRun(pk=7, status=RunStatus.QUEUED), outcome)
+    assert [getattr(copy, name) for name in runs.OUTCOME_FIELDS] == [getattr(run, name) for name in runs.OUTCOME_FIELDS]
+
+    run.result = {"rows": "x" * runs.OUTCOME_MAX_CHARS}
+    assert runs.run_outcome_dump(run) is None, "a large result is read back, not sent through Redis"
+    run.result, run.status = {"rows": []}, RunStatus.RUNNING
+    assert runs.run_outcome_dump(run) is None, "a run not final has no outcome to send"

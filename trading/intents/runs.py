@@ -621,19 +621,23 @@ def run_wait(run_id: int, *, timeout: float, poll: float = 0.1) -> IntentRun:
 
 RUN_WAIT = "run.wait"  # a waiter asks the worker (trading.live.worker_request) to say when a run is done
 OUTCOME_FIELDS = ("status", "result", "error", "started_at", "finished_at", "lease_token")  # what finishing a run writes
+OUTCOME_MAX_CHARS = 256_000  # a larger result is read back by the waiter instead of crossing Redis in the answer
 WAIT_SLICE = 0.5  # seconds a waiter listens for the worker's word before it reads the run itself
 
 
 def run_outcome_dump(run: IntentRun) -> dict | None:
     """A final run's outcome as the worker's answer carries it (JSON types: channel layers pack no
-    datetimes), read back by `run_outcome_apply`; None for a run not final, or one whose result does not
-    survive JSON (it could not have been stored either)."""
+    datetimes), read back by `run_outcome_apply`; None for a run not final, one whose result does not
+    survive JSON (it could not have been stored either), or one too large to send (OUTCOME_MAX_CHARS)."""
     if run.status not in RunStatus.final_values():
         return None
     try:
-        result = json.loads(json.dumps(run.result))  # as a read of the JSON column gives it back
+        text = json.dumps(run.result)
     except (TypeError, ValueError):
         return None
+    if len(text) > OUTCOME_MAX_CHARS:
+        return None
+    result = json.loads(text)  # as a read of the JSON column gives it back
     outcome = {name: getattr(run, name) for name in OUTCOME_FIELDS}
     outcome["result"] = result
     for name in ("started_at", "finished_at"):
