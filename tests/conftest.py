@@ -6,6 +6,19 @@ from django.conf import settings
 from console.embedded_redis import ensure_embedded_redis, socket_from_url
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test keeps the migrated rows (`serialized_rollback=True`). One without it ends
+    with a flush that re-creates the content types, and every serialized test after it then fails at
+    setup on a duplicate content type: dozens of errors far from the test that caused them."""
+    for item in items:
+        mark = item.get_closest_marker("django_db")
+        if mark is not None and mark.kwargs.get("transaction") and not mark.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: a transactional test must keep the migrated rows: "
+                "pytest.mark.django_db(transaction=True, serialized_rollback=True)"
+            )
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """The Redis the console is configured with; the embedded one is started when REDIS_URL is unset.

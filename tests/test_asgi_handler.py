@@ -16,7 +16,7 @@ from console.handler import SyncChainASGIHandler
 from tests.api.factories import fill_make
 from trading.tokens import token_create
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 async def call(path: str, token: str | None = None) -> dict:

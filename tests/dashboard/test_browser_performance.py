@@ -153,6 +153,8 @@ def test_the_performance_page_opens_on_the_account_the_live_page_shows_and_sums_
     log_in(page, web_server.url)
     page.select_option("#account-select", "DU2")  # the live page shows DU2 …
     expect(page.locator("#account-select")).to_have_value("DU2")
+    # … kept at once, not when the server's snapshot of DU2 arrives: a click on the link before then counts
+    assert page.evaluate("localStorage.getItem('dashboard.account')") == "DU2"
     page.click("#performance-link")  # … and so does the performance page
     expect(page.locator("#perf-account")).to_have_value("DU2")
     expect(page.locator("body")).to_have_attribute("data-loaded", "true")

@@ -4,7 +4,7 @@ The choice is kept in the browser (localStorage) and rides on the socket's URL, 
 reconnect shows the same account; the server answers a choice with that account's snapshot, and the
 page drops other accounts' pushes from then on (core.js). Hidden while there is one account to show. */
 
-import { $, el, flash, on, onFrame, showAccount, state } from "./core.js";
+import { $, accountSave, el, flash, on, onFrame, showAccount, state } from "./core.js";
 
 let dirty = false;
 
@@ -21,6 +21,7 @@ on("snapshot", () => (dirty = true));
 on("action.result", (p) => {
   if (p.action !== "snapshot.get" || p.ok) return;
   flash(p.message, true); // an account this mode does not know: the selector goes back to what is shown
+  accountSave(state.view.account);
   dirty = true;
 });
 

@@ -215,9 +215,19 @@ export function withAccount(params) {
   return state.view.account ? { ...params, account: state.view.account } : params;
 }
 
-/* Show `account` ("": all): the server answers with that account's snapshot, or refuses an unknown one. */
+/* Show `account` ("": all): the server answers with that account's snapshot, or refuses an unknown one.
+   The choice is kept at once, so a page opened before the answer (the performance page) shows it too. */
 export function showAccount(account) {
+  accountSave(account);
   socketSend({ type: "snapshot.get", account });
+}
+
+export function accountSave(account) {
+  try {
+    localStorage.setItem(ACCOUNT_KEY, account);
+  } catch {
+    // storage refused: the choice lasts as long as the page
+  }
 }
 
 let lastResync = 0;
@@ -311,11 +321,7 @@ on("snapshot", (p) => {
   state.intents = p.intents;
   state.status = p.status;
   state.view = { account: p.account || "", accounts: p.accounts || [] };
-  try {
-    localStorage.setItem(ACCOUNT_KEY, state.view.account);
-  } catch {
-    // storage refused: the choice lasts as long as the page
-  }
+  accountSave(state.view.account);
   setTimeZone(p.status.time_zone);
   state.pnl.clear();
   state.cancelling.clear();
