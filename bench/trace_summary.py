@@ -52,7 +52,7 @@ MARKS = (
     ("trading/intents/executor.py", "        started_at = timezone.now()\n        status, result, error = await self.run_body(", "before", "settings fetched", "run.pk"),
     ("trading/intents/executor.py", "        finished = await self.worker.db_guarded(  # its UPDATE", "before", "body done", "run.pk"),
     ("trading/intents/executor.py", "        if finished is None:\n            log.info(", "before", "claimed with its outcome", "run.pk"),
-    ("trading/intents/executor.py", "            for message in self._waiters.pop(run_id, []):\n                await self._wait_answer(message, run_id, outcome)\n", "after", "waiter answered", "run_id"),
+    ("trading/intents/executor.py", "            for message in waiters:\n                await self._wait_answer(message, run_id, outcome)\n", "after", "waiter answered", "run_id"),
     ("trading/intents/runs.py", "        failed = answer is None and time.monotonic() - asked", "before", "web has the answer", "run_id"),
     ("trading/api/submission.py", "    return Submitted(run=run, created=created)", "before", "response built", "run.pk"),
 )  # fmt: skip

@@ -176,8 +176,10 @@ class IntentExecutor:
         finally:
             self.in_progress.pop(run_id, None)
             # After the outcome's commit (run_finish above), or a claim that did not happen.
-            outcome = run_outcome_dump(finished) if finished is not None else None
-            for message in self._waiters.pop(run_id, []):
+            waiters = self._waiters.pop(run_id, [])
+            # Packed only for a waiter: a run nobody waits on costs the worker's loop no JSON round trip.
+            outcome = run_outcome_dump(finished) if finished is not None and waiters else None
+            for message in waiters:
                 await self._wait_answer(message, run_id, outcome)
 
     async def _claim_and_run(self, run: IntentRun, intent_cls) -> IntentRun | None:
