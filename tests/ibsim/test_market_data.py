@@ -38,6 +38,7 @@ async def test_streaming_ticks_follow_price_changes_until_cancelled(ib, paper_ga
     await ib.qualifyContractsAsync(aapl)
     ticker = ib.reqMktData(aapl)
     await until(lambda: ticker.last > 0, what="first ticks")
+    paper_gateway.set_tick_interval(0)  # from here only set_price moves it: no random step may follow 123.45
 
     paper_gateway.set_price("AAPL", 123.45)
     await until(lambda: ticker.last == 123.45, what="tick at the new price")

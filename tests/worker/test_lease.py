@@ -124,5 +124,8 @@ def test_recording_with_a_token_that_is_no_longer_current_is_refused():
     with pytest.raises(LeaseLost, match="lease token 1 is no longer current"), transaction.atomic(), batch_scope([], lease=old):
         pass
     assert old.lost
+    assert old.lost_message == (  # what the worker's last words say, whichever of its threads found the loss
+        "client id 1: lease token 1 is no longer current (taken over by bob-host:2, token 2); this worker has lost the lease"
+    )
     with transaction.atomic(), batch_scope([], lease=new):
         pass

@@ -49,7 +49,7 @@ def test_a_second_ibworker_on_the_same_client_id_refuses_in_one_line_and_the_fir
     assert not ActivityEntry.objects.filter(message__contains="in use (326)").exists()
 
 
-def test_a_worker_that_loses_its_lease_stops_at_once_and_writes_nothing_more(paper_gateway, redis_url, tmp_path):
+def test_a_worker_that_loses_its_lease_stops_at_once_and_writes_nothing_more(paper_gateway, redis_url, tmp_path, caplog):
     worker = WorkerThread(port=paper_gateway.port, var_dir=tmp_path, handler_paths=[]).start()
     worker.wait_connected()
     WorkerLease.objects.filter(client_id=1).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -59,6 +59,11 @@ def test_a_worker_that_loses_its_lease_stops_at_once_and_writes_nothing_more(pap
     wait_until(lambda: worker.exit_code is not None, what="the fenced-out worker to stop")
 
     assert worker.stop() == EXIT_LEASE_LOST
+    last_words = [r.message for r in caplog.records if r.message.endswith("stopping without writing anything more")]
+    assert last_words == [  # the same, whether the heartbeat, the recorder or a run's database call found the loss
+        "client id 1: lease token 1 is no longer current (taken over by bob-host:2, token 2); this worker has lost the lease; "
+        "stopping without writing anything more"
+    ]
     assert WorkerHeartbeat.objects.get().updated_at < taken_at, "no heartbeat after the takeover"
     assert not ActivityEntry.objects.filter(created_at__gte=taken_at).exists(), "nothing recorded after the takeover"
     assert WorkerLease.objects.get(client_id=1).owner == "bob-host:2", "the lease stays with the new owner"

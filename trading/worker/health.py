@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from trading.models import DEFAULT_CONNECTION, HandlerStat, WorkerHeartbeat
 from trading.worker.dbconn import connection_refresh
-from trading.worker.lease import LeaseLost, lease_lost_message, lease_renew
+from trading.worker.lease import lease_renew
 
 log = logging.getLogger("trading.worker.health")
 
@@ -67,8 +67,7 @@ def heartbeat_write(*, name: str, fields: dict, handler_stats: list[dict], lease
         if lease is not None and not lease_renew(
             client_id=lease.client_id, token=lease.token, ttl=lease.ttl, connection=lease.connection
         ):
-            lease.lost = True
-            raise LeaseLost(lease_lost_message(lease.client_id, lease.token, connection=lease.connection))
+            lease.lose()
         _heartbeat_rows_write(name=name, fields=fields, handler_stats=handler_stats)
 
 

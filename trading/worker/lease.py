@@ -70,12 +70,19 @@ class LeaseHold:
     token: int = 0
     lost: bool = False
     connection: str = DEFAULT_CONNECTION
+    lost_message: str = ""  # how the loss was found (LEASE_LOST): the worker's last words say it, whoever found it
 
     def verify(self) -> None:
         """Raise LeaseLost unless this token is still current (one indexed read; cheap enough per batch)."""
         if self.lost or not lease_holds(client_id=self.client_id, token=self.token, lock=True, connection=self.connection):
-            self.lost = True
-            raise LeaseLost(lease_lost_message(self.client_id, self.token, connection=self.connection))
+            self.lose()
+
+    def lose(self) -> None:
+        """Mark the lease lost and raise LeaseLost, saying who holds the client id now."""
+        message = lease_lost_message(self.client_id, self.token, connection=self.connection)
+        self.lost = True
+        self.lost_message = self.lost_message or message
+        raise LeaseLost(message)
 
 
 def _leases(connection: str, client_id: int):

@@ -573,7 +573,7 @@ class IBWorker:
             fields["runs_in_progress"] += getattr(extension, "runs_in_progress", lambda: [])()
         if self.lease.lost:  # found by the recorder or a database call: the heartbeat row is the new owner's now
             if not self.stopping.is_set():
-                self._lease_lost(f"client id {self.options.client_id}: lease token {self.lease.token} is no longer current")
+                self._lease_lost(self.lease.lost_message or f"client id {self.options.client_id}: lease token {self.lease.token} is no longer current")
             return
         try:
             write = partial(
