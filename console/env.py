@@ -112,10 +112,14 @@ def env_clock_time(name: str, default: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
-def sqlite_config(path: Path | str) -> dict:
+def sqlite_config(path: Path | str, *, keep: bool = False) -> dict:
+    """`keep` (DB_POOL in the web process): a request thread's connection stays open for its next
+    request (console/handler.py keeps the threads): a new SQLite connection re-reads the whole schema on
+    its first query. Off elsewhere: the q2 cluster forks, and an inherited open connection is unsafe."""
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        "CONN_MAX_AGE": 600 if keep else 0,
         # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
         # No WAL: django-q2 forks its workers, and a forked child closing an inherited WAL connection
         # deletes the -wal/-shm files under the other processes ("disk I/O error", a corrupt file).
@@ -128,14 +132,15 @@ def sqlite_config(path: Path | str) -> dict:
 def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:
     """Django DATABASES['default'] from `DATABASE_URL`, or the SQLite file under var/ when unset.
 
-    `pool` (PostgreSQL only; DB_POOL, on in the web process: console/asgi.py): a connection pool per
-    process (Django's psycopg pool). Under daphne every request runs in a thread of its own, so a
-    per-thread persistent connection (CONN_MAX_AGE) is never reused and each request paid a new
-    connection (TCP + authentication, 2-8 ms); the pool hands a request an open connection and takes it
-    back at the request's end. Off elsewhere: the worker's long-lived threads keep their own connection
-    (trading/worker/dbconn.py), and the q2 cluster forks its workers (a pool does not survive a fork)."""
+    `pool` (DB_POOL, on in the web process: console/asgi.py): on PostgreSQL, a connection pool per
+    process (Django's psycopg pool). Under daphne a request runs on a thread that may be new (beyond
+    the kept request threads of console/handler.py), and a new connection costs TCP + authentication
+    (2-8 ms); the pool hands a request an open connection and takes it back at the request's end. On
+    SQLite, the kept request threads keep their connection (`sqlite_config`). Off elsewhere: the
+    worker's long-lived threads keep their own connection (trading/worker/dbconn.py), and the q2
+    cluster forks its workers (a pool does not survive a fork)."""
     if not url:
-        return sqlite_config(sqlite_path)
+        return sqlite_config(sqlite_path, keep=pool)
     import dj_database_url
 
     scheme = urlsplit(url).scheme
@@ -143,7 +148,7 @@ def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:
         path = urlsplit(url).path
         if not path or path == "/":
             raise ConfigError("DATABASE_URL names no SQLite file (sqlite:////absolute/path.sqlite3)")
-        return sqlite_config(path)
+        return sqlite_config(path, keep=pool)
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r} (use postgres:// or sqlite://)")
     try:

@@ -1,8 +1,9 @@
 """The web process's HTTP handler (console/handler.py): Django's ASGI handler with the middleware chain
 built in sync mode and entered once. Driven here through console.asgi's own application, as daphne
 drives it: a JSON answer, a login-protected page, a streamed CSV export, and an error answer all come
-back whole, and every request's database work happens on one thread of its own."""
+back whole, and every request's database work happens on one thread, kept from one request to the next."""
 
+import asyncio
 import csv
 import io
 import threading
@@ -12,7 +13,7 @@ from asgiref.sync import iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
 
 from console.asgi import django_asgi_app
-from console.handler import SyncChainASGIHandler
+from console.handler import RequestThreads, SyncChainASGIHandler
 from tests.api.factories import fill_make
 from trading.tokens import token_create
 
@@ -68,32 +69,99 @@ async def test_a_csv_export_streams_every_row_through_the_handler(bob):
     assert len(rows) == 3 and {row["symbol"] for row in rows} == {"SPY"}
 
 
-@pytest.mark.asyncio
-async def test_each_request_runs_its_chain_and_view_on_one_thread(monkeypatch):
-    """Middleware, view and the request's signals share a thread (its database connection), as under
-    Django's own ASGI handler, and it is not the event loop's: the loop stays free meanwhile."""
+async def idle_threads(count: int) -> None:
+    """Poll (10 s deadline) until `count` kept request threads are idle again (given back after a drain)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while django_asgi_app.request_threads.idle < count:
+        assert asyncio.get_running_loop().time() < deadline, "the request thread was never given back"
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def record_threads(monkeypatch):
+    """(step, thread id) of every request's signals and chain, and the chain thread's database wrapper."""
     from django.core.signals import request_finished, request_started
+    from django.db import connections
 
     seen: list[tuple[str, int]] = []
+    wrappers = []
     started = lambda **kw: seen.append(("started", threading.get_ident()))  # noqa: E731
     finished = lambda **kw: seen.append(("finished", threading.get_ident()))  # noqa: E731
     get_response = django_asgi_app.get_response
 
-    def view_thread(request):
+    def chain(request):
         seen.append(("chain", threading.get_ident()))
+        wrappers.append(connections["default"])
+        hold = request.GET.get("hold")
+        if hold:
+            assert HOLDS[hold].wait(10), "the test never let the held request go"
         return get_response(request)
 
-    monkeypatch.setattr(django_asgi_app, "get_response", view_thread)
+    monkeypatch.setattr(django_asgi_app, "get_response", chain)
     request_started.connect(started, weak=False)
     request_finished.connect(finished, weak=False)
-    try:
-        for _ in range(2):
-            assert (await call("/api/health"))["status"] == 200
-    finally:
-        request_started.disconnect(started)
-        request_finished.disconnect(finished)
+    yield seen, wrappers
+    request_started.disconnect(started)
+    request_finished.disconnect(finished)
 
-    assert [step for step, _ in seen] == ["started", "chain", "finished"] * 2
-    first, second = {ident for _, ident in seen[:3]}, {ident for _, ident in seen[3:]}
-    assert len(first) == 1 and len(second) == 1  # (a thread's id may be reused by the next request's thread)
-    assert threading.get_ident() not in first | second
+
+HOLDS: dict[str, threading.Event] = {}
+
+
+@pytest.mark.asyncio
+async def test_each_request_runs_its_signals_chain_and_view_on_one_kept_thread_never_the_loops(record_threads, monkeypatch):
+    """Middleware, view and the request's signals share a thread (its database connection), as under
+    Django's own ASGI handler, and it is not the event loop's: the loop stays free meanwhile. The next
+    request reuses that thread instead of starting one."""
+    monkeypatch.setattr(django_asgi_app, "request_threads", RequestThreads(size=2))
+    seen, _ = record_threads
+    for _ in range(3):
+        assert (await call("/api/health"))["status"] == 200
+        await idle_threads(1)
+
+    assert [step for step, _ in seen] == ["started", "chain", "finished"] * 3
+    threads = {ident for _, ident in seen}
+    assert len(threads) == 1, "one kept thread served all three"
+    assert threading.get_ident() not in threads
+    assert django_asgi_app.request_threads.started == 1
+
+
+@pytest.mark.asyncio
+async def test_with_every_kept_thread_busy_a_request_gets_a_thread_of_its_own_and_closes_its_connection(
+    record_threads, monkeypatch
+):
+    monkeypatch.setattr(django_asgi_app, "request_threads", RequestThreads(size=1))
+    seen, wrappers = record_threads
+    HOLDS["a"] = threading.Event()
+    held = asyncio.create_task(call("/api/health?hold=a"))  # holds the only kept thread
+    deadline = asyncio.get_running_loop().time() + 10
+    while not wrappers:
+        assert asyncio.get_running_loop().time() < deadline, "the held request never reached its view"
+        await asyncio.sleep(0.005)
+
+    assert (await call("/api/health"))["status"] == 200, "served while the kept thread is busy"
+    HOLDS["a"].set()
+    assert (await held)["status"] == 200
+
+    kept, own = seen[1][1], seen[3][1]
+    assert kept != own and [s for s, ident in seen if ident == own] == ["started", "chain", "finished"]
+    assert wrappers[1].connection is None, "the extra thread's connection was closed before the thread ended"
+    assert django_asgi_app.request_threads.started == 1, "no kept thread beyond the limit"
+
+
+@pytest.mark.asyncio
+async def test_a_kept_thread_is_idle_again_only_once_what_its_request_left_running_is_done():
+    """A view still running after its client went away keeps its thread: the next request is not queued
+    behind it unseen, it takes another thread."""
+    threads = RequestThreads(size=2)
+    first = threads.take()
+    release = threading.Event()
+    first.submit(release.wait, 10)  # the abandoned view
+    threads.give_back(first)
+    assert threads.idle == 0 and threads.take() is not first, "not given back while its work runs"
+    release.set()
+    deadline = asyncio.get_running_loop().time() + 10
+    while threads.idle < 1:
+        assert asyncio.get_running_loop().time() < deadline, "never given back after its work finished"
+        await asyncio.sleep(0.005)
+    assert threads.take() is first
