@@ -4,7 +4,7 @@ bench/profile_summary.py reads the steps off the rows' timestamps; this one mark
 copies the committed tree (``git archive HEAD``) to a scratch folder, adds a timestamp line at each
 step of the copy's submission path (web: view, validation, routing, settings, INSERT, activity entry,
 commit, hand-off; worker: command, fetch, settings, body, claim with outcome, answer; web: answer,
-response), runs the stack from the copy, and prints the median of each step::
+response), runs the stack from the copy, and prints the median, p95 and maximum of each step::
 
     python bench/trace_summary.py --backend sqlite [-n 40] [--gap 0.02]
 
@@ -112,6 +112,8 @@ def drive(backend: str, n: int, gap: float, log: Path) -> list[tuple[int, float,
 
 
 def report(calls: list[tuple[int, float, float]], log: Path) -> None:
+    from bench.stack import percentile
+
     by_run: dict[int, dict[str, float]] = {}
     by_time: dict[str, list[float]] = {}
     for line in log.read_text().splitlines():
@@ -132,7 +134,8 @@ def report(calls: list[tuple[int, float, float]], log: Path) -> None:
             durations.setdefault(f"{before} → {after}", []).append((stamps[after] - stamps[before]) * 1000)
         durations.setdefault("total", []).append((received - sent) * 1000)
     for name, values in durations.items():
-        print(f"{name:62s} p50 {statistics.median(values):6.2f} ms   (n={len(values)})")
+        p95 = percentile(values, 95)
+        print(f"{name:62s} p50 {statistics.median(values):6.2f}  p95 {p95:6.2f}  max {max(values):6.2f} ms   (n={len(values)})")
 
 
 def main() -> None:
