@@ -6,11 +6,12 @@ submission path; django-q2 hands the run to the IB worker, which runs it on its 
 The alternative: ``bench/per_request_script.py`` as a fresh process per request (interpreter start,
 ib_insync import, connect and full sync, the same work, disconnect). Prints p50/p95 and the ratio.
 
-The API's summaries start at most every SUMMARY_PACE seconds. Each one sends IB two messages
-(reqAccountSummary and its cancel) on the worker's one connection, and IB allows 50 a second
-(ib_insync throttles at 45): calls back to back, ~35 a second here, would measure that pacing, not
-the console (every ~22nd call waited up to 100 ms in the throttle). The script, a new connection
-per call at ~250 ms each, never reaches it::
+The API's summaries and the script's alternate, one of each in turn (close_all's too): the machine's
+speed drifts by a third within an hour here, and measured in two blocks a drift between them moved
+the ratio as much as any change did. Alternating also keeps the API's calls apart: each summary sends
+IB two messages (reqAccountSummary and its cancel) on the worker's one connection, and IB allows 50 a
+second (ib_insync throttles at 45), so calls back to back (~35 a second) measured that pacing, not the
+console (every ~22nd call waited up to 100 ms in the throttle)::
 
     python bench/bench_intents.py --backend sqlite [--quick] [--only summary] [-n 40]
 """
@@ -32,7 +33,6 @@ from bench.stack import ROOT, Stack, load_average, percentile, print_header, pro
 from trading import iblib  # noqa: E402
 
 POSITIONS = 50
-SUMMARY_PACE = 0.05  # s between the starts of two API summaries: 40 IB messages a second, under IB's 50
 
 
 def api_call(stack: Stack, token: str, intent: str, body: dict, wait: float) -> tuple[float, dict]:
@@ -56,14 +56,6 @@ def script_call(stack: Stack, work: str, client_id: int) -> tuple[float, dict]:
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     return time.perf_counter() - started, json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def paced(call) -> float:
-    """`call()`'s result, returned no sooner than SUMMARY_PACE after it started."""
-    started = time.perf_counter()
-    result = call()
-    time.sleep(max(0.0, SUMMARY_PACE - (time.perf_counter() - started)))  # pacing, not synchronisation
-    return result
 
 
 def open_positions(stack: Stack) -> None:
@@ -96,8 +88,11 @@ def run(stack: Stack, quick: bool, profile: bool = False, only: str | None = Non
 
     api_call(stack, token, "summary", {}, 30)  # warm: the first run imports and connects everything
     result = {"load_start": load_average()}
-    result["summary_api"] = stats([paced(lambda: api_call(stack, token, "summary", {}, 30)[0]) for _ in range(repeats)])
-    result["summary_script"] = stats([script_call(stack, "summary", 100 + i)[0] for i in range(repeats)])
+    api, script = [], []
+    for i in range(repeats):  # in turn: both sides see the machine as it is at that moment
+        api.append(api_call(stack, token, "summary", {}, 30)[0])
+        script.append(script_call(stack, "summary", 100 + i)[0])
+    result["summary_api"], result["summary_script"] = stats(api), stats(script)
     if only == "summary":
         result["load_end"] = load_average()
         return result
