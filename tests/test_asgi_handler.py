@@ -108,13 +108,34 @@ def record_threads(monkeypatch):
 HOLDS: dict[str, threading.Event] = {}
 
 
+@pytest.fixture
+def kept_threads(monkeypatch):
+    """A fresh RequestThreads of `size` on the handler, with connections kept past a request as in the
+    web process (CONN_MAX_AGE > 0, DB_POOL on SQLite); its threads' connections are closed afterwards."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 600)
+    made = []
+
+    def make(size: int) -> RequestThreads:
+        threads = RequestThreads(size=size)
+        monkeypatch.setattr(django_asgi_app, "request_threads", threads)
+        made.append(threads)
+        return threads
+
+    yield make
+    for threads in made:
+        for executor in threads._idle:
+            executor.submit(connections.close_all).result(timeout=10)
+
+
 @pytest.mark.asyncio
-async def test_each_request_runs_its_signals_chain_and_view_on_one_kept_thread_never_the_loops(record_threads, monkeypatch):
+async def test_each_request_runs_its_signals_chain_and_view_on_one_kept_thread_never_the_loops(record_threads, kept_threads):
     """Middleware, view and the request's signals share a thread (its database connection), as under
     Django's own ASGI handler, and it is not the event loop's: the loop stays free meanwhile. The next
-    request reuses that thread instead of starting one."""
-    monkeypatch.setattr(django_asgi_app, "request_threads", RequestThreads(size=2))
-    seen, _ = record_threads
+    request reuses that thread, and its open database connection, instead of starting new ones."""
+    kept_threads(2)
+    seen, wrappers = record_threads
     for _ in range(3):
         assert (await call("/api/health"))["status"] == 200
         await idle_threads(1)
@@ -124,13 +145,15 @@ async def test_each_request_runs_its_signals_chain_and_view_on_one_kept_thread_n
     assert len(threads) == 1, "one kept thread served all three"
     assert threading.get_ident() not in threads
     assert django_asgi_app.request_threads.started == 1
+    connection = wrappers[0].connection
+    assert connection is not None and all(w.connection is connection for w in wrappers), "one connection, kept open"
 
 
 @pytest.mark.asyncio
 async def test_with_every_kept_thread_busy_a_request_gets_a_thread_of_its_own_and_closes_its_connection(
-    record_threads, monkeypatch
+    record_threads, kept_threads
 ):
-    monkeypatch.setattr(django_asgi_app, "request_threads", RequestThreads(size=1))
+    kept_threads(1)
     seen, wrappers = record_threads
     HOLDS["a"] = threading.Event()
     held = asyncio.create_task(call("/api/health?hold=a"))  # holds the only kept thread
@@ -146,6 +169,8 @@ async def test_with_every_kept_thread_busy_a_request_gets_a_thread_of_its_own_an
     kept, own = seen[1][1], seen[3][1]
     assert kept != own and [s for s, ident in seen if ident == own] == ["started", "chain", "finished"]
     assert wrappers[1].connection is None, "the extra thread's connection was closed before the thread ended"
+    await idle_threads(1)
+    assert wrappers[0].connection is not None, "while the kept thread's stays open"
     assert django_asgi_app.request_threads.started == 1, "no kept thread beyond the limit"
 
 
