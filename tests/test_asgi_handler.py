@@ -15,9 +15,23 @@ from asgiref.testing import ApplicationCommunicator
 from console.asgi import django_asgi_app
 from console.handler import RequestThreads, SyncChainASGIHandler
 from tests.api.factories import fill_make
+from tests.harness import wait_until
 from trading.tokens import token_create
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def close_kept_connections():
+    """The web's kept request threads keep their connections (PostgreSQL's 60 s here): close them after
+    each test, or the test database could not be dropped at the end of the session."""
+    yield
+    from django.db import connections
+
+    threads = django_asgi_app.request_threads
+    wait_until(lambda: threads.idle == threads.started, what="the request threads to be idle again")
+    for executor in list(threads._idle):
+        executor.submit(connections.close_all).result(timeout=10)
 
 
 async def call(path: str, token: str | None = None) -> dict:
