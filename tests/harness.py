@@ -17,7 +17,9 @@ from trading.worker.service import IBWorker, WorkerOptions
 DEFAULT_TIMEOUT = 15.0
 
 
-def wait_until(predicate: Callable[[], object], *, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.05, what: str = "") -> object:
+def wait_until(
+    predicate: Callable[[], object], *, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.05, what: str = ""
+) -> object:
     """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -27,6 +29,19 @@ def wait_until(predicate: Callable[[], object], *, timeout: float = DEFAULT_TIME
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+async def until(predicate: Callable[[], object], timeout: float = 5.0, what: str = "", interval: float = 0.01) -> object:
+    """`wait_until` for a test's event loop: poll without blocking the loop; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(interval)
 
 
 class WorkerThread:

@@ -15,7 +15,7 @@ from asgiref.testing import ApplicationCommunicator
 from console.asgi import django_asgi_app
 from console.handler import RequestThreads, SyncChainASGIHandler
 from tests.api.factories import fill_make
-from tests.harness import wait_until
+from tests.harness import until, wait_until
 from trading.tokens import token_create
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -84,11 +84,8 @@ async def test_a_csv_export_streams_every_row_through_the_handler(bob):
 
 
 async def idle_threads(count: int) -> None:
-    """Poll (10 s deadline) until `count` kept request threads are idle again (given back after a drain)."""
-    deadline = asyncio.get_running_loop().time() + 10
-    while django_asgi_app.request_threads.idle < count:
-        assert asyncio.get_running_loop().time() < deadline, "the request thread was never given back"
-        await asyncio.sleep(0.005)
+    """Until `count` kept request threads are idle again (given back after a drain)."""
+    await until(lambda: django_asgi_app.request_threads.idle >= count, timeout=10, what="the request thread to be given back")
 
 
 @pytest.fixture
@@ -171,10 +168,7 @@ async def test_with_every_kept_thread_busy_a_request_gets_a_thread_of_its_own_an
     seen, wrappers = record_threads
     HOLDS["a"] = threading.Event()
     held = asyncio.create_task(call("/api/health?hold=a"))  # holds the only kept thread
-    deadline = asyncio.get_running_loop().time() + 10
-    while not wrappers:
-        assert asyncio.get_running_loop().time() < deadline, "the held request never reached its view"
-        await asyncio.sleep(0.005)
+    await until(lambda: wrappers, timeout=10, what="the held request to reach its view")
 
     assert (await call("/api/health"))["status"] == 200, "served while the kept thread is busy"
     HOLDS["a"].set()
@@ -199,8 +193,5 @@ async def test_a_kept_thread_is_idle_again_only_once_what_its_request_left_runni
     threads.give_back(first)
     assert threads.idle == 0 and threads.take() is not first, "not given back while its work runs"
     release.set()
-    deadline = asyncio.get_running_loop().time() + 10
-    while threads.idle < 1:
-        assert asyncio.get_running_loop().time() < deadline, "never given back after its work finished"
-        await asyncio.sleep(0.005)
+    await until(lambda: threads.idle >= 1, timeout=10, what="the thread to be given back once its work finished")
     assert threads.take() is first

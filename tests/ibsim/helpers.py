@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from ib_insync import IB
 
-
-async def until(predicate, timeout: float = 5.0, what: str = "") -> None:
-    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
+from tests.harness import until  # noqa: F401 - the gateway tests import it from here
 
 
 async def connect(port: int, client_id: int, timeout: float = 5.0) -> IB:
