@@ -79,8 +79,8 @@ class LeaseHold:
 
     def lose(self) -> None:
         """Mark the lease lost and raise LeaseLost, saying who holds the client id now."""
+        self.lost = True  # first: lost even if the message's read below fails
         message = lease_lost_message(self.client_id, self.token, connection=self.connection)
-        self.lost = True
         self.lost_message = self.lost_message or message
         raise LeaseLost(message)
 
