@@ -31,7 +31,9 @@ def wait_until(
         time.sleep(interval)
 
 
-async def until(predicate: Callable[[], object], timeout: float = 5.0, what: str = "", interval: float = 0.01) -> object:
+async def until(
+    predicate: Callable[[], object], timeout: float = DEFAULT_TIMEOUT, what: str = "", interval: float = 0.01
+) -> object:
     """`wait_until` for a test's event loop: poll without blocking the loop; fail after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

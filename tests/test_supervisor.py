@@ -6,10 +6,10 @@ import os
 import re
 import signal
 import sys
-import time
 from pathlib import Path
 
 from console.supervisor import Program, Supervisor
+from tests.harness import until
 
 # A parent that forks a child sharing its stdout, then both wait: q2's cluster in miniature.
 FORKING_PARENT = """
@@ -41,14 +41,6 @@ def alive(pid: int) -> bool:
         return "zombie" not in status.read_text()  # a zombie is dead; only its parent has not reaped it yet
     except FileNotFoundError:
         return False
-
-
-async def until(predicate, *, timeout: float = 15.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-    return value
 
 
 def test_a_child_killed_while_its_orphans_hold_its_stdout_is_noticed_cleaned_up_and_restarted():
