@@ -125,6 +125,9 @@ Q_CLUSTER = {
     "orm": None,
     "label": "Task queue",
     "ack_failures": True,
+    # q2 keeps every task record; trading/taskrecords.py prunes the successes to the newest 250 in one
+    # DELETE a minute (q2's own pruning reads all 250 at every save, holding SQLite's write lock).
+    "save_limit": 0,
     # Cron schedules are read in this zone (the seed's daily orchestrator runs at 16:15 New York time).
     "time_zone": env_zone("SCHEDULE_TIME_ZONE", "America/New_York"),
 }

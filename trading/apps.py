@@ -22,3 +22,9 @@ class TradingConfig(AppConfig):
         # cluster, worker), before any user file is imported.
         ib_insync_alias()
         intents_load()
+
+        from django_q.signals import post_execute
+
+        from trading.taskrecords import task_recorded
+
+        post_execute.connect(task_recorded, dispatch_uid="trading.taskrecords")
