@@ -73,7 +73,10 @@ def stats(samples: list[float]) -> dict:
     return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p95": round(percentile(ms, 95), 1), "max": round(max(ms), 1)}
 
 
-def run(stack: Stack, quick: bool, profile: bool = False, only: str | None = None, repeats: int | None = None) -> dict:
+def console_up(stack: Stack) -> str:
+    """Start the console as this benchmark measures it (a paper gateway with POSITIONS more stocks, the
+    web, the q2 cluster, the worker) and return a superuser's API token (the other `summary` benchmarks
+    start it so too)."""
     from django.contrib.auth import get_user_model
 
     from trading.tokens import token_create
@@ -84,6 +87,11 @@ def run(stack: Stack, quick: bool, profile: bool = False, only: str | None = Non
     stack.start_web()
     stack.start_cluster()
     stack.start_worker()
+    return token
+
+
+def run(stack: Stack, quick: bool, profile: bool = False, only: str | None = None, repeats: int | None = None) -> dict:
+    token = console_up(stack)
     repeats, flattens = (5, 1) if quick else (repeats or 20, 3)
 
     api_call(stack, token, "summary", {}, 30)  # warm: the first run imports and connects everything

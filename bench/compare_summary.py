@@ -50,7 +50,9 @@ def task_records_fill(count: int) -> None:
 
 def serve(tree: Path, backend: str, kept: int = 0) -> None:
     """One tree's stack, driven over stdin/stdout: `api` → one summary's seconds; `script` → the script's.
-    Everything else this process prints goes to stderr: stdout carries only the answers."""
+    Everything else this process prints goes to stderr: stdout carries only the answers. The stack is
+    started here, as bench_intents.console_up does, and not through it: a tree from before that helper
+    must run too."""
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.path.insert(0, str(tree))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_intents import api_call  # noqa: E402
+from bench.bench_intents import api_call, console_up  # noqa: E402
 from bench.stack import Stack, percentile, print_header  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -73,16 +73,7 @@ def main() -> None:
     stack.setup_django()
     print_header("CPU per summary call", args.backend)
     try:
-        from django.contrib.auth import get_user_model
-
-        from trading.tokens import token_create
-
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-1")
-        token = token_create(user=user, name="bench")[1]
-        stack.start_gateway(tick_interval=0.25, extra_stocks=50, master=False)
-        stack.start_web()
-        stack.start_cluster()
-        stack.start_worker()
+        token = console_up(stack)
         for _ in range(5):
             api_call(stack, token, "summary", {}, 30)  # warm
         time.sleep(2)  # let the warm-up's q2 tasks finish before the idle reading

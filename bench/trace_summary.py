@@ -81,23 +81,14 @@ def copy_instrumented() -> Path:
 
 def drive(backend: str, n: int, gap: float, log: Path) -> list[tuple[int, float, float]]:
     """In the instrumented copy: the stack, warm-up, then `n` summaries; returns (run id, sent, received)."""
-    from bench.bench_intents import api_call
+    from bench.bench_intents import api_call, console_up
     from bench.stack import Stack
 
     stack = Stack(backend, name="trace")
     stack.env[TRACE_ENV] = str(log)
     stack.setup_django()
     try:
-        from django.contrib.auth import get_user_model
-
-        from trading.tokens import token_create
-
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-1")
-        token = token_create(user=user, name="bench")[1]
-        stack.start_gateway(tick_interval=0.25, extra_stocks=50, master=False)
-        stack.start_web()
-        stack.start_cluster()
-        stack.start_worker()
+        token = console_up(stack)
         for _ in range(5):
             api_call(stack, token, "summary", {}, 30)
         calls = []
