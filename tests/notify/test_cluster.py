@@ -37,6 +37,8 @@ def test_a_fill_is_sent_by_the_cluster_to_the_receiver(paper_gateway, redis_url,
             raise AssertionError(f"{exc}; sends: {list(NotifySend.objects.values())}{_output(cluster)}") from None
         assert "(close_all)" in payload["title"] + payload["message"]  # the strategy that filled
         sends = NotifySend.objects.filter(kind=NotifyKind.FILL)
+        # The cluster records the outcome once the receiver has answered: the message can arrive first.
+        wait_until(lambda: not sends.filter(status=SendStatus.SENDING).exists(), what="the send's outcome recorded")
         assert {(send.status, send.attempts) for send in sends} == {(SendStatus.SENT, 1)}
         assert sum(len(send.items) for send in sends) == 2  # each fill told once
     finally:
