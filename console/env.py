@@ -121,12 +121,42 @@ def sqlite_config(path: Path | str, *, keep: bool = False) -> dict:
         "NAME": str(path),
         "CONN_MAX_AGE": 600 if keep else 0,
         # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
-        # No WAL: django-q2 forks its workers, and a forked child closing an inherited WAL connection
-        # deletes the -wal/-shm files under the other processes ("disk I/O error", a corrupt file).
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        # WAL: a commit appends to the log and syncs it once (the rollback journal syncs twice and
+        # deletes a file), and readers neither wait for a writer nor stop it. django-q2 forks its
+        # processes: a child must never close a connection it inherited (sqlite_fork_guard).
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"},
         # Tests use a file too, so the worker and cluster subprocesses they start see the same data.
         "TEST": {"NAME": str(Path(path).with_name(Path(path).stem + "-test.sqlite3"))},
     }
+
+
+_INHERITED: list = []  # SQLite connections a forked child inherited: kept, never closed (sqlite_fork_guard)
+_FORK_GUARDED = False
+
+
+def sqlite_fork_guard() -> None:
+    """In a forked child, set aside the SQLite connections it inherited instead of letting it close them.
+
+    django-q2 forks its sentinel, workers, monitor and pusher, and a child that closes an inherited SQLite
+    connection (Django closes old connections before each task) acts on its parent's file state: in WAL
+    mode it may checkpoint and delete the -wal/-shm files under the processes still using them ("disk I/O
+    error", lost commits). SQLite's rule is that a connection never crosses a fork. After a fork the child
+    keeps the inherited connection objects, unused, for its lifetime (multiprocessing's children leave
+    through os._exit, which closes nothing), and opens its own on its first query. Registered once per
+    process (console/settings.py, on SQLite)."""
+    global _FORK_GUARDED
+    if not _FORK_GUARDED:
+        os.register_at_fork(after_in_child=_sqlite_connections_set_aside)
+        _FORK_GUARDED = True
+
+
+def _sqlite_connections_set_aside() -> None:
+    from django.db import connections
+
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.vendor == "sqlite" and wrapper.connection is not None:
+            _INHERITED.append(wrapper.connection)
+            wrapper.connection = None  # the next query connects anew (connect() resets the wrapper's state)
 
 
 def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:

@@ -20,6 +20,7 @@ from console.env import (
     env_urls,
     env_zone,
     redis_url,
+    sqlite_fork_guard,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ DATABASES = {
     "default": database_config(env_str("DATABASE_URL"), sqlite_path=VAR_DIR / "console.sqlite3", pool=env_bool("DB_POOL", False))
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    sqlite_fork_guard()  # django-q2 forks: a child never writes through a connection it inherited
     # One test database per test process (CONSOLE_PREFIX is per-process under pytest).
     DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"{CONSOLE_PREFIX}-test.sqlite3")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
