@@ -112,14 +112,16 @@ def env_clock_time(name: str, default: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
-def sqlite_config(path: Path | str, *, keep: bool = False) -> dict:
-    """`keep` (DB_POOL in the web process): a request thread's connection stays open for its next
-    request (console/handler.py keeps the threads): a new SQLite connection re-reads the whole schema on
-    its first query. Off elsewhere: the q2 cluster forks, and an inherited open connection is unsafe."""
+def sqlite_config(path: Path | str) -> dict:
+    """Every process keeps its connections open (CONN_MAX_AGE): a new SQLite connection re-reads the
+    whole schema on its first query (~1.9 ms here). The web's request threads are kept (console/handler.py),
+    each with its connection; django-q2 closes "old" connections before every task and every task record,
+    which with CONN_MAX_AGE 0 meant two new connections per task (the cluster's CPU per `summary`: 7.9 →
+    5.0 ms kept, bench/cpu_per_call.py). A forked q2 child never uses one it inherited (sqlite_fork_guard)."""
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
-        "CONN_MAX_AGE": 600 if keep else 0,
+        "CONN_MAX_AGE": 600,
         # Several processes (web, worker, cluster) share the file: wait for locks instead of failing.
         # WAL: a commit appends to the log and syncs it once (the rollback journal syncs twice and
         # deletes a file), and readers neither wait for a writer nor stop it. django-q2 forks its
@@ -165,12 +167,12 @@ def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:
     `pool` (DB_POOL, on in the web process: console/asgi.py): on PostgreSQL, a connection pool per
     process (Django's psycopg pool). Under daphne a request runs on a thread that may be new (beyond
     the kept request threads of console/handler.py), and a new connection costs TCP + authentication
-    (2-8 ms); the pool hands a request an open connection and takes it back at the request's end. On
-    SQLite, the kept request threads keep their connection (`sqlite_config`). Off elsewhere: the
+    (2-8 ms); the pool hands a request an open connection and takes it back at the request's end. SQLite has
+    no pool: every process keeps its connections (`sqlite_config`). The pool is off elsewhere: the
     worker's long-lived threads keep their own connection (trading/worker/dbconn.py), and the q2
     cluster forks its workers (a pool does not survive a fork)."""
     if not url:
-        return sqlite_config(sqlite_path, keep=pool)
+        return sqlite_config(sqlite_path)
     import dj_database_url
 
     scheme = urlsplit(url).scheme
@@ -178,7 +180,7 @@ def database_config(url: str, *, sqlite_path: Path, pool: bool = False) -> dict:
         path = urlsplit(url).path
         if not path or path == "/":
             raise ConfigError("DATABASE_URL names no SQLite file (sqlite:////absolute/path.sqlite3)")
-        return sqlite_config(path, keep=pool)
+        return sqlite_config(path)
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"DATABASE_URL has unsupported scheme {scheme!r} (use postgres:// or sqlite://)")
     try:

@@ -13,7 +13,7 @@ the chain, a streamed body, `response.close`), started for the request and joine
 thread is one of up to `KEPT_THREADS` kept between requests (`RequestThreads`): the same per-request
 guarantees — one thread for all of a request's thread-sensitive work, no two requests on it at once —
 without starting and joining two threads per request, and with the thread's database connection kept
-open where Django lets it (SQLite under DB_POOL: console/env.py; a new SQLite connection re-reads the
+open where Django lets it (SQLite: console/env.py sqlite_config; a new SQLite connection re-reads the
 schema on its first query, ~1.5 ms). Beyond `KEPT_THREADS` requests at once (long `?wait=` calls), a
 request gets a fresh thread as under Django's handler, and closes its connections before the thread ends.
 """
