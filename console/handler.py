@@ -16,11 +16,18 @@ without starting and joining two threads per request, and with the thread's data
 open where Django lets it (SQLite: console/env.py sqlite_config; a new SQLite connection re-reads the
 schema on its first query, ~1.5 ms). Beyond `KEPT_THREADS` requests at once (long `?wait=` calls), a
 request gets a fresh thread as under Django's handler, and closes its connections before the thread ends.
+
+A request served on a kept thread may leave work for after its response (`after_response`): the
+handler runs it on that thread once the response is sent and closed. `run_submit` leaves its q2 task
+there, so the cluster picks it up after the caller has its answer, not while the worker runs the body.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -28,6 +35,54 @@ from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
 KEPT_THREADS = 8  # at most this many requests at once reuse a thread; each keeps one database connection
+
+log = logging.getLogger("console.handler")
+
+
+class AfterResponse:
+    """What a request leaves to do once its response is sent (`after_response`). The handler runs it on
+    the request's thread after the response is sent and closed. Work added after that (a view still
+    running after its client went away) runs at once, where it is added: nothing is ever left undone."""
+
+    def __init__(self) -> None:
+        self._work: list[Callable[[], object]] = []
+        self._ran = False
+        self._lock = threading.Lock()
+
+    def add(self, fn: Callable[[], object]) -> None:
+        with self._lock:
+            if not self._ran:
+                self._work.append(fn)
+                return
+        _run_logged(fn)
+
+    def run(self) -> None:
+        with self._lock:
+            self._ran = True
+            work, self._work = self._work, []
+        for fn in work:
+            _run_logged(fn)
+
+
+def _run_logged(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception:  # the response is out: a failure here has nobody to answer but the log
+        log.exception("work left for after the response failed")
+
+
+_AFTER_RESPONSE: contextvars.ContextVar[AfterResponse | None] = contextvars.ContextVar("after_response", default=None)
+
+
+def after_response(fn: Callable[[], object]) -> None:
+    """Run `fn` once the current request's response is sent, when the request is served by this
+    handler on a kept thread; at once otherwise (a test client, a command, a q2 task, no request).
+    For work the caller need not wait for and must not compete with: `run_submit`'s q2 task."""
+    pending = _AFTER_RESPONSE.get()
+    if pending is None:
+        fn()
+    else:
+        pending.add(fn)
 
 
 class RequestThreads:
@@ -82,10 +137,14 @@ class SyncChainASGIHandler(ASGIHandler):
                 finally:
                     await sync_to_async(connections.close_all)()  # its connection must not outlive the thread
             return
+        pending = AfterResponse()
+        token = _AFTER_RESPONSE.set(pending)
         try:
             async with ThreadSensitiveContext(executor=thread):
                 await self.handle(scope, receive, send)
         finally:
+            _AFTER_RESPONSE.reset(token)
+            thread.submit(pending.run)  # on the request's thread, after all it left there; no await to cancel
             self.request_threads.give_back(thread)
 
     async def get_response_async(self, request):

@@ -13,7 +13,7 @@ from asgiref.sync import iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
 
 from console.asgi import django_asgi_app
-from console.handler import RequestThreads, SyncChainASGIHandler
+from console.handler import AfterResponse, RequestThreads, SyncChainASGIHandler, after_response
 from tests.api.factories import fill_make
 from tests.harness import until, wait_until
 from trading.tokens import token_create
@@ -195,3 +195,51 @@ async def test_a_kept_thread_is_idle_again_only_once_what_its_request_left_runni
     release.set()
     await until(lambda: threads.idle >= 1, timeout=10, what="the thread to be given back once its work finished")
     assert threads.take() is first
+
+
+@pytest.mark.asyncio
+async def test_work_left_for_after_the_response_runs_on_the_requests_thread_once_the_response_is_sent(monkeypatch):
+    events: list[tuple[str, object]] = []
+    get_response = django_asgi_app.get_response
+
+    def chain(request):
+        events.append(("chain", threading.get_ident()))
+        after_response(lambda: events.append(("after", threading.get_ident())))
+        return get_response(request)
+
+    async def recorded(scope, receive, send):
+        async def send_recorded(message):
+            events.append(("sent", message["type"]))
+            await send(message)
+
+        await django_asgi_app(scope, receive, send_recorded)
+
+    monkeypatch.setattr(django_asgi_app, "get_response", chain)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/api/health", "raw_path": b"/api/health", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    communicator = ApplicationCommunicator(recorded, scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await communicator.wait(20)
+    await until(lambda: events[-1][0] == "after", timeout=10, what="the work left for after the response")
+
+    assert [step for step, _ in events] == ["chain", "sent", "sent", "after"]
+    assert [kind for step, kind in events if step == "sent"] == ["http.response.start", "http.response.body"]
+    assert events[-1][1] == events[0][1], "not on the request's thread"
+
+
+def test_work_left_after_the_handler_ran_it_or_outside_a_request_runs_at_once(caplog):
+    done: list[int] = []
+    pending = AfterResponse()
+    pending.add(lambda: done.append(1))
+    pending.add(lambda: 1 / 0)  # a failure is logged; the rest still runs
+    pending.add(lambda: done.append(2))
+    assert done == []
+
+    pending.run()
+    assert done == [1, 2] and "ZeroDivisionError" in caplog.text
+    pending.add(lambda: done.append(3))  # a view still running after its client went away
+    after_response(lambda: done.append(4))  # no request: a command, a q2 task, the test client
+    assert done == [1, 2, 3, 4]

@@ -157,3 +157,31 @@ def test_a_run_not_handed_directly_is_handed_over_at_once(monkeypatch, sent):
         tasks.intent_task(run.pk, run.created_at.isoformat(), False)
 
     assert sent == [run.pk] and clock.slept == []
+
+
+def test_a_web_request_enqueues_the_q2_task_only_once_its_response_is_out(live_worker, enqueued, django_capture_on_commit_callbacks):
+    """`task_later` (console.handler.after_response): the cluster picking up the task would compete with
+    the worker running the body for the same cores, so the task waits for the response."""
+    later: list = []
+    with django_capture_on_commit_callbacks(execute=True):
+        run, _ = run_submit(intent="summary", params={}, source=RunSource.API, task_later=later.append)
+
+    assert enqueued == [] and len(later) == 1, "enqueued before the response"
+    later[0]()
+    [task] = enqueued
+    assert task["id"] == run.task_id and task["args"] == (run.pk, run.created_at.isoformat(), True)
+
+
+def test_a_run_not_handed_to_the_worker_is_enqueued_at_once(live_worker, enqueued, django_capture_on_commit_callbacks, monkeypatch):
+    """Redis refused the direct hand-off: the q2 task is how the worker hears of the run (or the sweep)."""
+    from trading import live
+
+    def refused(command, *, connection="default"):
+        raise ConnectionError("refused")
+
+    monkeypatch.setattr(live, "worker_command_send", refused)
+    later: list = []
+    with django_capture_on_commit_callbacks(execute=True):
+        run_submit(intent="summary", params={}, source=RunSource.API, task_later=later.append)
+
+    assert later == [] and len(enqueued) == 1 and enqueued[0]["args"][2] is False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.handler import after_response
 from trading.api.auth import Need, Principal, principal_allow, principal_from_token
 from trading.api.errors import MSG_NUL, MSG_WAIT_TIMEOUT, VALIDATION_ERROR, ApiError, WaitTimedOut
 from trading.api.schemas import RunOut, WebhookIn
@@ -73,6 +74,7 @@ def intent_submit(
         idempotency_key=idempotency_key_for(namespace, principal.user, idempotency_key),
         reply_to=reply_to,
         reply_within=wait or 0.0,
+        task_later=after_response,  # the q2 task once the response is out, not while the worker runs it
     )
     if wait and run.status not in RunStatus.final_values():
         reply_to = reply_to if created else None  # a repeated key: no hand-off was sent, so no answer is coming

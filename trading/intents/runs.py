@@ -247,13 +247,15 @@ def run_submit(
     account: str | None = None,
     reply_to: str | None = None,
     reply_within: float = 0.0,
+    task_later=None,
 ) -> tuple[IntentRun, bool]:
     """Validate, record and enqueue a run; returns (run, created). A repeated key returns the first run.
 
     `account` (or `account` in the params): the IB account it trades; the run goes to the worker of
     the connection that owns it (run_account_resolve). `reply_to` (a channel: live.reply_channel_new):
     the hand-off asks the worker to answer there once the run is done, for `reply_within` seconds
-    (`run_await`'s `reply_to`): a waiting caller needs no `run.wait` request of its own."""
+    (`run_await`'s `reply_to`): a waiting caller needs no `run.wait` request of its own. `task_later`
+    (console.handler.after_response, from a web request): how to put off the q2 task (`run_enqueue`)."""
     intent_cls = intent_get(intent)
     params, dry_run = split_dry_run(params or {}, dry_run)
     params, account = split_account(params, account)
@@ -300,7 +302,7 @@ def run_submit(
                 payload={"params": clean, "source": source, **({"account": account} if account else {})},
             )
             reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
-            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply))
+            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
@@ -351,10 +353,15 @@ def accounts_ready(intent: str) -> list[str]:
     return list(known)
 
 
-def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None) -> None:
+def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None, task_later=None) -> None:
     """Hand the run to the worker (after commit): directly over its channel, and as a django-q2 task.
     `reply` (`reply_to` and `deadline`): the worker answers there once the run is done, as it answers a
-    `run.wait` request.
+    `run.wait` request. `task_later` (a web request's `after_response`): once the direct hand-off went
+    out, the q2 task is enqueued after the request's response is sent, not while the worker runs the
+    body: the cluster picking the task up (its pusher, a q2 worker process, pickling, signing) competes
+    for the same cores, and a `summary` waited on answered ~1 ms later for it (bench/compare_summary.py).
+    A web process that dies in between leaves the run without its task: the worker still executes it
+    (the hand-off, or its sweep), and the row holds the outcome.
 
     The direct hand-off is the fast path: the connected worker claims the run a few milliseconds after
     the commit instead of after the q2 cluster has picked the task from its broker. The q2 task stays
@@ -376,8 +383,6 @@ def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None) -> Non
     """
     import logging
 
-    from django_q.tasks import async_task
-
     from trading.live import worker_command_send
 
     handed = True
@@ -386,6 +391,18 @@ def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None) -> Non
     except Exception as exc:  # Redis down: the q2 task (or the sweep) hands it over instead
         handed = False
         logging.getLogger("trading.intents").warning("run #%s not handed to the worker directly: %s", run.pk, exc)
+    if handed and task_later is not None:
+        task_later(lambda: _task_enqueue(run, intent_cls, handed))
+    else:
+        _task_enqueue(run, intent_cls, handed)
+
+
+def _task_enqueue(run: IntentRun, intent_cls, handed: bool) -> None:
+    """The run's django-q2 task (run_enqueue); a broker that refuses it leaves the run to the sweep."""
+    import logging
+
+    from django_q.tasks import async_task
+
     task_timeout = int(intent_cls.start_within + intent_cls.timeout + 30)
     _q2_hook()
     chosen = _TASK_ID.set(run.task_id or None)
@@ -407,9 +424,11 @@ def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None) -> Non
             activity_record(
                 kind=ActivityKind.INTENT_RUN,
                 severity=Severity.WARNING,
-                message=(
-                    f"run #{run.pk} {run.intent}: the task queue is unreachable ({reason}); it stays queued and "
-                    "the worker's sweep picks it up from the database"
+                message=f"run #{run.pk} {run.intent}: the task queue is unreachable ({reason}); " + (
+                    "it went to the worker directly (no q2 task records it), and the worker's sweep picks it up "
+                    "from the database if that hand-off was lost"
+                    if handed
+                    else "it stays queued and the worker's sweep picks it up from the database"
                 ),
                 mode=run.mode,
                 run=run,
