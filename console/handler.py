@@ -56,12 +56,14 @@ class AfterResponse:
                 return
         _run_logged(fn)
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Run what was left; whether there was anything."""
         with self._lock:
             self._ran = True
             work, self._work = self._work, []
         for fn in work:
             _run_logged(fn)
+        return bool(work)
 
 
 def _run_logged(fn: Callable[[], object]) -> None:
@@ -69,6 +71,16 @@ def _run_logged(fn: Callable[[], object]) -> None:
         fn()
     except Exception:  # the response is out: a failure here has nobody to answer but the log
         log.exception("work left for after the response failed")
+
+
+def _after_response_run(pending: AfterResponse) -> None:
+    """The handler's end of a request (no await, so nothing can cancel it): what the request left, then,
+    as at a request's end (request_finished), its old connections closed: work that reached the database
+    (a refused q2 task is recorded) gives a pooled PostgreSQL connection back instead of holding it."""
+    from django.db import close_old_connections
+
+    if pending.run():
+        close_old_connections()
 
 
 _AFTER_RESPONSE: contextvars.ContextVar[AfterResponse | None] = contextvars.ContextVar("after_response", default=None)
@@ -144,7 +156,7 @@ class SyncChainASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             _AFTER_RESPONSE.reset(token)
-            thread.submit(pending.run)  # on the request's thread, after all it left there; no await to cancel
+            thread.submit(_after_response_run, pending)  # on the request's thread, after all it left there
             self.request_threads.give_back(thread)
 
     async def get_response_async(self, request):

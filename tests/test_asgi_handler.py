@@ -238,8 +238,9 @@ def test_work_left_after_the_handler_ran_it_or_outside_a_request_runs_at_once(ca
     pending.add(lambda: done.append(2))
     assert done == []
 
-    pending.run()
+    assert pending.run() is True
     assert done == [1, 2] and "ZeroDivisionError" in caplog.text
+    assert AfterResponse().run() is False
     pending.add(lambda: done.append(3))  # a view still running after its client went away
     after_response(lambda: done.append(4))  # no request: a command, a q2 task, the test client
     assert done == [1, 2, 3, 4]
