@@ -164,6 +164,20 @@ def test_summary_reports_the_account_of_after_the_last_fill_not_of_connect_time(
     assert datetime.fromisoformat(run.result["as_of"]) >= filled_at
 
 
+def test_each_summary_lets_go_of_the_account_summary_it_asked_for(paper_gateway, console_worker):
+    """account_snapshot listens to ib_insync's accountSummaryEvent for its own answer only: a listener
+    left connected would be called for every row of every later answer, and keep them all, for the
+    worker's life (each summary slower and the worker bigger than the one before)."""
+    event = console_worker.worker.ib.accountSummaryEvent
+    submit_and_wait("summary")  # anything connected once, at the first answer, is connected by now
+    listeners = len(event)
+
+    runs = [submit_and_wait("summary") for _ in range(3)]
+
+    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 3, [run.error for run in runs]
+    assert len(event) == listeners, f"{len(event) - listeners} listener(s) left on accountSummaryEvent by 3 summaries"
+
+
 def test_before_the_first_push_the_card_and_the_api_say_there_is_no_pnl_rather_than_a_stale_one(bob):
     from trading.models import AccountValue
 

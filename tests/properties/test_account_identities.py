@@ -85,12 +85,13 @@ async def fresh_summary(ib, account: str) -> dict[tuple[str, str], float]:
     rows = []
     req_id = ib.client.getReqId()
     future = ib.wrapper.startReq(req_id)
-    ib.accountSummaryEvent += rows.append
+    listen = rows.append  # one object: eventkit disconnects by identity (trading/intents/account.py)
+    ib.accountSummaryEvent += listen
     ib.client.reqAccountSummary(req_id, "All", TAGS)
     try:
         await asyncio.wait_for(future, 10)
     finally:
-        ib.accountSummaryEvent -= rows.append
+        ib.accountSummaryEvent -= listen
         ib.client.cancelAccountSummary(req_id)
     return numbers(rows, account)
 

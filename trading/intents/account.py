@@ -72,14 +72,18 @@ async def account_snapshot(ctx: IntentContext) -> AccountSnapshot:
     req_id = ib.client.getReqId()
     future = ib.wrapper.startReq(req_id)
     arrived: list = []
-    ib.accountSummaryEvent += arrived.append
+    # One bound method, connected and disconnected: eventkit disconnects a built-in method by identity,
+    # and every `arrived.append` is a new object, so `-= arrived.append` left each snapshot's listener
+    # (and its list, growing with every later answer) on the event for the worker's life.
+    listen = arrived.append
+    ib.accountSummaryEvent += listen
     ib.client.reqAccountSummary(req_id, "All", TAGS)
     try:
         await asyncio.wait_for(future, SUMMARY_TIMEOUT)
     except TimeoutError:
         raise IntentError(NO_SUMMARY.format(seconds=SUMMARY_TIMEOUT)) from None
     finally:
-        ib.accountSummaryEvent -= arrived.append
+        ib.accountSummaryEvent -= listen
         ib.client.cancelAccountSummary(req_id)
     account = ctx.account
     rows = list({(v.account, v.tag, v.currency): v for v in arrived if not account or v.account == account}.values())
