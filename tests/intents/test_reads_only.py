@@ -177,3 +177,40 @@ def test_an_intent_that_reads_only_has_no_order_gateway(console_worker):
     assert done.status == RunStatus.FAILED
     assert "reads only" in done.error and "cannot place" in done.error
     assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_bodys_reads_skip_the_lease_check_that_its_other_database_work_makes():
+    """`ctx.db_read` (summary's fills) reads without the lease query `ctx.db` makes first: of a worker
+    fenced out meanwhile, `db` refuses and `db_read` still reads (its outcome's claim is what checks)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+    from types import SimpleNamespace
+
+    from trading.config import effective_config
+    from trading.intents.context import IntentContext
+    from trading.worker.lease import LeaseHold, LeaseLost
+    from trading.worker.service import IBWorker
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    worker = SimpleNamespace(lease=LeaseHold(client_id=1, ttl=30.0, token=1, lost=True), _db_executor=executor)
+    worker.db, worker.db_guarded = partial(IBWorker.db, worker), partial(IBWorker.db_guarded, worker)
+    run = submit()
+    ctx = IntentContext(ib=None, run=run, config=effective_config(), worker=worker)
+
+    def read():
+        return IntentRun.objects.filter(pk=run.pk).values_list("status", flat=True).get()
+
+    try:
+        assert asyncio.run(ctx.db_read(read)) == RunStatus.QUEUED
+        with pytest.raises(LeaseLost):
+            asyncio.run(ctx.db(read))
+    finally:
+        executor.submit(_close_connection).result()
+        executor.shutdown()
+
+
+def _close_connection():
+    from django.db import connection
+
+    connection.close()

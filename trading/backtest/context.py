@@ -94,6 +94,9 @@ class SimulatedContext:
     async def db(self, fn, /, *args, **kwargs):
         return fn(*args, **kwargs)
 
+    async def db_read(self, fn, /, *args, **kwargs):
+        return fn(*args, **kwargs)
+
     async def fresh_config(self) -> ConfigSnapshot:
         return self.config  # a snapshot: the live settings never leak into a backtest
 

@@ -70,6 +70,14 @@ class IntentContext:
             return await self.worker.db(fn, *args, **kwargs)
         return await asyncio.to_thread(fn, *args, **kwargs)
 
+    async def db_read(self, fn, /, *args, **kwargs):
+        """`db` for work that only reads: without the lease check `db` makes first (one query less).
+        A worker fenced out meanwhile may still read; whatever the body then writes goes through `db`
+        or through a write conditioned on the live lease (a `reads_only` run's outcome: run_claim_finish)."""
+        if self.worker is not None:
+            return await self.worker.db_guarded(fn, *args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
     async def fresh_config(self) -> EffectiveConfig:
         self.config = await self.db(effective_config, self.config.mode, account=getattr(self.run, "account", "") or None)
         return self.config

@@ -55,4 +55,4 @@ async def _fills_today(ctx) -> list[dict]:
             rows = rows.filter(account=ctx.account)
         return [fill_record_snapshot(row) for row in rows.order_by("executed_at", "id")]
 
-    return await ctx.db(read)
+    return await ctx.db_read(read)  # a read: no lease check first (the outcome's claim checks the lease)
