@@ -46,8 +46,10 @@ def activity_entry(
     run_id: int | None = None,
     actor=None,
     payload: dict | None = None,
+    logged: bool = True,
 ) -> ActivityEntry:
-    """An entry not yet saved (logged now): for `activity_record`, or for a bulk insert.
+    """An entry not yet saved (logged now, unless not `logged`: then `activity_log` it once it is
+    written): for `activity_record`, or for a bulk insert.
 
     `connection` and `account`: what the entry is about; not given, the run's (an entry of a run), else
     the default connection and no account (a console-wide entry: a config change, a sign-in)."""
@@ -63,5 +65,11 @@ def activity_entry(
         message=message[:500],
         payload=payload or {},
     )
-    log.log(logging.WARNING if severity != Severity.INFO else logging.INFO, "[%s] %s", kind, message)
+    if logged:
+        activity_log(entry)
     return entry
+
+
+def activity_log(entry: ActivityEntry) -> None:
+    """The entry in the process's log (what `activity_entry` does at once unless told not to)."""
+    log.log(logging.WARNING if entry.severity != Severity.INFO else logging.INFO, "[%s] %s", entry.kind, entry.message)

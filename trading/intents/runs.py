@@ -28,10 +28,11 @@ from django.db.models import Exists
 from django.utils import timezone
 from pydantic import ValidationError
 
-from trading.activity import activity_record
+from trading.activity import activity_entry, activity_log, activity_notify, activity_record
 from trading.config import effective_config
+from trading.dbwrites import update_then_insert
 from trading.intents.registry import IntentNotFound, intent_get
-from trading.models import DEFAULT_CONNECTION, ActivityKind, IntentRun, RunStatus
+from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, IntentRun, RunStatus
 from trading.models.activity import Severity
 from trading.worker.lease import lease_live, lease_live_tokens
 
@@ -548,22 +549,32 @@ def run_claim_finish(
     `started_at`: still queued, started before its deadline, this worker's connection, and its live lease.
     None when they do not hold (another worker recorded it, it expired, the lease is gone): nothing is
     written for this body, whose outcome is dropped; a run past its deadline becomes expired."""
-    with transaction.atomic():
-        now = timezone.now()
-        claimable = IntentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED, start_deadline__gt=started_at, connection=connection)
-        claimed = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection))).update(
-            status=status, started_at=started_at, finished_at=now, lease_token=token, result=result, error=error[:10000]
-        )
-        if claimed:
-            run.status, run.started_at, run.finished_at, run.lease_token = status, started_at, now, token
-            run.result, run.error = result, error[:10000]
-            _outcome_record(run, status=status, error=error, finished=True)
-            return run
+    now = timezone.now()
+    claimable = IntentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED, start_deadline__gt=started_at, connection=connection)
+    claimable = claimable.filter(Exists(lease_live(client_id=client_id, token=token, connection=connection)))
+    outcome = {
+        "status": status, "started_at": started_at, "finished_at": now, "lease_token": token, "result": result, "error": error[:10000],
+    }  # fmt: skip
+    entry = _outcome_entry(run, status=status, error=error, finished=True, logged=False)
+    # The claim with its outcome and the outcome's activity entry: one commit (on PostgreSQL one statement).
+    if update_then_insert(claimable, outcome, entry):
+        for name, value in outcome.items():
+            setattr(run, name, value)
+        activity_log(entry)
+        activity_notify([entry])
+        return run
     run_expire(run.pk)
     return None
 
 
 def _outcome_record(run: IntentRun, *, status: str, error: str, finished: bool) -> None:
+    """The activity entry of a body's outcome, written now (`_outcome_entry`)."""
+    entry = _outcome_entry(run, status=status, error=error, finished=finished)
+    entry.save()
+    activity_notify([entry])
+
+
+def _outcome_entry(run: IntentRun, *, status: str, error: str, finished: bool, logged: bool = True) -> ActivityEntry:
     """The activity entry of a body's outcome: the outcome when it was recorded (`finished`), else that
     the run was already final."""
     outcome = "succeeded" if status == RunStatus.SUCCEEDED else f"{status}: {error.splitlines()[0] if error else ''}"
@@ -575,7 +586,9 @@ def _outcome_record(run: IntentRun, *, status: str, error: str, finished: bool) 
         severity = Severity.WARNING
         message = f"{name}: " + ALREADY_FINAL.format(outcome=f"({outcome.rstrip(': ')})", status=run.status)
         payload = {"status": run.status, "body_status": status, "body_error": error[:2000]}
-    activity_record(kind=ActivityKind.INTENT_RUN, severity=severity, message=message, mode=run.mode, run=run, payload=payload)
+    return activity_entry(
+        kind=ActivityKind.INTENT_RUN, severity=severity, message=message, mode=run.mode, run=run, payload=payload, logged=logged
+    )
 
 
 def run_interrupt_orphans(*, token: int, note: str = INTERRUPTED, connection: str = DEFAULT_CONNECTION) -> list[IntentRun]:
