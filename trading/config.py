@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
+from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 
 from django.conf import settings
@@ -132,8 +133,16 @@ class EffectiveConfig:
         """JSON-friendly: decimals as strings so no precision is lost."""
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> EffectiveConfig:
+        """`as_dict`'s inverse: its decimals back from their strings."""
+        return cls(**{k: Decimal(v) if k in _DECIMAL_FIELDS and v is not None else v for k, v in values.items()})
+
     def symbol_allowed(self, symbol: str) -> bool:
         return self.allowed_symbols is None or symbol.upper() in self.allowed_symbols
+
+
+_DECIMAL_FIELDS = frozenset(f.name for f in dataclass_fields(EffectiveConfig) if "Decimal" in str(f.type))
 
 
 def effective_config(mode: str | None = None, account: str | None = None) -> EffectiveConfig:

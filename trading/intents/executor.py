@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from trading.config import effective_config
 from trading.intents.context import IntentContext, IntentError, IntentPartial
+from trading.intents.handoff import handoff_take
 from trading.intents.orders import OrderGateway
 from trading.intents.registry import intent_get
 from trading.intents.runs import RUN_WAIT, run_claim, run_claim_finish, run_finish, run_interrupt_orphans, run_outcome_dump
@@ -80,7 +81,7 @@ class IntentExecutor:
         """Commands from the worker's channel: `run.execute` (the submission's and the q2 task's
         hand-off; with a `reply_to` when its submitter waits for the outcome), `run.wait` (a waiter's request to hear when a run is done: `runs.run_await`)."""
         if message.get("type") == "run.execute":
-            self.submit(int(message["run_id"]))
+            self.submit(int(message["run_id"]), carried=message.get("run"))
             if "reply_to" in message:  # the submitter waits: answer it as a `run.wait` request
                 await self._wait_register(message)
         elif message.get("type") == RUN_WAIT:
@@ -145,21 +146,27 @@ class IntentExecutor:
                 self._finalised_elsewhere.add(run_id)
                 task.cancel()
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, carried: str | None = None) -> None:
+        """Execute run `run_id` unless it is being executed already. `carried`: the run and its settings as
+        its submission's hand-off carries them (a reads_only run: trading/intents/handoff.py)."""
         if run_id in self.in_progress or self.worker is None or not self.worker.synced:
             return  # not connected: stays queued; the sweep retries until its start deadline
         self.in_progress[run_id] = "?"
-        task = asyncio.create_task(self._execute(run_id), name=f"intent-run-{run_id}")
+        task = asyncio.create_task(self._execute(run_id, carried), name=f"intent-run-{run_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _execute(self, run_id: int) -> None:
+    async def _execute(self, run_id: int, carried: str | None = None) -> None:
         finished = None  # the run as this worker recorded its outcome: its waiters are sent it
         try:
-            lease = self.worker.lease
-            run, config = await self.worker.db_guarded(  # its claim is conditioned on the live lease
-                _fetch_and_claim, run_id, lease, mode=self.worker.mode, default_account=self.worker.options.account
-            )
+            lease, mode, default_account = self.worker.lease, self.worker.mode, self.worker.options.account
+            taken = carried and handoff_take(carried, run_id, connection=lease.connection, mode=mode, default_account=default_account)
+            if taken:  # a reads_only run as submitted: its claim with the outcome decides, as for a fetched one
+                run, config = taken
+            else:
+                run, config = await self.worker.db_guarded(  # its claim is conditioned on the live lease
+                    _fetch_and_claim, run_id, lease, mode=mode, default_account=default_account
+                )
             intent_cls = intent_get(run.intent)
             self.in_progress[run_id] = run.intent
             if intent_cls.places_orders:

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from trading.activity import activity_entry, activity_log, activity_notify, activity_record
 from trading.config import effective_config
 from trading.dbwrites import update_then_insert
+from trading.intents.handoff import handoff_pack
 from trading.intents.registry import IntentNotFound, intent_get
 from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, IntentRun, RunStatus
 from trading.models.activity import Severity
@@ -303,7 +304,7 @@ def run_submit(
                 payload={"params": clean, "source": source, **({"account": account} if account else {})},
             )
             reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
-            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later))
+            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later, config=config))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
@@ -354,7 +355,7 @@ def accounts_ready(intent: str) -> list[str]:
     return list(known)
 
 
-def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None, task_later=None) -> None:
+def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None, task_later=None, config=None) -> None:
     """Hand the run to the worker (after commit): directly over its channel, and as a django-q2 task.
     `reply` (`reply_to` and `deadline`): the worker answers there once the run is done, as it answers a
     `run.wait` request. `task_later` (a web request's `after_response`): once the direct hand-off went
@@ -362,7 +363,9 @@ def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None, task_l
     body: the cluster picking the task up (its pusher, a q2 worker process, pickling, signing) competes
     for the same cores, and a `summary` waited on answered ~1 ms later for it (bench/compare_summary.py).
     A web process that dies in between leaves the run without its task: the worker still executes it
-    (the hand-off, or its sweep), and the row holds the outcome.
+    (the hand-off, or its sweep), and the row holds the outcome. `config` (the settings the submission
+    read for the run): a `reads_only` run's hand-off carries the run and them, signed, so the worker
+    starts its body without reading them back (trading/intents/handoff.py).
 
     The direct hand-off is the fast path: the connected worker claims the run a few milliseconds after
     the commit instead of after the q2 cluster has picked the task from its broker. The q2 task stays
@@ -387,8 +390,11 @@ def run_enqueue(run: IntentRun, intent_cls, *, reply: dict | None = None, task_l
     from trading.live import worker_command_send
 
     handed = True
+    command = {"type": "run.execute", "run_id": run.pk, **(reply or {})}
+    if config is not None and intent_cls.reads_only:
+        command["run"] = handoff_pack(run, config)
     try:
-        worker_command_send({"type": "run.execute", "run_id": run.pk, **(reply or {})}, connection=run.connection)
+        worker_command_send(command, connection=run.connection)
     except Exception as exc:  # Redis down: the q2 task (or the sweep) hands it over instead
         handed = False
         logging.getLogger("trading.intents").warning("run #%s not handed to the worker directly: %s", run.pk, exc)
