@@ -2,9 +2,11 @@
 
 bench/profile_summary.py reads the steps off the rows' timestamps; this one marks every step. It
 copies the committed tree (``git archive HEAD``) to a scratch folder, adds a timestamp line at each
-step of the copy's submission path (web: view, validation, routing, settings, INSERT, activity entry,
-commit, hand-off; worker: command, fetch, settings, body, claim with outcome, answer; web: answer,
-response), runs the stack from the copy, and prints the median, p95 and maximum of each step::
+step of the copy's submission path (web: view, validation, routing, settings, the run and its entry
+written, commit, hand-off; worker: its channel, command, fetch and settings (unless the hand-off carried
+them), body, claim with outcome (its statement, its log), answer; web: answer, response), runs the
+stack from the copy, and prints the median, p95 and maximum of each step (a step not reached is left
+out)::
 
     python bench/trace_summary.py --backend sqlite [-n 40] [--gap 0.02]
 
@@ -27,9 +29,10 @@ HERE = Path(__file__).resolve().parents[1]
 TRACE_ENV = "TRACE_SUMMARY_LOG"
 
 STEPS = (
-    "client sends", "view starts", "params validated", "routing read", "settings read", "run INSERTed",
-    "activity INSERTed", "committed", "handed to the worker", "worker has the command", "run fetched",
-    "settings fetched", "body done", "claimed with its outcome", "waiter answered", "web has the answer",
+    "client sends", "view starts", "params validated", "routing read", "settings read",
+    "run and its entry written", "committed", "handed to the worker", "worker's channel has it", "worker has the command",
+    "run fetched", "settings read starts", "settings fetched", "body done", "claim starts", "claim written",
+    "claim logged", "claimed with its outcome", "waiter answered", "web has the answer",
     "response built", "client has the response",
 )  # fmt: skip
 
@@ -43,10 +46,14 @@ MARKS = (
     ("trading/intents/runs.py", "    routing = Routing()  # the connections and their workers", "before", "params validated", "0"),
     ("trading/intents/runs.py", "    account, connection = run_account_resolve(intent, account", "before", "routing read", "0"),
     ("trading/intents/runs.py", "    if dry_run is None:\n        dry_run = config.dry_run_default\n    if check_worker", "before", "settings read", "0"),
-    ("trading/intents/runs.py", "            activity_record(\n                kind=ActivityKind.INTENT_RUN,\n                message=(\n                    f\"run #{run.pk} {intent}", "before", "run INSERTed", "run.pk"),
-    ("trading/intents/runs.py", "            reply = {\"reply_to\": reply_to", "before", "activity INSERTed", "run.pk"),
+    ("trading/intents/runs.py", "    activity_log(entry)\n    activity_notify([entry])\n    reply = {", "before", "run and its entry written", "run.pk"),
     ("trading/intents/runs.py", "    handed = True\n", "before", "committed", "run.pk"),
-    ("trading/intents/runs.py", "    task_timeout = int(intent_cls", "before", "handed to the worker", "run.pk"),
+    ("trading/intents/runs.py", "    if handed and task_later is not None:", "before", "handed to the worker", "run.pk"),
+    ("trading/intents/executor.py", "        if message.get(\"type\") == \"run.execute\":", "before", "worker's channel has it", "message.get('run_id', 0)"),
+    ("trading/intents/executor.py", "    return effective_config(mode, account=getattr(run, \"account\"", "before", "settings read starts", "run.pk"),
+    ("trading/intents/runs.py", "    claimable = IntentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED, start_deadline__gt=started_at", "before", "claim starts", "run.pk"),
+    ("trading/intents/runs.py", "        for name, value in outcome.items():", "before", "claim written", "run.pk"),
+    ("trading/intents/runs.py", "        return run\n    run_expire(run.pk)", "before", "claim logged", "run.pk"),
     ("trading/intents/executor.py", "        finished = None  # the run as this worker recorded", "before", "worker has the command", "run_id"),
     ("trading/intents/executor.py", "    run = IntentRun.objects.get(pk=run_id)\n", "after", "run fetched", "run_id"),
     ("trading/intents/executor.py", "        started_at = timezone.now()\n        status, result, error = await self.run_body(", "before", "settings fetched", "run.pk"),

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from trading.activity import activity_entry, activity_log, activity_notify, activity_record
 from trading.config import effective_config
-from trading.dbwrites import update_then_insert
+from trading.dbwrites import insert_then_entry, update_then_insert
 from trading.intents.handoff import handoff_pack
 from trading.intents.registry import IntentNotFound, intent_get
 from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, IntentRun, RunStatus
@@ -277,38 +277,40 @@ def run_submit(
     if check_worker and intent_cls.requires_ib:
         _require_worker(connection, account, routing=routing)
     now = timezone.now()
+    run = IntentRun(
+        task_id=q2_task_id(),  # chosen now, so the row is written once (run_enqueue)
+        intent=intent,
+        params=clean,
+        dry_run=dry_run,
+        mode=config.mode,
+        source=source,
+        requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+        idempotency_key=idempotency_key or None,
+        start_deadline=now + timedelta(seconds=intent_cls.start_within),
+        account=account,
+        connection=connection,
+    )
+    entry = activity_entry(
+        kind=ActivityKind.INTENT_RUN,
+        message="",  # "run #<its id> …": put together as the row is written
+        mode=config.mode,
+        run=run,
+        actor=run.requested_by,
+        payload={"params": clean, "source": source, **({"account": account} if account else {})},
+        logged=False,
+    )
+    queued = f" {intent}{' (dry run)' if dry_run else ''}{f' for {account}' if account else ''} queued from {source}"
     try:
-        with transaction.atomic():
-            run = IntentRun.objects.create(
-                task_id=q2_task_id(),  # chosen now, so the row is written once (run_enqueue)
-                intent=intent,
-                params=clean,
-                dry_run=dry_run,
-                mode=config.mode,
-                source=source,
-                requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
-                idempotency_key=idempotency_key or None,
-                start_deadline=now + timedelta(seconds=intent_cls.start_within),
-                account=account,
-                connection=connection,
-            )
-            activity_record(
-                kind=ActivityKind.INTENT_RUN,
-                message=(
-                    f"run #{run.pk} {intent}{' (dry run)' if dry_run else ''}{f' for {account}' if account else ''} "
-                    f"queued from {source}"
-                ),
-                mode=config.mode,
-                run=run,
-                actor=run.requested_by,
-                payload={"params": clean, "source": source, **({"account": account} if account else {})},
-            )
-            reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
-            transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later, config=config))
+        # The run and its "queued" entry: one commit (on PostgreSQL one statement).
+        insert_then_entry(run, entry, link="run", message=("run #", queued))
     except IntegrityError:
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
         return _same_request(existing, intent, clean, dry_run, account), False
+    activity_log(entry)
+    activity_notify([entry])
+    reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
+    transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later, config=config))
     return run, True
 
 
