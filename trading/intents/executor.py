@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from functools import partial
 
 from django.utils import timezone
 
@@ -160,14 +161,14 @@ class IntentExecutor:
         finished = None  # the run as this worker recorded its outcome: its waiters are sent it
         try:
             lease, mode, default_account = self.worker.lease, self.worker.mode, self.worker.options.account
+            fetch = partial(self.worker.db_guarded, _fetch_and_claim, run_id, lease, mode=mode, default_account=default_account)
+            # A reads_only run as submitted: its claim with the outcome decides, as for a fetched one.
             taken = carried and handoff_take(carried, run_id, connection=lease.connection, mode=mode, default_account=default_account)
-            if taken:  # a reads_only run as submitted: its claim with the outcome decides, as for a fetched one
-                run, config = taken
-            else:
-                run, config = await self.worker.db_guarded(  # its claim is conditioned on the live lease
-                    _fetch_and_claim, run_id, lease, mode=mode, default_account=default_account
-                )
+            run, config = taken or await fetch()  # the fetch's claim is conditioned on the live lease
             intent_cls = intent_get(run.intent)
+            if taken and not intent_cls.reads_only:  # not one that reads only to this worker: as any other run
+                run, config = await fetch()
+                intent_cls = intent_get(run.intent)
             self.in_progress[run_id] = run.intent
             if intent_cls.places_orders:
                 async with self.order_lock:

@@ -11,8 +11,8 @@ this worker holds the live lease; a run is still recorded at most once. A reads_
 changes and cancels nothing (`NoOrders`), so the settings it runs under are those in force when it was
 submitted, a few milliseconds earlier. A hand-off that does not verify (another SECRET_KEY, a message
 not from a submission) or that this worker could not take as it is — another connection's, another
-mode's settings, another account's, past its deadline, an intent that does not read only — is read
-from the database as before (`handoff_take` returns None). The q2 task's hand-off and the worker's
+mode's settings, another account's, past its deadline (`handoff_take` returns None), or an intent that
+does not read only (the executor checks the class it runs) — is read from the database as before. The q2 task's hand-off and the worker's
 sweep carry only the run's id.
 """
 
@@ -22,10 +22,10 @@ import logging
 from datetime import datetime
 
 from django.core import signing
+from django.db import models
 from django.utils import timezone
 
 from trading.config import EffectiveConfig
-from trading.intents.registry import IntentNotFound, intent_get
 from trading.models import IntentRun, RunStatus
 
 log = logging.getLogger("trading.intents")
@@ -33,12 +33,16 @@ log = logging.getLogger("trading.intents")
 SALT = "trading.intents.handoff"
 
 
+_ATTNAMES = [field.attname for field in IntentRun._meta.concrete_fields]
+_DATETIMES = [at for at, field in enumerate(IntentRun._meta.concrete_fields) if isinstance(field, models.DateTimeField)]
+
+
 def handoff_pack(run: IntentRun, config: EffectiveConfig) -> str:
     """The run as inserted and the settings it runs under, signed (for the `run` key of a `run.execute`)."""
     fields = {}
-    for field in IntentRun._meta.concrete_fields:
-        value = field.value_from_object(run)
-        fields[field.attname] = value.isoformat() if isinstance(value, datetime) else value
+    for name in _ATTNAMES:
+        value = getattr(run, name)
+        fields[name] = value.isoformat() if isinstance(value, datetime) else value
     return signing.dumps({"run": fields, "config": config.as_dict()}, salt=SALT)
 
 
@@ -46,25 +50,23 @@ def handoff_take(
     carried, run_id: int, *, connection: str, mode: str, default_account: str = ""
 ) -> tuple[IntentRun, EffectiveConfig] | None:
     """The carried run and its settings, when this worker may start its body without reading them:
-    it verifies, it is run `run_id`, of an intent that reads only, queued, before its start deadline,
-    of this worker's `connection`, under this worker's `mode` and the account `run_config` would read
-    (the run's own, or none when this worker names no default). Else None: read them from the database."""
+    it verifies, it is run `run_id`, queued, before its start deadline, of this worker's `connection`,
+    under this worker's `mode` and the account `run_config` would read (the run's own, or none when this
+    worker names no default). Else None: read them from the database. That its intent reads only is for
+    the caller to check, with the class it runs (the executor: one registry look-up per run)."""
     try:
         data = signing.loads(carried, salt=SALT)
         fields, settings = data["run"], data["config"]
+        values = [fields[name] for name in _ATTNAMES]
     except (signing.BadSignature, TypeError, KeyError):
-        log.warning("run #%s: its hand-off did not verify (SECRET_KEY differs?); reading the run instead", run_id)
+        log.warning("run #%s: its hand-off could not be read (another SECRET_KEY or console version?); reading the run", run_id)
         return None
-    run = IntentRun(**{field.attname: field.to_python(fields[field.attname]) for field in IntentRun._meta.concrete_fields})
-    run._state.adding, run._state.db = False, "default"
-    try:
-        reads_only = intent_get(run.intent).reads_only
-    except IntentNotFound:  # an intent this worker does not know: the fetch path says so
-        return None
+    for at in _DATETIMES:  # the rest are JSON's own types already
+        values[at] = values[at] and datetime.fromisoformat(values[at])
+    run = IntentRun.from_db("default", _ATTNAMES, values)
     config = EffectiveConfig.from_dict(settings)
     takeable = (
-        reads_only
-        and run.pk == run_id
+        run.pk == run_id
         and run.status == RunStatus.QUEUED
         and run.start_deadline is not None
         and run.start_deadline > timezone.now()
