@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from trading.dbreads import ModelRead
 from trading.models import ApiToken
 
 TOKEN_PREFIX = "ibc_"
@@ -29,17 +30,20 @@ def token_create(*, user, name: str, read_only: bool = False) -> tuple[ApiToken,
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # how fresh a token's `last_used_at` is kept
 
 
+# The token of a hash, not revoked, of an active user, with that user: the ORM's
+# ApiToken.objects.select_related("user").filter(token_hash=…, revoked_at__isnull=True, user__is_active=True),
+# its SQL written once (every API request checks a token: trading/dbreads.py). token_hash is unique.
+_ACTIVE_TOKEN = ModelRead(ApiToken, related="user", where="t.token_hash = %s AND t.revoked_at IS NULL AND r.is_active = %s", limit=1)
+
+
 def token_authenticate(plaintext: str) -> ApiToken | None:
     """The active token matching `plaintext` (its user active too), recording its use; else None."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=token_hash(plaintext), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    found = _ACTIVE_TOKEN([token_hash(plaintext), True])
+    if not found:
         return None
+    [token] = found
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         # One write a minute at most: a script calling every second must not pay a commit per call.
