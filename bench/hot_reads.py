@@ -2,10 +2,10 @@
 
     python bench/hot_reads.py --backend sqlite [-n 2000]
 
-On a fresh database with one superuser and one token: the token check through the ORM's queryset
-(as it was) and through `trading.dbreads.ModelRead` (as it is: `token_authenticate`), and, for
-comparison, the submission's other reads (`Routing`, `effective_config`). Prints the mean of each in
-microseconds. The ORM's and the written-once reads give the same instances (tests/test_dbreads.py).
+On a fresh database with one superuser and one token, each read as it was (the ORM's querysets,
+compiled on every call) and as it is (`trading.dbreads.ModelRead`, its SQL written once): the token
+check, the submission's routing read and the settings rows `effective_config` reads. Prints the mean of
+each in microseconds. Both give the same instances (tests/test_dbreads.py).
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def main() -> None:
     try:
         from django.contrib.auth import get_user_model
 
-        from trading.config import effective_config
+        from trading.config import _ROWS_ALL, effective_config
         from trading.intents.runs import Routing
-        from trading.models import ApiToken
+        from trading.models import DEFAULT_CONNECTION, ApiToken, IBConnection, TradingConfig, WorkerHeartbeat
         from trading.tokens import token_authenticate, token_create, token_hash
+        from trading.worker.health import worker_name
 
         user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-1")
         plaintext = token_create(user=user, name="bench")[1]
@@ -43,11 +44,22 @@ def main() -> None:
         def orm_token():
             return ApiToken.objects.select_related("user").filter(token_hash=hashed, revoked_at__isnull=True, user__is_active=True).first()
 
+        def orm_routing():  # Routing's two queries as they were
+            connections = {row.name: row for row in IBConnection.objects.order_by("name")}
+            names = {worker_name(name) for name in (*connections, DEFAULT_CONNECTION)}
+            return connections, {row.name: row for row in WorkerHeartbeat.objects.filter(name__in=names)}
+
+        def orm_settings():  # effective_config's query as it was
+            return list(TradingConfig.objects.all())
+
         reads = {
             "token check, ORM queryset (before)": orm_token,
-            "token check, token_authenticate (ModelRead)": lambda: token_authenticate(plaintext),
-            "Routing() (connections and heartbeats, 2 queries)": Routing,
-            "effective_config() (1 query)": effective_config,
+            "token check, token_authenticate (now)": lambda: token_authenticate(plaintext),
+            "routing read, ORM querysets (before)": orm_routing,
+            "routing read, Routing() (now)": Routing,
+            "settings rows, ORM queryset (before)": orm_settings,
+            "settings rows, as effective_config reads them (now)": lambda: list(_ROWS_ALL([])),
+            "effective_config() in all (now)": effective_config,
         }
         for name, read in reads.items():
             read()

@@ -59,3 +59,42 @@ def test_every_kind_of_column_comes_back_as_the_orm_gives_it():
     assert [fields(row) for row in rows] == [fields(row) for row in TradingConfig.objects.order_by("pk")]
     common = next(row for row in rows if row.scope == ConfigScope.COMMON)
     assert common.max_order_notional == Decimal("12345.67") and isinstance(common.trading_enabled, bool)
+
+
+def test_the_routing_read_gives_the_orms_rows_in_the_orms_order():
+    from trading.intents.runs import Routing
+    from trading.models import IBConnection, WorkerHeartbeat
+    from trading.worker.health import worker_name
+
+    for at, name in enumerate(("desk2", "alpha", "zeta")):
+        IBConnection.objects.create(name=name, host="127.0.0.1", port=4002, client_id=10 + at, mode="paper", accounts=[f"DU{at}"])
+        WorkerHeartbeat.objects.create(
+            name=worker_name(name), connected=bool(at % 2), details={"accounts": [f"DU{at}"]}, updated_at=timezone.now()
+        )
+    WorkerHeartbeat.objects.create(name="someone-else", last_event_at=timezone.now(), updated_at=timezone.now())
+
+    routing = Routing()
+
+    assert [fields(row) for row in routing.connections.values()] == [fields(row) for row in IBConnection.objects.order_by("name")]
+    names = {worker_name(name) for name in (*routing.connections, "default")}
+    assert {name: fields(row) for name, row in routing.heartbeats.items()} == {
+        row.name: fields(row) for row in WorkerHeartbeat.objects.filter(name__in=names)
+    }
+    assert "someone-else" not in routing.heartbeats
+
+
+def test_the_settings_rows_of_an_account_are_the_orms():
+    from django.db.models import Q
+
+    from trading.config import _ROWS_OF_ACCOUNT
+    from trading.models import IBConnection
+
+    IBConnection.objects.create(name="desk", host="127.0.0.1", port=4002, client_id=9, mode="paper", accounts=["DU1", "DU2"])
+    config_update(scope=ConfigScope.ACCOUNT, account="DU1", changes={"max_order_quantity": 5})
+    config_update(scope=ConfigScope.ACCOUNT, account="DU2", changes={"max_order_quantity": 7})
+
+    read = sorted(_ROWS_OF_ACCOUNT([ConfigScope.ACCOUNT, "DU1"]), key=lambda row: row.pk)
+
+    orm = TradingConfig.objects.filter(~Q(scope=ConfigScope.ACCOUNT) | Q(account="DU1")).order_by("pk")
+    assert [fields(row) for row in read] == [fields(row) for row in orm]
+    assert {row.account for row in read if row.scope == ConfigScope.ACCOUNT} == {"DU1"}

@@ -34,10 +34,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from trading.activity import activity_record
 from trading.clock import display_zone_forget
+from trading.dbreads import ModelRead
 from trading.models import ActivityEntry, ActivityKind, ConfigScope, TradingConfig, TradingMode
 from trading.models.config import (
     ACCOUNT_FIELDS,
@@ -145,12 +145,16 @@ class EffectiveConfig:
 _DECIMAL_FIELDS = frozenset(f.name for f in dataclass_fields(EffectiveConfig) if "Decimal" in str(f.type))
 
 
+# Every settings row, or every row but other accounts' (TradingConfig.objects.filter(~Q(scope=ACCOUNT) |
+# Q(account=…))), with the SQL written once: read for every submission and every order (trading/dbreads.py).
+_ROWS_ALL = ModelRead(TradingConfig, where="1 = 1")
+_ROWS_OF_ACCOUNT = ModelRead(TradingConfig, where="NOT (t.scope = %s) OR t.account = %s")
+
+
 def effective_config(mode: str | None = None, account: str | None = None) -> EffectiveConfig:
     """The settings in force for `mode` (default: the active mode) and `account` (default: the account
     the settings name), read from the database now in one query."""
-    query = TradingConfig.objects.all()
-    if account:
-        query = query.filter(~Q(scope=ConfigScope.ACCOUNT) | Q(account=account))
+    query = _ROWS_OF_ACCOUNT([ConfigScope.ACCOUNT, account]) if account else _ROWS_ALL([])
     rows, accounts = {}, {}
     for row in query:
         if row.scope == ConfigScope.ACCOUNT:

@@ -1,8 +1,9 @@
 """Reads made on every request, with their SQL put together once per process.
 
 The ORM compiles a queryset's SQL each time it is evaluated. For the API token check, which every API
-request makes, that compile is most of its cost: 0.36 ms of CPU through the ORM, against 0.05 ms for
-the same SELECT written once (in process, SQLite). `ModelRead` is that SELECT, built from the model's
+request makes, that compile is most of its cost: 389 µs through the ORM, against 35 µs for the same
+SELECT written once (in process, SQLite; bench/hot_reads.py). The settings (`effective_config`: every
+submission and every order) and the routing read (every submission) are read so too. `ModelRead` is that SELECT, built from the model's
 own metadata, for each database alias on first use. Its rows become model instances exactly as the
 ORM makes them: the backend's and the fields' database converters, then `Model.from_db`.
 `tests/test_dbreads.py` compares it with the ORM's instances on both backends.
@@ -17,10 +18,13 @@ from django.db.models import Model
 class ModelRead:
     """SELECT every column of `model` (table alias `t`) and, with `related` (a foreign key of it), of
     the row it names (alias `r`, joined; set on each instance as that relation, as select_related does),
-    WHERE `where`: SQL over those aliases and the columns' names, with %s for each parameter."""
+    WHERE `where`: SQL over those aliases and the columns' names, with %s for each parameter; ORDER BY
+    `order_by` (SQL too: the database's collation orders, as the ORM's order_by would)."""
 
-    def __init__(self, model: type[Model], *, where: str, related: str | None = None, limit: int | None = None):
-        self.model, self.where, self.limit = model, where, limit
+    def __init__(
+        self, model: type[Model], *, where: str, related: str | None = None, order_by: str = "", limit: int | None = None
+    ):
+        self.model, self.where, self.order_by, self.limit = model, where, order_by, limit
         self.related = model._meta.get_field(related) if related else None
         self._built: dict[str, tuple] = {}
 
@@ -68,6 +72,8 @@ class ModelRead:
             related_table = quote(self.related.related_model._meta.db_table)
             sql += f" INNER JOIN {related_table} r ON r.{quote(target.column)} = t.{quote(self.related.column)}"
         sql += f" WHERE {self.where}"
+        if self.order_by:
+            sql += f" ORDER BY {self.order_by}"
         if self.limit is not None:
             sql += f" LIMIT {int(self.limit)}"
         self._built[using] = (sql, parts)

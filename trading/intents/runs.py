@@ -30,10 +30,11 @@ from pydantic import ValidationError
 
 from trading.activity import activity_entry, activity_log, activity_notify, activity_record
 from trading.config import effective_config
+from trading.dbreads import ModelRead
 from trading.dbwrites import insert_then_entry, update_then_insert
 from trading.intents.handoff import handoff_pack
 from trading.intents.registry import IntentNotFound, intent_get
-from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, IntentRun, RunStatus
+from trading.models import DEFAULT_CONNECTION, ActivityEntry, ActivityKind, IBConnection, IntentRun, RunStatus, WorkerHeartbeat
 from trading.models.activity import Severity
 from trading.worker.lease import lease_live, lease_live_tokens
 
@@ -121,6 +122,20 @@ def split_account(params: dict, account: str | None) -> tuple[dict, str | None]:
     return params, account or None
 
 
+# The routing read's two queries with their SQL written once (trading/dbreads.py): every IBConnection by
+# name (IBConnection.objects.order_by("name")), and the heartbeats of some workers (name__in=…), one SQL
+# for each number of names.
+_CONNECTIONS = ModelRead(IBConnection, where="1 = 1", order_by="t.name")
+_HEARTBEATS: dict[int, ModelRead] = {}
+
+
+def _heartbeats_read(count: int) -> ModelRead:
+    read = _HEARTBEATS.get(count)
+    if read is None:
+        read = _HEARTBEATS[count] = ModelRead(WorkerHeartbeat, where=f"t.name IN ({', '.join(['%s'] * count)})")
+    return read
+
+
 class Routing:
     """What a submission routes by, read once (two queries): every IBConnection row and the heartbeat
     of each one's worker (and of the default connection's). `run_submit` resolves the account, the
@@ -128,12 +143,11 @@ class Routing:
     connection and the heartbeat again at each step."""
 
     def __init__(self) -> None:
-        from trading.models import IBConnection, WorkerHeartbeat
         from trading.worker.health import worker_name
 
-        self.connections = {row.name: row for row in IBConnection.objects.order_by("name")}
-        names = {worker_name(name) for name in (*self.connections, DEFAULT_CONNECTION)}
-        self.heartbeats = {row.name: row for row in WorkerHeartbeat.objects.filter(name__in=names)}
+        self.connections = {row.name: row for row in _CONNECTIONS([])}
+        names = sorted({worker_name(name) for name in (*self.connections, DEFAULT_CONNECTION)})
+        self.heartbeats = {row.name: row for row in _heartbeats_read(len(names))(names)}
 
     def accounts(self) -> dict[str, str]:
         """`accounts_known`, from this read."""
