@@ -104,7 +104,7 @@ REDIS_EMBEDDED = not env_str("REDIS_URL")
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "console.channel_layer.RedisChannelLayer",  # channels_redis's, its send in one round trip
         # Receives block up to 5 s (BZPOPMIN): the socket timeout must be longer than that.
         # A dashboard socket may fall 1,000 messages behind before pushes to it are dropped (it then
         # sees a gap in the events' seq and resyncs from a snapshot).

@@ -105,7 +105,7 @@ def test_a_redis_restart_costs_live_pushes_only_and_web_and_worker_recover(
     paper_gateway, private_redis, settings, start_drill_worker, start_web, drill_intents, trading_on, alice
 ):
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+        "default": {"BACKEND": "console.channel_layer.RedisChannelLayer",
                     "CONFIG": {"hosts": [{"address": private_redis.url, "socket_timeout": 15}], "prefix": "drill:asgi"}}
     }  # fmt: skip
     web = start_web(REDIS_URL=private_redis.url, CONSOLE_PREFIX="drill")

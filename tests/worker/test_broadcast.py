@@ -3,9 +3,9 @@
 import asyncio
 
 import pytest
-from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
+from console.channel_layer import RedisChannelLayer
 from trading.live import live_event
 from trading.worker.broadcast import Broadcaster
 
