@@ -15,7 +15,11 @@ log = logging.getLogger("trading.activity")
 
 def activity_record(**fields) -> ActivityEntry:
     """Write one entry now; the fields are `activity_entry`'s."""
-    entry = activity_entry(**fields)
+    return activity_save(activity_entry(**fields))
+
+
+def activity_save(entry: ActivityEntry) -> ActivityEntry:
+    """Write an entry `activity_entry` built, now, and wake the notifier if it may be worth a message."""
     entry.save()
     activity_notify([entry])
     return entry

@@ -9,13 +9,20 @@ from trading.intents.runs import run_submit, run_wait
 from trading.models import ConfigScope, IntentRun, RunSource, RunStatus
 
 
+def executing_worker(paper_gateway, tmp_path, *, sweep_interval: float) -> WorkerThread:
+    """An IB worker connected to the paper gateway that executes the intent runs handed to it, and those
+    its sweep finds queued every `sweep_interval` seconds."""
+    worker = WorkerThread(
+        port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[IntentExecutor(sweep_interval=sweep_interval)]
+    ).start()
+    worker.wait_connected()
+    return worker
+
+
 @pytest.fixture
 def console_worker(paper_gateway, redis_url, transactional_db, tmp_path):
     """An IB worker connected to the paper gateway that executes intent runs (sweeping every 0.1 s)."""
-    worker = WorkerThread(
-        port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[IntentExecutor(sweep_interval=0.1)]
-    ).start()
-    worker.wait_connected()
+    worker = executing_worker(paper_gateway, tmp_path, sweep_interval=0.1)
     wait_until(lambda: _heartbeat_connected(), what="a connected heartbeat")
     yield worker
     worker.stop()

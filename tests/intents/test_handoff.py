@@ -12,11 +12,11 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from tests.harness import WorkerThread, wait_until
+from tests.harness import wait_until
+from tests.intents.conftest import executing_worker
 from trading.config import effective_config
 from trading.intents import Intent, IntentParams, intent_register
 from trading.intents import executor as executor_module
-from trading.intents.executor import IntentExecutor
 from trading.intents.handoff import SALT, handoff_pack, handoff_take
 from trading.intents.runs import run_submit, run_wait
 from trading.live import worker_command_send
@@ -132,10 +132,7 @@ def test_a_run_this_worker_could_not_take_as_it_is_is_not_taken():
 @pytest.fixture
 def quiet_worker(paper_gateway, redis_url, transactional_db, tmp_path):
     """A connected worker that executes runs only when handed them (its sweep waits an hour)."""
-    worker = WorkerThread(
-        port=paper_gateway.port, var_dir=tmp_path, handler_paths=[], extensions=[IntentExecutor(sweep_interval=3600)]
-    ).start()
-    worker.wait_connected()
+    worker = executing_worker(paper_gateway, tmp_path, sweep_interval=3600)
     yield worker
     worker.stop()
 

@@ -28,7 +28,7 @@ from django.db.models import Exists
 from django.utils import timezone
 from pydantic import ValidationError
 
-from trading.activity import activity_entry, activity_log, activity_notify, activity_record
+from trading.activity import activity_entry, activity_log, activity_notify, activity_record, activity_save
 from trading.config import effective_config
 from trading.dbreads import ModelRead
 from trading.dbwrites import insert_then_entry, update_then_insert
@@ -591,9 +591,7 @@ def run_claim_finish(
 
 def _outcome_record(run: IntentRun, *, status: str, error: str, finished: bool) -> None:
     """The activity entry of a body's outcome, written now (`_outcome_entry`)."""
-    entry = _outcome_entry(run, status=status, error=error, finished=finished)
-    entry.save()
-    activity_notify([entry])
+    activity_save(_outcome_entry(run, status=status, error=error, finished=finished))
 
 
 def _outcome_entry(run: IntentRun, *, status: str, error: str, finished: bool, logged: bool = True) -> ActivityEntry:
