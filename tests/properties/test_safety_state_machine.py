@@ -42,6 +42,7 @@ from trading.models import Order as OrderRow
 
 EXAMPLES = int(os.environ.get("SAFETY_EXAMPLES", "25"))
 STEPS = int(os.environ.get("SAFETY_STEPS", "15"))
+BATCHES = 4  # of EXAMPLES sequences, until some orders were sent and some refused
 SYMBOLS = ("SPY", "QQQ")
 CLOSE_ALL_BOUND = 30.0  # seconds; a market close_all on the paper gateway takes well under one
 SWITCH_VALUES = {"common": (True, False), "paper": (True, False, None), "account": (True, False, None), "other": (True, False, None)}
@@ -268,17 +269,23 @@ def test_it_keeps_every_safety_invariant_under_any_sequence_of_switches_position
         SafetyMachine.worker = worker
         SafetyMachine.contracts = worker.call(_qualify(worker.worker, SYMBOLS))
         SafetyMachine.seen.clear()
-        run_state_machine_as_test(
-            SafetyMachine,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-            ),
-        )
-        print(f"safety state machine: {EXAMPLES} sequences, {dict(SafetyMachine.seen)}")
+        # Random sequences may by chance never send an order, or never have one refused (one CI run's 25
+        # refused all 26 of their orders, each as the rules said): then another batch runs, every
+        # invariant checked in each, until both happened, at most BATCHES times.
+        for batch in range(1, BATCHES + 1):
+            run_state_machine_as_test(
+                SafetyMachine,
+                settings=settings(
+                    max_examples=EXAMPLES,
+                    stateful_step_count=STEPS,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                ),
+            )
+            print(f"safety state machine: batch {batch}, {EXAMPLES} sequences, so far {dict(SafetyMachine.seen)}")
+            if SafetyMachine.seen["sent"] and SafetyMachine.seen["refused"]:
+                break
         assert SafetyMachine.seen["sent"] and SafetyMachine.seen["refused"], "the sequences never both sent and refused"
     finally:
         SafetyMachine.gateway = SafetyMachine.worker = None
