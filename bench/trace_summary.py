@@ -46,7 +46,7 @@ MARKS = (
     ("trading/intents/runs.py", "    routing = Routing()  # the connections and their workers", "before", "params validated", "0"),
     ("trading/intents/runs.py", "    account, connection = run_account_resolve(intent, account", "before", "routing read", "0"),
     ("trading/intents/runs.py", "    if dry_run is None:\n        dry_run = config.dry_run_default\n    if check_worker", "before", "settings read", "0"),
-    ("trading/intents/runs.py", "    activity_log(entry)\n    activity_notify([entry])\n    reply = {", "before", "run and its entry written", "run.pk"),
+    ("trading/intents/runs.py", "    activity_written(entry)\n    reply = {", "before", "run and its entry written", "run.pk"),
     ("trading/intents/runs.py", "    handed = True\n", "before", "committed", "run.pk"),
     ("trading/intents/runs.py", "    if handed and task_later is not None:", "before", "handed to the worker", "run.pk"),
     ("trading/intents/executor.py", "        if message.get(\"type\") == \"run.execute\":", "before", "worker's channel has it", "message.get('run_id', 0)"),

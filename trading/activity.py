@@ -25,6 +25,13 @@ def activity_save(entry: ActivityEntry) -> ActivityEntry:
     return entry
 
 
+def activity_written(entry: ActivityEntry) -> None:
+    """An entry built with `logged=False` and written by other means (trading/dbwrites.py, one statement
+    with the row it is about): logged now that it is written, and the notifier woken if it may matter."""
+    activity_log(entry)
+    activity_notify([entry])
+
+
 def activity_notify(entries: list[ActivityEntry]) -> None:
     """After commit, wake the notifier early when an entry may be worth a message. The notifier reads
     the log from its own cursor (trading/notify/feed.py), so this is only a hint: `robust` and a kick

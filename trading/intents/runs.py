@@ -28,7 +28,7 @@ from django.db.models import Exists
 from django.utils import timezone
 from pydantic import ValidationError
 
-from trading.activity import activity_entry, activity_log, activity_notify, activity_record, activity_save
+from trading.activity import activity_entry, activity_record, activity_save, activity_written
 from trading.config import effective_config
 from trading.dbreads import ModelRead
 from trading.dbwrites import insert_then_entry, update_then_insert
@@ -321,8 +321,7 @@ def run_submit(
         # Two requests with the same key raced; the other one won, and its run is the answer.
         existing = IntentRun.objects.get(idempotency_key=idempotency_key)
         return _same_request(existing, intent, clean, dry_run, account), False
-    activity_log(entry)
-    activity_notify([entry])
+    activity_written(entry)
     reply = {"reply_to": reply_to, "deadline": time.time() + reply_within} if reply_to else {}
     transaction.on_commit(lambda: run_enqueue(run, intent_cls, reply=reply, task_later=task_later, config=config))
     return run, True
@@ -582,8 +581,7 @@ def run_claim_finish(
     if update_then_insert(claimable, outcome, entry):
         for name, value in outcome.items():
             setattr(run, name, value)
-        activity_log(entry)
-        activity_notify([entry])
+        activity_written(entry)
         return run
     run_expire(run.pk)
     return None
